@@ -1,0 +1,101 @@
+// The Node implementation of core/io's FileSystem.
+
+import { randomBytes } from 'node:crypto';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+
+import { LatentlabError } from '../../core/errors.js';
+import type { FileStat, FileSystem } from '../../core/io.js';
+
+async function readBytes(file: string, offset = 0, length?: number): Promise<Uint8Array> {
+  const handle = await open(file);
+  try {
+    const { size } = await handle.stat();
+    const n = length ?? size - offset;
+    if (offset < 0 || n < 0 || offset + n > size) {
+      throw new LatentlabError('IO_READ', `${file}: cannot read ${n} bytes at offset ${offset}: the file has ${size} bytes`, { file });
+    }
+    const out = new Uint8Array(n);
+    let done = 0;
+    // read() may return fewer bytes than asked (and never more than 2 GiB at once).
+    while (done < n) {
+      const { bytesRead } = await handle.read(out, done, Math.min(n - done, 1 << 30), offset + done);
+      if (bytesRead === 0) throw new LatentlabError('IO_READ', `${file}: unexpected end of file at byte ${offset + done}`, { file });
+      done += bytesRead;
+    }
+    return out;
+  } finally {
+    await handle.close();
+  }
+}
+
+async function open(file: string): Promise<fsp.FileHandle> {
+  try {
+    return await fsp.open(file, 'r');
+  } catch (e) {
+    throw ioError(e, file);
+  }
+}
+
+function ioError(e: unknown, file: string): LatentlabError {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return new LatentlabError('IO_NOT_FOUND', `${file}: no such file`, { file, cause: e });
+  return new LatentlabError('IO_READ', `${file}: ${(e as Error).message}`, { file, cause: e });
+}
+
+export const nodeFileSystem: FileSystem = {
+  async readText(file) {
+    try {
+      return await fsp.readFile(file, 'utf8');
+    } catch (e) {
+      throw ioError(e, file);
+    }
+  },
+  readBytes,
+  async stat(file): Promise<FileStat | null> {
+    try {
+      const s = await fsp.stat(file);
+      return { size: s.size, isFile: s.isFile(), isDirectory: s.isDirectory() };
+    } catch {
+      return null;
+    }
+  },
+  async list(dir) {
+    try {
+      return await fsp.readdir(dir);
+    } catch (e) {
+      throw ioError(e, dir);
+    }
+  },
+  async realpath(file) {
+    try {
+      return await fsp.realpath(file);
+    } catch (e) {
+      throw ioError(e, file);
+    }
+  },
+  async writeFileAtomic(file, data) {
+    const dir = path.dirname(file);
+    const st = await fsp.stat(dir).catch(() => null);
+    if (!st?.isDirectory()) {
+      throw new LatentlabError('IO_NO_FOLDER', `cannot write ${file}: the folder ${dir} does not exist`, {
+        file, hint: `create it first (mkdir -p ${dir}) or choose another output path`,
+      });
+    }
+    const tmp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+    try {
+      await fsp.writeFile(tmp, data);
+      await fsp.rename(tmp, file);
+    } catch (e) {
+      await fsp.rm(tmp, { force: true });
+      throw new LatentlabError('IO_WRITE', `cannot write ${file}: ${(e as Error).message}`, { file, cause: e });
+    }
+  },
+  async mkdirp(dir) {
+    await fsp.mkdir(dir, { recursive: true });
+  },
+  join: (...parts) => path.join(...parts),
+  dirname: (p) => path.dirname(p),
+  basename: (p) => path.basename(p),
+  resolve: (p) => path.resolve(p),
+};
