@@ -1,0 +1,168 @@
+// One lowering per latentlab op: how it is spelled in ONNX (opset 21) for ONNX Runtime's CPU EP.
+
+import { LatentlabError } from '../core/errors.js';
+import { Tensor } from '../core/tensor.js';
+import type { Dim, Shape } from '../graph/dims.js';
+import type { Node, Value } from '../graph/graph.js';
+import type { Emitter } from './emitter.js';
+import { onnxDtype } from './emitter.js';
+import { lowerAttention } from './lower-attention.js';
+
+export interface LoweringContext {
+  e: Emitter;
+  attention: 'fused' | 'plain';
+  name(v: Value): string;
+}
+
+export type Lowering = (ctx: LoweringContext, node: Node) => string[];
+
+const simple =
+  (opType: string): Lowering =>
+  (ctx, n) => [ctx.e.op(opType, n.inputs.map(ctx.name))];
+
+/**
+ * An ONNX Reshape target for `shape`, taken from a value of shape `from`. Numbers are literal;
+ * a symbolic dim at the same position as in `from` becomes 0 ("copy that input dim"); other
+ * symbolic dims are read at run time with Shape + Gather.
+ */
+export function reshapeTarget(ctx: LoweringContext, x: string, from: Shape, shape: Shape): string {
+  const { e } = ctx;
+  if (shape.every((d, i) => typeof d === 'number' || from[i] === d)) return e.ints(shape.map((d) => (typeof d === 'number' ? d : 0)));
+  const shapeOf = e.op('Shape', [x]);
+  const parts = shape.map((d: Dim) => {
+    if (typeof d === 'number') return e.ints([d]);
+    const j = from.indexOf(d);
+    if (j < 0) throw new LatentlabError('ONNX_LOWERING', `reshape: symbolic dimension "${d}" is not a dimension of the input ${JSON.stringify(from)}`);
+    return e.op('Gather', [shapeOf, e.ints([j])], { axis: 0 });
+  });
+  return e.op('Concat', parts, { axis: 0 });
+}
+
+/** linear: Gemm(x2d, W, b, transB=1) so PyTorch's [out, in] weights are used as stored (no transposed copy). */
+const linear: Lowering = (ctx, n) => {
+  const { e } = ctx;
+  const [x, w, b] = n.inputs;
+  const inF = w.shape[1] as number;
+  const args = [ctx.name(x), ctx.name(w), ...(b ? [ctx.name(b)] : [])];
+  if (x.rank === 2) return [e.op('Gemm', args, { transB: 1 })];
+  const flat = e.op('Reshape', [args[0], e.ints([-1, inF])]);
+  const y = e.op('Gemm', [flat, ...args.slice(1)], { transB: 1 });
+  const outShape = n.outputs[0].shape;
+  if (outShape.every((d) => typeof d === 'number')) return [e.op('Reshape', [y, e.ints(outShape as number[])])];
+  // Symbolic leading dims: target = shape(x)[:-1] ++ [out].
+  const lead = e.op('Slice', [e.op('Shape', [args[0]]), e.ints([0]), e.ints([-1]), e.ints([0])]);
+  return [e.op('Reshape', [y, e.op('Concat', [lead, e.ints([w.shape[0] as number])], { axis: 0 })])];
+};
+
+const conv2d: Lowering = (ctx, n) => {
+  const { stride, pads, dilation, groups } = n.attrs as { stride: number[]; pads: number[]; dilation: number[]; groups: number };
+  const w = n.inputs[1].shape as number[];
+  return [ctx.e.op('Conv', n.inputs.map(ctx.name), { kernel_shape: [w[2], w[3]], strides: stride, pads, dilations: dilation, group: groups })];
+};
+
+/** GroupNorm as InstanceNormalization over [N, G, -1] + per-channel affine (ORT's CPU EP has no GroupNorm kernel). */
+const groupNorm: Lowering = (ctx, n) => {
+  const { e } = ctx;
+  const [x, w, b] = n.inputs;
+  const { groups, eps } = n.attrs as { groups: number; eps: number };
+  const c = x.shape[1] as number;
+  const xs = ctx.name(x);
+  const grouped = e.op('Reshape', [xs, e.ints([0, groups, -1])]);
+  const ones = e.constant(Tensor.full([groups], 1));
+  const zeros = e.constant(Tensor.full([groups], 0));
+  const normed = e.op('InstanceNormalization', [grouped, ones, zeros], { epsilon: { float: eps } });
+  const back = e.op('Reshape', [normed, e.op('Shape', [xs])]);
+  const affineShape = e.ints([c, ...Array<number>(x.rank - 2).fill(1)]); // [C, 1, 1]
+  const scaled = e.op('Mul', [back, e.op('Reshape', [ctx.name(w), affineShape])]);
+  return [e.op('Add', [scaled, e.op('Reshape', [ctx.name(b), affineShape])])];
+};
+
+/** Nearest resize: ×k via Resize (floor(dst/k) exactly); explicit sizes via Gather with torch's index formula. */
+const resizeNearest: Lowering = (ctx, n) => {
+  const { e } = ctx;
+  const [x] = n.inputs;
+  const xs = ctx.name(x);
+  if ('scale' in n.attrs) {
+    const s = n.attrs.scale as number;
+    const scales = e.constant(Tensor.float32([4], [1, 1, s, s]));
+    return [e.op('Resize', [xs, '', scales], { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' })];
+  }
+  const [oh, ow] = n.attrs.size as number[];
+  const [ih, iw] = [x.shape[2], x.shape[3]] as number[];
+  const rows = e.op('Gather', [xs, e.constant(torchNearestIndices(ih, oh), 'rows')], { axis: 2 });
+  return [e.op('Gather', [rows, e.constant(torchNearestIndices(iw, ow), 'cols')], { axis: 3 })];
+};
+
+/** PyTorch's nearest source index: min(floor(dst · float32(in/out)), in − 1). */
+export function torchNearestIndices(inSize: number, outSize: number): Tensor<'int64'> {
+  const scale = Math.fround(inSize / outSize);
+  return Tensor.int64([outSize], Array.from({ length: outSize }, (_, d) => Math.min(Math.floor(Math.fround(d * scale)), inSize - 1)));
+}
+
+export const LOWERINGS: Record<string, Lowering> = {
+  add: simple('Add'),
+  sub: simple('Sub'),
+  mul: simple('Mul'),
+  div: simple('Div'),
+  pow: simple('Pow'),
+  less: simple('Less'),
+  greater: simple('Greater'),
+  equal: simple('Equal'),
+  neg: simple('Neg'),
+  abs: simple('Abs'),
+  sqrt: simple('Sqrt'),
+  exp: simple('Exp'),
+  log: simple('Log'),
+  sin: simple('Sin'),
+  cos: simple('Cos'),
+  tanh: simple('Tanh'),
+  sigmoid: simple('Sigmoid'),
+  erf: simple('Erf'),
+  where: simple('Where'),
+  matmul: simple('MatMul'),
+  gather: (ctx, n) => [ctx.e.op('Gather', n.inputs.map(ctx.name), { axis: 0 })],
+  silu: (ctx, n) => {
+    const x = ctx.name(n.inputs[0]);
+    return [ctx.e.op('Mul', [x, ctx.e.op('Sigmoid', [x])])];
+  },
+  quickGelu: (ctx, n) => {
+    const { e } = ctx;
+    const x = ctx.name(n.inputs[0]);
+    return [e.op('Mul', [x, e.op('Sigmoid', [e.op('Mul', [x, e.float(1.702)])])])];
+  },
+  gelu: (ctx, n) => [ctx.e.op('Gelu', [ctx.name(n.inputs[0])], { approximate: n.attrs.approximate as string })],
+  clamp: (ctx, n) => [ctx.e.op('Clip', [ctx.name(n.inputs[0]), ctx.e.float(n.attrs.min as number), ctx.e.float(n.attrs.max as number)])],
+  cast: (ctx, n) => [ctx.e.op('Cast', [ctx.name(n.inputs[0])], { to: onnxDtype(n.attrs.to as never) })],
+  linear,
+  conv2d,
+  attention: (ctx, n) => [lowerAttention(ctx, n)],
+  softmax: (ctx, n) => [ctx.e.op('Softmax', [ctx.name(n.inputs[0])], { axis: n.attrs.axis as number })],
+  layerNorm: (ctx, n) => [ctx.e.op('LayerNormalization', n.inputs.map(ctx.name), { axis: -1, epsilon: { float: n.attrs.eps as number } })],
+  groupNorm,
+  reduceMean: (ctx, n) => [ctx.e.op('ReduceMean', [ctx.name(n.inputs[0]), ctx.e.ints(n.attrs.axes as number[])], { keepdims: n.attrs.keepdims ? 1 : 0 })],
+  reduceSum: (ctx, n) => [ctx.e.op('ReduceSum', [ctx.name(n.inputs[0]), ctx.e.ints(n.attrs.axes as number[])], { keepdims: n.attrs.keepdims ? 1 : 0 })],
+  reshape: (ctx, n) => {
+    const [x] = n.inputs;
+    const xs = ctx.name(x);
+    return [ctx.e.op('Reshape', [xs, reshapeTarget(ctx, xs, x.shape, n.attrs.shape as Shape)])];
+  },
+  transpose: (ctx, n) => [ctx.e.op('Transpose', [ctx.name(n.inputs[0])], { perm: n.attrs.perm as number[] })],
+  concat: (ctx, n) => [ctx.e.op('Concat', n.inputs.map(ctx.name), { axis: n.attrs.axis as number })],
+  split: (ctx, n) => {
+    const sizes = n.attrs.sizes as number[];
+    return ctx.e.node('Split', [ctx.name(n.inputs[0]), ctx.e.ints(sizes)], { axis: n.attrs.axis as number }, sizes.length);
+  },
+  slice: (ctx, n) => {
+    const { axis, start, end, step } = n.attrs as Record<string, number>;
+    const { e } = ctx;
+    return [e.op('Slice', [ctx.name(n.inputs[0]), e.ints([start]), e.ints([end]), e.ints([axis]), e.ints([step])])];
+  },
+  pad: (ctx, n) => {
+    const pads = n.attrs.pads as [number, number][];
+    const { e } = ctx;
+    const x = n.inputs[0];
+    const value = x.dtype === 'int64' ? e.constant(Tensor.int64([], [n.attrs.value as number])) : e.float(n.attrs.value as number);
+    return [e.op('Pad', [ctx.name(x), e.ints([...pads.map((p) => p[0]), ...pads.map((p) => p[1])]), value], { mode: 'constant' })];
+  },
+  resizeNearest,
+};

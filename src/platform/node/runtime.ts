@@ -1,0 +1,148 @@
+// The Node runtime: lowers a Graph to ONNX and runs it on onnxruntime-node.
+//
+// The ModelProto is built in memory and handed to ONNX Runtime as a buffer; its initializers point
+// into the checkpoint's .safetensors files (external data), which ONNX Runtime memory-maps.
+// ONNX Runtime ≥ 1.24 refuses external-data paths that leave the model folder — including symlinks
+// out of it, which is exactly the Hugging Face cache layout (snapshots/<rev>/unet/x.safetensors →
+// ../../blobs/<sha>). So we resolve every file with realpath, point the session's
+// `model_external_initializers_file_folder_path` at their deepest common folder, and write each
+// location relative to it (measured in ../shared/anchors/onnxruntime-facts.md §1b).
+
+import { realpathSync } from 'node:fs';
+import * as path from 'node:path';
+import * as ort from 'onnxruntime-node';
+
+import type { DType } from '../../core/dtype.js';
+import { LatentlabError } from '../../core/errors.js';
+import { isExternal, WeightData } from '../../core/external.js';
+import { Tensor } from '../../core/tensor.js';
+import type { Graph } from '../../graph/graph.js';
+import { CompiledGraph, CompileOptions, Device, DEVICES, Runtime } from '../../graph/runtime.js';
+import { lowerToOnnx } from '../../onnx/lower.js';
+
+const ORT_TYPES: Partial<Record<DType, ort.Tensor.Type>> = {
+  float32: 'float32',
+  float16: 'float16',
+  float64: 'float64',
+  int64: 'int64',
+  int32: 'int32',
+  uint8: 'uint8',
+  bool: 'bool',
+};
+
+const ENABLE_HINT: Record<Device, string> = {
+  cpu: 'the CPU provider is bundled with onnxruntime-node; reinstall it (npm ci)',
+  cuda:
+    'the CUDA provider is not in the npm package: install its binaries with ' +
+    '`node node_modules/onnxruntime-node/script/install.js --onnxruntime-node-install=cuda12` ' +
+    '(needs CUDA 12 and cuDNN 9 on the machine; see the README), or use --device cpu',
+  coreml: 'CoreML is only available in onnxruntime-node on macOS; use --device cpu elsewhere',
+  dml: 'DirectML is only available in onnxruntime-node on Windows; use --device cpu elsewhere',
+  webgpu: 'WebGPU needs a GPU adapter that onnxruntime-node can use; use --device cpu on machines without one',
+};
+
+function commonFolder(files: readonly string[]): string {
+  let parts = path.dirname(files[0]).split(path.sep);
+  for (const f of files.slice(1)) {
+    const other = path.dirname(f).split(path.sep);
+    let i = 0;
+    while (i < parts.length && i < other.length && parts[i] === other[i]) i++;
+    parts = parts.slice(0, i);
+  }
+  return parts.join(path.sep) || path.sep;
+}
+
+function toOrt(name: string, t: Tensor): ort.Tensor {
+  const type = ORT_TYPES[t.dtype];
+  if (!type) throw new LatentlabError('RUNTIME_DTYPE', `input "${name}": dtype ${t.dtype} cannot be passed to ONNX Runtime`);
+  return new ort.Tensor(type, t.data as never, t.shape as number[]);
+}
+
+function fromOrt(t: ort.Tensor): Tensor {
+  const dtype = (Object.keys(ORT_TYPES) as DType[]).find((d) => ORT_TYPES[d] === t.type);
+  if (!dtype) throw new LatentlabError('RUNTIME_DTYPE', `ONNX Runtime returned an output of unsupported type ${t.type}`);
+  return new Tensor(dtype, t.dims as number[], t.data as never);
+}
+
+class OrtCompiledGraph implements CompiledGraph {
+  constructor(
+    private readonly session: ort.InferenceSession,
+    readonly createMs: number,
+    private readonly graphName: string,
+  ) {}
+
+  get inputNames(): readonly string[] {
+    return this.session.inputNames;
+  }
+
+  get outputNames(): readonly string[] {
+    return this.session.outputNames;
+  }
+
+  async run(feeds: Readonly<Record<string, Tensor>>, outputs?: readonly string[]): Promise<Record<string, Tensor>> {
+    const ortFeeds: Record<string, ort.Tensor> = {};
+    for (const name of this.inputNames) {
+      const t = feeds[name];
+      if (!t) throw new LatentlabError('RUNTIME_INPUT', `${this.graphName}: missing input "${name}"; expected ${this.inputNames.join(', ')}`);
+      ortFeeds[name] = toOrt(name, t);
+    }
+    let result: ort.InferenceSession.ReturnType;
+    try {
+      result = outputs ? await this.session.run(ortFeeds, outputs as string[]) : await this.session.run(ortFeeds);
+    } catch (e) {
+      throw new LatentlabError('RUNTIME_RUN', `${this.graphName}: ONNX Runtime failed: ${(e as Error).message}`, { cause: e });
+    }
+    const out: Record<string, Tensor> = {};
+    for (const [name, t] of Object.entries(result)) out[name] = fromOrt(t);
+    return out;
+  }
+
+  endProfiling(): string | undefined {
+    this.session.endProfiling();
+    return undefined;
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+export const nodeRuntime: Runtime = {
+  async compile(graph: Graph, weights: ReadonlyMap<string, WeightData>, options: CompileOptions = {}): Promise<CompiledGraph> {
+    const device = options.device ?? 'cpu';
+    if (!DEVICES.includes(device)) {
+      throw new LatentlabError('DEVICE_UNKNOWN', `device ${JSON.stringify(device)} is not one of ${DEVICES.join(', ')}`, { hint: 'use --device cpu' });
+    }
+    const real = new Map<string, string>();
+    for (const w of weights.values()) if (isExternal(w) && !real.has(w.file)) real.set(w.file, realpathSync(w.file));
+    const folder = real.size > 0 ? commonFolder([...real.values()]) : undefined;
+    const model = lowerToOnnx(graph, {
+      weights,
+      attention: options.attention,
+      location: (file) => path.relative(folder!, real.get(file)!).split(path.sep).join('/'),
+    });
+    const session: Record<string, string | Record<string, string>> = {
+      disable_prepacking: options.prepacking ? '0' : '1',
+      intra_op: { allow_spinning: '0' },
+    };
+    if (folder) session.model_external_initializers_file_folder_path = folder;
+    const start = performance.now();
+    let s: ort.InferenceSession;
+    try {
+      s = await ort.InferenceSession.create(model, {
+        executionProviders: [device],
+        graphOptimizationLevel: options.optimizationLevel ?? 'basic',
+        ...(options.threads !== undefined ? { intraOpNumThreads: options.threads } : {}),
+        ...(options.profileFilePrefix !== undefined ? { enableProfiling: true, profileFilePrefix: options.profileFilePrefix } : {}),
+        extra: { session },
+      });
+    } catch (e) {
+      const msg = (e as Error).message;
+      if (device !== 'cpu' && /backend|provider|shared library|adapter/i.test(msg)) {
+        throw new LatentlabError('DEVICE_UNAVAILABLE', `device "${device}" is not available here: ${msg}`, { hint: ENABLE_HINT[device], cause: e });
+      }
+      throw new LatentlabError('RUNTIME_CREATE', `${graph.name}: ONNX Runtime could not create a session: ${msg}`, { cause: e });
+    }
+    return new OrtCompiledGraph(s, performance.now() - start, graph.name);
+  },
+};
