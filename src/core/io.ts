@@ -13,6 +13,9 @@ export interface FileStat {
   isDirectory: boolean;
 }
 
+/** What `writeFileAtomic` accepts: a whole file, or its bytes as a (possibly async) sequence of chunks. */
+export type WriteData = Uint8Array | string | Iterable<Uint8Array> | AsyncIterable<Uint8Array>;
+
 export interface FileSystem {
   readText(path: string): Promise<string>;
   /** `length` bytes from `offset` (default: the whole file). Throws IO_READ if the range is past the end. */
@@ -23,8 +26,12 @@ export interface FileSystem {
   list(dir: string): Promise<string[]>;
   /** The path with every symlink resolved. */
   realpath(path: string): Promise<string>;
-  /** Writes to a temporary file next to `path`, then renames it: readers never see half a file. */
-  writeFileAtomic(path: string, data: Uint8Array | string): Promise<void>;
+  /**
+   * Writes to a temporary file next to `path`, then renames it: readers never see half a file.
+   * `data` may be a stream of chunks, written in order, for files too big for one buffer (a UNet is
+   * 3.4 GB); if the stream throws, the temporary file is removed and the error passes through.
+   */
+  writeFileAtomic(path: string, data: WriteData): Promise<void>;
   mkdirp(dir: string): Promise<void>;
   join(...parts: string[]): string;
   dirname(path: string): string;

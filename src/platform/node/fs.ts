@@ -37,6 +37,22 @@ async function open(file: string): Promise<fsp.FileHandle> {
   }
 }
 
+// Streams chunks to a new file; write() may write fewer bytes than asked (and at most 2 GiB at once).
+async function writeChunks(file: string, chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array>): Promise<void> {
+  const handle = await fsp.open(file, 'w');
+  try {
+    for await (const chunk of chunks) {
+      let done = 0;
+      while (done < chunk.byteLength) {
+        const { bytesWritten } = await handle.write(chunk, done, Math.min(chunk.byteLength - done, 1 << 30));
+        done += bytesWritten;
+      }
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
 function ioError(e: unknown, file: string): LatentlabError {
   const code = (e as NodeJS.ErrnoException).code;
   if (code === 'ENOENT') return new LatentlabError('IO_NOT_FOUND', `${file}: no such file`, { file, cause: e });
@@ -84,10 +100,14 @@ export const nodeFileSystem: FileSystem = {
     }
     const tmp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
     try {
-      await fsp.writeFile(tmp, data);
+      // One writeFile() call fails above 2 GiB; chunked writes do not.
+      if (typeof data === 'string') await fsp.writeFile(tmp, data);
+      else await writeChunks(tmp, data instanceof Uint8Array ? [data] : data);
       await fsp.rename(tmp, file);
     } catch (e) {
       await fsp.rm(tmp, { force: true });
+      // An error raised by the producer of the chunks (a bad tensor, say) is the real cause: keep it.
+      if (e instanceof LatentlabError) throw e;
       throw new LatentlabError('IO_WRITE', `cannot write ${file}: ${(e as Error).message}`, { file, cause: e });
     }
   },
