@@ -1,0 +1,69 @@
+// torch.nn layers on the graph: each declares its weights under the module's checkpoint path
+// (`<path>.weight`, `<path>.bias`) with the shape PyTorch stores, and applies the op.
+
+import type { Value } from '../graph/graph.js';
+import { Module } from '../graph/graph.js';
+import * as op from '../graph/ops/index.js';
+import type { Conv2dOptions } from '../graph/ops/index.js';
+
+/** nn.Linear(inFeatures, outFeatures): x [..., in] → [..., out]; weight [out, in]. */
+export function linear(m: Module, x: Value, inFeatures: number, outFeatures: number, options: { bias?: boolean; origin?: string } = {}): Value {
+  return m.build(() => {
+    const w = m.weight('weight', [outFeatures, inFeatures], options.origin);
+    const b = options.bias === false ? undefined : m.weight('bias', [outFeatures], options.origin);
+    return op.linear(x, w, b);
+  });
+}
+
+/** nn.Conv2d(inChannels, outChannels, kernel): weight [out, in/groups, k, k]. */
+export function conv2d(
+  m: Module,
+  x: Value,
+  inChannels: number,
+  outChannels: number,
+  kernel: number,
+  options: Conv2dOptions & { bias?: boolean; origin?: string } = {},
+): Value {
+  return m.build(() => {
+    const groups = options.groups ?? 1;
+    const w = m.weight('weight', [outChannels, inChannels / groups, kernel, kernel], options.origin);
+    const b = options.bias === false ? undefined : m.weight('bias', [outChannels], options.origin);
+    return op.conv2d(x, w, b, options);
+  });
+}
+
+/** nn.GroupNorm(groups, channels, eps) with affine weight/bias [channels]. */
+export function groupNorm(m: Module, x: Value, channels: number, groups: number, eps: number, origin?: string): Value {
+  return m.build(() => op.groupNorm(x, m.weight('weight', [channels], origin), m.weight('bias', [channels], origin), groups, eps));
+}
+
+/** nn.LayerNorm(channels, eps) over the last dimension. */
+export function layerNorm(m: Module, x: Value, channels: number, eps: number, origin?: string): Value {
+  return m.build(() => op.layerNorm(x, m.weight('weight', [channels], origin), m.weight('bias', [channels], origin), eps));
+}
+
+/** nn.Embedding(num, dim): ids [...] → [..., dim]. */
+export function embedding(m: Module, ids: Value, num: number, dim: number, origin?: string): Value {
+  return m.build(() => op.gather(m.weight('weight', [num, dim], origin), ids));
+}
+
+/** Activation functions by the names configs use (`act_fn`, `hidden_act`). */
+export function activation(name: string, x: Value): Value {
+  switch (name) {
+    case 'silu':
+    case 'swish':
+      return op.silu(x);
+    case 'gelu':
+      return op.gelu(x);
+    case 'gelu_new':
+    case 'gelu_pytorch_tanh':
+      return op.gelu(x, 'tanh');
+    case 'quick_gelu':
+      return op.quickGelu(x);
+    default:
+      // Config parsers validate activation names; reaching this is a programming error.
+      throw new Error(`unknown activation ${name}`);
+  }
+}
+
+export const ACTIVATIONS = ['silu', 'swish', 'gelu', 'gelu_new', 'gelu_pytorch_tanh', 'quick_gelu'] as const;
