@@ -1,0 +1,10 @@
+// The weights package: safetensors files, diffusers folders, and binding checkpoints to graphs.
+
+export { bindWeights, COMMON_IGNORED_KEYS, WeightBindingError, type BindOptions, type ExpectedWeight, type WeightProblem } from './bind.js';
+export { DiffusersPipelineFolder, parseModelIndex, readConfigFile, type ComponentSpec, type Config, type ModelIndex } from './diffusers.js';
+export { findWeightFiles, openWeights, type FindWeightsOptions, type WeightFiles, type WeightStem } from './discovery.js';
+export { JsonSyntaxError, parseJson, type JsonParseOptions } from './pyjson.js';
+export { SafetensorsFile } from './safetensors-file.js';
+export { safetensorsChunks, serializeSafetensors, writeSafetensors, type TensorDict } from './safetensors-write.js';
+export { DTYPE_TO_SAFETENSORS, MAX_HEADER_BYTES, SAFETENSORS_DTYPES, type SafetensorsEntry, type SafetensorsHeader } from './safetensors.js';
+export { WeightSet, type WeightEntry } from './weight-set.js';
