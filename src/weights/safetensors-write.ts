@@ -1,18 +1,20 @@
 // The safetensors format, writing side (the inverse of ./safetensors.ts).
 //
-// Layout decisions, as the Rust crate's `serialize` makes them so files are byte-identical for the
-// same input regardless of insertion order:
-// - tensors are laid out sorted by element size (largest first), then by name. With the header
-//   padded to a multiple of 8, every tensor then starts at an offset that is a multiple of its own
-//   element size, so a reader can view it as a typed array without a copy;
-// - the header JSON has no whitespace, `__metadata__` first, and is padded with spaces.
+// Layout decisions, as the Rust crate's `serialize` (which Python's `save_file` calls) makes them,
+// so our files are byte-identical to Python's and independent of insertion order:
+// - tensors are laid out by dtype in the crate's order, widest first (I64, F64, F32, I32, BF16,
+//   F16, U8, BOOL), then by name in UTF-8 byte order. With the header padded to a multiple of 8,
+//   every tensor then starts at a multiple of its own element size, so a reader can view it as a
+//   typed array without a copy;
+// - the header JSON has no whitespace, `__metadata__` first (its keys sorted: the crate's order
+//   there is a hash map's, i.e. arbitrary), and is padded with spaces.
 //
 // A full SD 1.5 UNet is 3.4 GB: more than one Uint8Array may hold and more than one write() call
 // may write. So the writer is a stream of chunks (the header, then each tensor's own bytes, no
 // copies) that `writeSafetensors` hands to the platform's atomic writer; `serializeSafetensors`
 // joins the same chunks in memory for small files (tests, embeddings, latents).
 
-import { dtypeSize } from '../core/dtype.js';
+import type { DType } from '../core/dtype.js';
 import { fmtShape, fmtValue, LatentlabError } from '../core/errors.js';
 import { isExternal, type WeightData } from '../core/external.js';
 import { fileSystem } from '../core/io.js';
@@ -69,12 +71,22 @@ function checkTensor(key: string, data: WeightData): void {
   }
 }
 
+/** The Rust crate's `Dtype` enum order, reversed (it sorts by `right.dtype().cmp(&left.dtype())`). */
+const WRITE_ORDER: readonly DType[] = ['int64', 'float64', 'float32', 'int32', 'bfloat16', 'float16', 'uint8', 'bool'];
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i] - b[i];
+  return a.length - b.length;
+}
+
 /** Decides the order, offsets and header bytes of a file. */
 function plan(tensors: TensorDict, metadata?: Readonly<Record<string, string>>): Plan {
   checkMetadata(metadata);
   const items = entriesOf(tensors);
   for (const [key, data] of items) checkTensor(key, data);
-  items.sort(([ka, a], [kb, b]) => dtypeSize(b.dtype) - dtypeSize(a.dtype) || (ka < kb ? -1 : ka > kb ? 1 : 0));
+  const utf8 = new Map(items.map(([key]) => [key, new TextEncoder().encode(key)]));
+  items.sort(([ka, a], [kb, b]) => WRITE_ORDER.indexOf(a.dtype) - WRITE_ORDER.indexOf(b.dtype) || compareBytes(utf8.get(ka)!, utf8.get(kb)!));
   const planned: Planned[] = [];
   const json: string[] = [];
   if (metadata !== undefined) json.push(`"__metadata__":${JSON.stringify(Object.fromEntries(Object.entries(metadata).sort()))}`);

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { dirname, join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-import { DiffusersPipelineFolder } from '../../src/weights/diffusers.js';
+import { DiffusersPipelineFolder, readConfigFile } from '../../src/weights/diffusers.js';
 import { findWeightFiles, openWeights } from '../../src/weights/discovery.js';
 import { SafetensorsFile } from '../../src/weights/safetensors-file.js';
 import { fixturePath } from '../helpers/fixtures.js';
@@ -119,6 +119,13 @@ describe('weight discovery', () => {
     writeFileSync(join(mixed, 'diffusion_pytorch_model.fp16.bin'), 'x');
     const e3 = await expectCode(openWeights(mixed, { variant: 'fp16' }), 'WEIGHTS_PICKLE_ONLY');
     expect(e3.message).toContain('Safetensors exist for variants: default');
+  });
+
+  it('WeightSet.entry suggests the closest key for a typo; readConfigFile names a missing file', async () => {
+    const w = await (await DiffusersPipelineFolder.open(SD15)).weights('unet');
+    const e = await expectCode(() => w.entry('conv_in.weights'), 'WEIGHTS_MISSING');
+    expect(e.message).toContain('did you mean "conv_in.weight"?');
+    await expectCode(readConfigFile(join(SD15, 'unet', 'nope.json')), 'CONFIG_MISSING');
   });
 
   it('WEIGHTS_NOT_FOUND for a folder without weights', async () => {

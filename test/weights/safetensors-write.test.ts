@@ -70,16 +70,38 @@ describe('safetensors writer', () => {
     }
   });
 
+  it('lays tensors out in the Rust crate\'s order: dtype (I64, F64, F32, I32, BF16, F16, U8, BOOL), then name', async () => {
+    const one = (dtype: 'bool' | 'uint8' | 'float16' | 'bfloat16' | 'int32' | 'float32' | 'float64' | 'int64') => new Tensor(dtype, [1]);
+    const bytes = serializeSafetensors({
+      a: one('bool'), b: one('uint8'), c: one('float16'), d: one('bfloat16'), e: one('int32'), f: one('float32'), g: one('float64'), h: one('int64'),
+      f2: one('float32'), 'f\u00e9': one('float32'), 'f\u{1f600}': one('float32'), 'f\uffff': one('float32'),
+    });
+    const st = await roundTrip(bytes, 'order.safetensors');
+    const byOffset = st.keys.sort((x, y) => st.entry(x).begin - st.entry(y).begin);
+    // Names compare as UTF-8 bytes: U+FFFF (ef bf bf) sorts before U+1F600 (f0 9f 98 80).
+    expect(byOffset).toEqual(['h', 'g', 'f', 'f2', 'f\u00e9', 'f\uffff', 'f\u{1f600}', 'e', 'd', 'c', 'b', 'a']);
+  });
+
   it('writes an empty file (no tensors) that reads back', async () => {
     const st = await roundTrip(serializeSafetensors({}), 'empty.safetensors');
     expect(st.keys).toEqual([]);
   });
 
-  it('reproduces a file written by Python safetensors byte for byte', async () => {
-    const path = fixturePath('pipelines', 'tiny-sd2', 'vae', 'diffusion_pytorch_model.safetensors');
-    const st = await SafetensorsFile.open(path);
-    const bytes = serializeSafetensors(await st.readAll(), { ...st.metadata });
-    expect(Buffer.from(bytes).equals(readFileSync(path))).toBe(true);
+  // The pipeline files were written by diffusers' save_pretrained (the Rust crate). The reference/
+  // fixtures are not used here: they were written in plain name order, as older writers did.
+  it('reproduces files written by Python safetensors byte for byte (F32, F16, metadata)', async () => {
+    const files = [
+      ['pipelines', 'tiny-sd2', 'vae', 'diffusion_pytorch_model.safetensors'],
+      ['pipelines', 'tiny-sd15', 'vae', 'diffusion_pytorch_model.fp16.safetensors'],
+      ['pipelines', 'tiny-sd15', 'text_encoder', 'model.safetensors'],
+    ];
+    for (const parts of files) {
+      const path = fixturePath(...parts);
+      const st = await SafetensorsFile.open(path);
+      const metadata = Object.keys(st.metadata).length > 0 ? { ...st.metadata } : undefined;
+      const bytes = serializeSafetensors(await st.readAll(), metadata);
+      expect(Buffer.from(bytes).equals(readFileSync(path)), parts.join('/')).toBe(true);
+    }
   });
 
   it('writeSafetensors streams tensors, including tensors still in another file, to the same bytes', async () => {
