@@ -18,13 +18,11 @@ export class ClipBpe {
   private readonly ranks: Map<string, number>;
   private readonly cache = new Map<string, readonly string[]>();
 
-  constructor(merges: readonly (readonly [string, string])[]) {
+  /** `merges`: "first second" per merge, in rank order (the lines of merges.txt after the header). */
+  constructor(merges: readonly string[]) {
     this.ranks = new Map();
-    for (let r = 0; r < merges.length; r++) {
-      const key = `${merges[r][0]} ${merges[r][1]}`;
-      // A repeated merge keeps its last rank, as a Python dict built with zip() does.
-      this.ranks.set(key, r);
-    }
+    // A repeated merge keeps its last rank, as a Python dict built with zip() does.
+    for (let r = 0; r < merges.length; r++) this.ranks.set(merges[r], r);
     this.seed();
   }
 

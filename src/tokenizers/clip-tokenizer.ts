@@ -23,7 +23,7 @@ import { ClipBpe } from './bpe.js';
 import { fromByteLevel, toByteLevel } from './byte-level.js';
 import { fixText, pyStrip, whitespaceClean } from './ftfy.js';
 import { splitOnTokens } from './split-tokens.js';
-import { parseTokenizerFiles, readTokenizerFolder, TokenizerFiles } from './tokenizer-files.js';
+import { Encoder, parseTokenizerFiles, readTokenizerFolder, TokenizerFiles } from './tokenizer-files.js';
 
 export interface CLIPTokenizerOptions {
   /** Cut the pad token's string out of the text like transformers does (matters for SD 2's "!"). Default false. */
@@ -72,8 +72,10 @@ export class CLIPTokenizer {
   readonly padToken: string | null;
   readonly modelMaxLength: number;
   readonly cleanUpTokenizationSpaces: boolean;
-  private readonly encoder: Map<string, number>;
-  private readonly decoder = new Map<number, string>();
+  /** Size of vocab.json alone (transformers `vocab_size`); `length` includes added tokens. */
+  readonly vocabSize: number;
+  private readonly encoder: Encoder;
+  private readonly decoder: readonly string[];
   private readonly added = new Map<string, number>();
   private readonly addedById = new Map<number, string>();
   private readonly bpe: ClipBpe;
@@ -94,7 +96,8 @@ export class CLIPTokenizer {
 
   private constructor(parsed: ReturnType<typeof parseTokenizerFiles>, options: CLIPTokenizerOptions) {
     this.encoder = parsed.encoder;
-    for (const [token, id] of this.encoder) this.decoder.set(id, token);
+    this.vocabSize = parsed.vocabSize;
+    this.decoder = parsed.decoder;
     this.bpe = new ClipBpe(parsed.merges);
     this.bosToken = parsed.bosToken;
     this.eosToken = parsed.eosToken;
@@ -109,12 +112,7 @@ export class CLIPTokenizer {
 
   /** Vocabulary size including added tokens (Python `len(tokenizer)`); the next added token gets this id. */
   get length(): number {
-    return this.encoder.size + this.added.size;
-  }
-
-  /** Size of vocab.json alone (transformers `vocab_size`). */
-  get vocabSize(): number {
-    return this.encoder.size;
+    return this.vocabSize + this.added.size;
   }
 
   get bosTokenId(): number {
@@ -135,8 +133,7 @@ export class CLIPTokenizer {
 
   /** token -> id for vocab.json plus added tokens (`get_vocab()`): `vocab.get('cat</w>')` is 2368. */
   get vocab(): ReadonlyMap<string, number> {
-    if (this.added.size === 0) return this.encoder;
-    this.mergedVocab ??= new Map([...this.encoder, ...this.added]);
+    this.mergedVocab ??= new Map([...Object.entries(this.encoder), ...this.added]);
     return this.mergedVocab;
   }
 
@@ -272,8 +269,8 @@ export class CLIPTokenizer {
     const seen = new Set<string>();
     for (const t of tokens) {
       if (typeof t !== 'string' || t.length === 0) throw argError('tokens', `contains ${fmtValue(t)}`, 'added tokens are non-empty strings');
-      if (this.vocab.has(t) || seen.has(t)) {
-        throw new LatentlabError('TOKENIZER_TOKEN_EXISTS', `token ${fmtValue(t)} is already in the vocabulary (id ${this.vocab.get(t) ?? 'in this call'})`, {
+      if (this.encoder[t] !== undefined || this.added.has(t) || seen.has(t)) {
+        throw new LatentlabError('TOKENIZER_TOKEN_EXISTS', `token ${fmtValue(t)} is already in the vocabulary (id ${this.encoder[t] ?? this.added.get(t) ?? 'in this call'})`, {
           key: t, hint: 'choose another token name (e.g. "<my-concept>") or load each embedding once',
         });
       }
@@ -306,15 +303,15 @@ export class CLIPTokenizer {
   }
 
   private convertTokenToId(token: string): number {
-    return this.added.get(token) ?? this.encoder.get(token) ?? this.encoder.get(this.unkToken)!;
+    return this.added.get(token) ?? this.encoder[token] ?? this.encoder[this.unkToken];
   }
 
   private idOf(token: string): number {
-    return this.added.get(token) ?? this.encoder.get(token)!;
+    return this.added.get(token) ?? this.encoder[token];
   }
 
   private tokenOf(id: number): string {
-    const token = this.addedById.get(id) ?? this.decoder.get(id);
+    const token = this.addedById.get(id) ?? (Number.isInteger(id) && id >= 0 ? this.decoder[id] : undefined);
     if (token === undefined) {
       throw new LatentlabError('TOKENIZER_UNKNOWN_ID', `id ${fmtValue(id)} is not in the vocabulary (0..${this.length - 1})`, {
         key: 'ids', hint: 'decode ids produced by this tokenizer (after loading the same added tokens)',

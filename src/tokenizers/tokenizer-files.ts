@@ -20,8 +20,13 @@ export interface TokenizerFiles {
 }
 
 export interface ParsedTokenizerFiles {
-  encoder: Map<string, number>;
-  merges: [string, string][];
+  encoder: Encoder;
+  /** id -> token of vocab.json. */
+  decoder: readonly string[];
+  /** Number of tokens in vocab.json. */
+  vocabSize: number;
+  /** "first second" per merge, in rank order. */
+  merges: string[];
   bosToken: string;
   eosToken: string;
   unkToken: string;
@@ -71,48 +76,54 @@ function parseJsonObject(content: string | Record<string, unknown>, file: string
   return value as Record<string, unknown>;
 }
 
-function parseVocab(content: TokenizerFiles['vocab'], file: string): Map<string, number> {
+/** token -> id; a null-prototype object straight from JSON.parse (building a Map costs more than the parse). */
+export type Encoder = Readonly<Record<string, number>>;
+
+function parseVocab(content: TokenizerFiles['vocab'], file: string): { encoder: Encoder; decoder: string[]; size: number } {
   const obj = parseJsonObject(content, file, 'TOKENIZER_BAD_VOCAB');
-  const encoder = new Map<string, number>();
-  const seen = new Map<number, string>();
-  for (const [token, id] of Object.entries(obj)) {
-    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) {
+  // No prototype: a lookup of "constructor" or "__proto__" must find nothing, not Object's members.
+  const encoder = Object.setPrototypeOf(typeof content === 'string' ? obj : { ...obj }, null) as Record<string, unknown>;
+  // id -> token; also catches two tokens with one id. (A plain array: ids are dense, 0..size-1.)
+  const decoder: string[] = [];
+  let size = 0;
+  for (const token in encoder) {
+    size++;
+    const id = encoder[token];
+    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id > 0x7fffffff) {
       throw bad('TOKENIZER_BAD_VOCAB', file, `token ${fmtValue(token)} has id ${fmtValue(id)}; expected a non-negative integer`,
         'vocab.json must map each token string to its integer id, e.g. {"!": 0, ...}', token);
     }
-    const other = seen.get(id);
-    if (other !== undefined) {
-      throw bad('TOKENIZER_BAD_VOCAB', file, `tokens ${fmtValue(other)} and ${fmtValue(token)} both have id ${id}`,
+    if (decoder[id] !== undefined) {
+      throw bad('TOKENIZER_BAD_VOCAB', file, `tokens ${fmtValue(decoder[id])} and ${fmtValue(token)} both have id ${id}`,
         'every id must belong to exactly one token; restore the file from the model repository', token);
     }
-    seen.set(id, token);
-    encoder.set(token, id);
+    decoder[id] = token;
   }
-  if (encoder.size === 0) throw bad('TOKENIZER_BAD_VOCAB', file, 'the vocabulary is empty', 'restore the file from the model repository');
-  return encoder;
+  if (size === 0) throw bad('TOKENIZER_BAD_VOCAB', file, 'the vocabulary is empty', 'restore the file from the model repository');
+  return { encoder: encoder as Encoder, decoder, size };
 }
 
-function parseMerges(content: string, file: string): [string, string][] {
+/** The merges in rank order, each validated to be "first second" (the line itself). */
+function parseMerges(content: string, file: string): string[] {
   if (typeof content !== 'string') {
     throw bad('TOKENIZER_BAD_MERGES', file, `expected the file's text, found ${fmtValue(content)}`, 'pass the contents of merges.txt as a string');
   }
-  const lines = content.trim().split(/\r?\n/);
+  const lines = content.trim().split('\n');
+  if (lines[0].endsWith('\r')) for (let i = 0; i < lines.length; i++) lines[i] = lines[i].replace(/\r$/, '');
   // transformers skips the first line unconditionally; a file without the header would silently
   // lose its first merge there, so we insist on it.
   if (!lines[0].startsWith('#version')) {
     throw bad('TOKENIZER_BAD_MERGES', file, `first line is ${fmtValue(lines[0])}; expected the "#version: 0.2" header`,
       'add the line "#version: 0.2" at the top (transformers always skips the first line)');
   }
-  const n = Math.min(lines.length - 1, MAX_MERGES);
-  const merges: [string, string][] = new Array(n);
-  for (let i = 0; i < n; i++) {
-    const line = lines[i + 1];
+  const merges = lines.slice(1, 1 + MAX_MERGES);
+  for (let i = 0; i < merges.length; i++) {
+    const line = merges[i];
     const sp = line.indexOf(' ');
-    if (sp <= 0 || sp === line.length - 1 || line.indexOf(' ', sp + 1) !== -1 || /[\t\r]/.test(line)) {
+    if (sp <= 0 || sp === line.length - 1 || line.indexOf(' ', sp + 1) !== -1 || line.includes('\t') || line.includes('\r')) {
       throw bad('TOKENIZER_BAD_MERGES', file, `line ${i + 2} is ${fmtValue(line)}; expected a pair "a b" (two tokens, one space)`,
         'each line after the header must be one merge, e.g. "i n"; restore the file from the model repository');
     }
-    merges[i] = [line.slice(0, sp), line.slice(sp + 1)];
   }
   return merges;
 }
@@ -130,15 +141,15 @@ function tokenContent(value: unknown, file: string, key: string): string | null 
 /** Parses and validates the four files. `where` names their folder in error messages. */
 export function parseTokenizerFiles(files: TokenizerFiles, where = '(fromFiles)'): ParsedTokenizerFiles {
   const path = (name: string): string => `${where}/${name}`;
-  const encoder = parseVocab(files.vocab, path(FILE_NAMES.vocab));
+  const { encoder, decoder, size: vocabSize } = parseVocab(files.vocab, path(FILE_NAMES.vocab));
   const merges = parseMerges(files.merges, path(FILE_NAMES.merges));
   const configFile = path(FILE_NAMES.tokenizerConfig);
   const mapFile = path(FILE_NAMES.specialTokensMap);
   const config = files.tokenizerConfig === undefined ? {} : parseJsonObject(files.tokenizerConfig, configFile, 'TOKENIZER_BAD_CONFIG');
   const map = files.specialTokensMap === undefined ? {} : parseJsonObject(files.specialTokensMap, mapFile, 'TOKENIZER_BAD_CONFIG');
 
-  const addedTokens = parseAddedTokensDecoder(config.added_tokens_decoder, encoder, configFile);
-  const known = (t: string): boolean => encoder.has(t) || addedTokens.some((a) => a.content === t);
+  const addedTokens = parseAddedTokensDecoder(config.added_tokens_decoder, encoder, vocabSize, configFile);
+  const known = (t: string): boolean => encoder[t] !== undefined || addedTokens.some((a) => a.content === t);
   const special = (key: string, fallback: string): string | null => {
     const fromMap = tokenContent(map[key], mapFile, key);
     const fromConfig = tokenContent(config[key], configFile, key);
@@ -168,7 +179,7 @@ export function parseTokenizerFiles(files: TokenizerFiles, where = '(fromFiles)'
     throw bad('TOKENIZER_BAD_CONFIG', configFile, `clean_up_tokenization_spaces is ${fmtValue(cleanUp)}; expected true or false`,
       'set "clean_up_tokenization_spaces": true (the CLIP default)', 'clean_up_tokenization_spaces');
   }
-  return { encoder, merges, bosToken, eosToken, unkToken, padToken, modelMaxLength: maxLength, cleanUpTokenizationSpaces: cleanUp, addedTokens };
+  return { encoder, decoder, vocabSize, merges, bosToken, eosToken, unkToken, padToken, modelMaxLength: maxLength, cleanUpTokenizationSpaces: cleanUp, addedTokens };
 }
 
 /**
@@ -176,7 +187,7 @@ export function parseTokenizerFiles(files: TokenizerFiles, where = '(fromFiles)'
  * {"content": "<|startoftext|>", ...}}). Those already in vocab.json need nothing; the others (e.g.
  * saved textual-inversion tokens) become added tokens, which must follow the vocabulary without gaps.
  */
-function parseAddedTokensDecoder(value: unknown, encoder: Map<string, number>, file: string): { content: string; id: number }[] {
+function parseAddedTokensDecoder(value: unknown, encoder: Encoder, size: number, file: string): { content: string; id: number }[] {
   if (value === undefined || value === null) return [];
   if (typeof value !== 'object' || Array.isArray(value)) {
     throw bad('TOKENIZER_BAD_CONFIG', file, `added_tokens_decoder is ${fmtValue(value)}; expected {"<id>": {"content": ...}}`,
@@ -190,7 +201,7 @@ function parseAddedTokensDecoder(value: unknown, encoder: Map<string, number>, f
       throw bad('TOKENIZER_BAD_CONFIG', file, `added_tokens_decoder entry ${fmtValue(key)}: ${fmtValue(entry)} is not an id with {"content": ...}`,
         'restore the file from the model repository', 'added_tokens_decoder');
     }
-    const vocabId = encoder.get(content);
+    const vocabId = encoder[content];
     if (vocabId === undefined) extra.push({ content, id });
     else if (vocabId !== id) {
       throw bad('TOKENIZER_BAD_CONFIG', file, `added_tokens_decoder gives ${fmtValue(content)} id ${id}, vocab.json gives ${vocabId}`,
@@ -199,8 +210,8 @@ function parseAddedTokensDecoder(value: unknown, encoder: Map<string, number>, f
   }
   extra.sort((a, b) => a.id - b.id);
   extra.forEach((t, i) => {
-    if (t.id !== encoder.size + i) {
-      throw bad('TOKENIZER_BAD_CONFIG', file, `added token ${fmtValue(t.content)} has id ${t.id}; expected ${encoder.size + i} (ids follow vocab.json without gaps)`,
+    if (t.id !== size + i) {
+      throw bad('TOKENIZER_BAD_CONFIG', file, `added token ${fmtValue(t.content)} has id ${t.id}; expected ${size + i} (ids follow vocab.json without gaps)`,
         'restore the file from the model repository', 'added_tokens_decoder');
     }
   });
