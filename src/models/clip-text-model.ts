@@ -1,0 +1,162 @@
+// CLIPTextModel: the text encoder of Stable Diffusion, mirroring transformers' CLIPTextModel and
+// the pieces the fast.ai deep-dive notebook pulls out of it:
+//
+//   const ids = tokenizer.call(prompt, {padding: 'max_length', truncation: true}).inputIds
+//   const { lastHiddenState } = await textEncoder.forward(ids)                   // [B, 77, H]
+//   const tokEmb = await textEncoder.textModel.embeddings.tokenEmbedding.forward(ids)   // token_emb_layer(ids)
+//   const posEmb = await textEncoder.textModel.embeddings.positionEmbedding.weight()    // [77, H]
+//   const out = await textEncoder.getOutputEmbeds(add(tokEmb, posEmb))          // the "puppy → cat" experiment
+
+import { LatentlabError } from '../core/errors.js';
+import { Tensor } from '../core/tensor.js';
+import type { WeightSet } from '../weights/index.js';
+import { buildCLIPTextGraph, CLIPTextConfig, parseCLIPTextConfig } from './clip-text-graph.js';
+import { bindGraphWeights, FromPretrainedOptions, loadComponent, SessionCache } from './pretrained.js';
+
+export interface CLIPTextModelOutput {
+  /** final_layer_norm of the last layer (or of an earlier one with clipSkip): the prompt embedding, [B, S, H]. */
+  lastHiddenState: Tensor<'float32'>;
+  /** last_hidden_state at each sequence's first eos token, [B, H] (only for id inputs). */
+  poolerOutput?: Tensor<'float32'>;
+  /** Embeddings and the output of every layer, before the final LayerNorm: L + 1 tensors [B, S, H]. */
+  hiddenStates?: Tensor<'float32'>[];
+}
+
+export interface ForwardOptions {
+  outputHiddenStates?: boolean;
+  clipSkip?: number;
+}
+
+/** An nn.Embedding whose table stays in the checkpoint until it is first needed. */
+export class Embedding {
+  private table?: Promise<Tensor<'float32'>>;
+
+  constructor(
+    private readonly weights: WeightSet,
+    readonly key: string,
+    readonly numEmbeddings: number,
+    readonly embeddingDim: number,
+  ) {}
+
+  /** The table [numEmbeddings, embeddingDim] as float32 (read once). */
+  weight(): Promise<Tensor<'float32'>> {
+    this.table ??= this.weights.read(this.key).then((t) => t.toFloat32());
+    return this.table;
+  }
+
+  /** Row lookup: ids [...] → [..., embeddingDim]. */
+  async forward(ids: Tensor | readonly (readonly number[])[]): Promise<Tensor<'float32'>> {
+    const t = idsTensor(ids);
+    const table = await this.weight();
+    const d = this.embeddingDim;
+    const out = new Tensor('float32', [...t.shape, d]);
+    t.data.forEach((id, i) => {
+      const row = Number(id);
+      if (!(row >= 0 && row < this.numEmbeddings)) {
+        throw new LatentlabError('MODEL_INPUT', `${this.key}: id ${row} is outside the table (0..${this.numEmbeddings - 1})`, { key: this.key });
+      }
+      out.data.set(table.data.subarray(row * d, row * d + d), i * d);
+    });
+    return out;
+  }
+}
+
+function idsTensor(ids: Tensor | readonly (readonly number[])[]): Tensor<'int64'> {
+  if (ids instanceof Tensor) {
+    if (ids.dtype === 'int64') return ids as Tensor<'int64'>;
+    return Tensor.int64(ids.shape, Array.from(ids.data as ArrayLike<number>));
+  }
+  const len = ids[0]?.length ?? 0;
+  if (ids.length === 0 || ids.some((row) => row.length !== len)) {
+    throw new LatentlabError('MODEL_INPUT', 'input ids must be a non-empty list of equally long id lists', { hint: 'pad the prompts to one length (the tokenizer does with padding: "max_length")' });
+  }
+  return Tensor.int64([ids.length, len], ids.flat());
+}
+
+export class CLIPTextModel {
+  readonly textModel: { embeddings: { tokenEmbedding: Embedding; positionEmbedding: Embedding } };
+  private readonly sessions: SessionCache;
+
+  private constructor(
+    readonly config: CLIPTextConfig,
+    readonly folder: string,
+    weights: WeightSet,
+    sessions: SessionCache,
+  ) {
+    const H = config.hidden_size;
+    this.textModel = {
+      embeddings: {
+        tokenEmbedding: new Embedding(weights, 'text_model.embeddings.token_embedding.weight', config.vocab_size, H),
+        positionEmbedding: new Embedding(weights, 'text_model.embeddings.position_embedding.weight', config.max_position_embeddings, H),
+      },
+    };
+    this.sessions = sessions;
+  }
+
+  static async fromPretrained(path: string, options: FromPretrainedOptions = {}): Promise<CLIPTextModel> {
+    const { folder, config: reader, weights } = await loadComponent(path, 'text_encoder', options);
+    const config = parseCLIPTextConfig(reader);
+    const probe = buildCLIPTextGraph(config, { batch: 1, seqLen: config.max_position_embeddings, input: 'ids', hiddenStates: false });
+    const bound = bindGraphWeights(probe, weights, 'text_encoder');
+    return new CLIPTextModel(config, folder, weights, new SessionCache(bound, options));
+  }
+
+  /** Runs the encoder on token ids [B, S] (S ≤ max_position_embeddings). */
+  async forward(inputIds: Tensor | readonly (readonly number[])[], options: ForwardOptions = {}): Promise<CLIPTextModelOutput> {
+    const ids = idsTensor(inputIds);
+    const out = await this.run('ids', ids, options);
+    out.poolerOutput = this.pool(ids, out.lastHiddenState);
+    return out;
+  }
+
+  /** The encoder on ready-made input embeddings [B, S, H] (token + position), as the notebook's get_output_embeds. */
+  async getOutputEmbeds(inputEmbeds: Tensor, options: ForwardOptions = {}): Promise<Tensor<'float32'>> {
+    return (await this.run('embeds', inputEmbeds, options)).lastHiddenState;
+  }
+
+  private async run(input: 'ids' | 'embeds', x: Tensor, o: ForwardOptions): Promise<CLIPTextModelOutput> {
+    const c = this.config;
+    const expectRank = input === 'ids' ? 2 : 3;
+    const seqLen = x.shape[1];
+    if (x.rank !== expectRank || seqLen < 1 || seqLen > c.max_position_embeddings || (input === 'embeds' && x.shape[2] !== c.hidden_size)) {
+      const want = input === 'ids' ? `[batch, ≤${c.max_position_embeddings}]` : `[batch, ≤${c.max_position_embeddings}, ${c.hidden_size}]`;
+      throw new LatentlabError('MODEL_INPUT', `text encoder: ${input === 'ids' ? 'input ids' : 'input embeddings'} have shape [${x.shape.join(', ')}], expected ${want}`);
+    }
+    const clipSkip = o.clipSkip ?? 0;
+    if (!Number.isInteger(clipSkip) || clipSkip < 0 || clipSkip >= c.num_hidden_layers) {
+      throw new LatentlabError('MODEL_INPUT', `clipSkip ${clipSkip} must be an integer in 0..${c.num_hidden_layers - 1}`);
+    }
+    const hiddenStates = o.outputHiddenStates ?? false;
+    const key = `${input}:${seqLen}:${hiddenStates}:${clipSkip}`;
+    const session = await this.sessions.get(key, () => buildCLIPTextGraph(c, { batch: 'batch', seqLen, input, hiddenStates, clipSkip }));
+    const feeds: Record<string, Tensor> = input === 'ids' ? { input_ids: x } : { inputs_embeds: x.dtype === 'float32' ? x : x.toFloat32() };
+    const r = await session.run(feeds);
+    const out: CLIPTextModelOutput = { lastHiddenState: r.last_hidden_state as Tensor<'float32'> };
+    if (hiddenStates) {
+      out.hiddenStates = Array.from({ length: c.num_hidden_layers - clipSkip + 1 }, (_, i) => r[`hidden_states.${i}`] as Tensor<'float32'>);
+    }
+    return out;
+  }
+
+  /** pooler_output: last_hidden_state at the first eos position of each row (transformers' rule for eos_token_id ≠ 2). */
+  private pool(ids: Tensor<'int64'>, last: Tensor<'float32'>): Tensor<'float32'> {
+    const [b, s] = ids.shape;
+    const h = this.config.hidden_size;
+    const out = new Tensor('float32', [b, h]);
+    for (let i = 0; i < b; i++) {
+      let pos = 0;
+      if (this.config.eos_token_id === 2) {
+        for (let j = 1; j < s; j++) if (ids.data[i * s + j] > ids.data[i * s + pos]) pos = j; // legacy: argmax(ids)
+      } else {
+        const at = ids.data.subarray(i * s, (i + 1) * s).indexOf(BigInt(this.config.eos_token_id));
+        pos = at < 0 ? s - 1 : at;
+      }
+      out.data.set(last.data.subarray((i * s + pos) * h, (i * s + pos + 1) * h), i * h);
+    }
+    return out;
+  }
+
+  async release(): Promise<void> {
+    await this.sessions.release();
+  }
+}

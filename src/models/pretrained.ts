@@ -1,0 +1,96 @@
+// What every `X.fromPretrained` shares: finding the component folder, reading its config.json,
+// opening its safetensors, checking them against the graph the config implies, and compiling
+// graphs on demand (one ONNX Runtime session per input-shape key, kept and reused).
+
+import { LatentlabError } from '../core/errors.js';
+import type { WeightData } from '../core/external.js';
+import { fileSystem } from '../core/io.js';
+import type { Graph } from '../graph/graph.js';
+import { CompiledGraph, CompileOptions, runtime } from '../graph/runtime.js';
+import { bindWeights, COMMON_IGNORED_KEYS, openWeights, readConfigFile, WeightSet } from '../weights/index.js';
+import { ConfigReader } from './config-reader.js';
+
+export interface FromPretrainedOptions extends CompileOptions {
+  /** Component folder inside a pipeline folder ("unet", "vae", "text_encoder"); found automatically when omitted. */
+  subfolder?: string;
+  /** Weight variant, e.g. "fp16" (`diffusion_pytorch_model.fp16.safetensors`); computed in float32 on the CPU. */
+  variant?: string;
+}
+
+export interface LoadedComponent {
+  folder: string;
+  config: ConfigReader;
+  weights: WeightSet;
+}
+
+/**
+ * Finds the component: `path/subfolder` when a subfolder is given; otherwise `path` itself when
+ * it holds a config.json (a model folder), else `path/defaultSubfolder` (a pipeline folder).
+ */
+export async function loadComponent(path: string, defaultSubfolder: string, options: FromPretrainedOptions = {}): Promise<LoadedComponent> {
+  const fs = fileSystem();
+  const isDir = async (p: string) => (await fs.stat(p))?.isDirectory ?? false;
+  const hasConfig = async (p: string) => (await fs.stat(fs.join(p, 'config.json')))?.isFile ?? false;
+  if (!(await isDir(path))) {
+    throw new LatentlabError('MODEL_NOT_FOUND', `${path}: no such folder`, { file: path, hint: 'pass a diffusers pipeline folder (with model_index.json) or a model folder (with config.json)' });
+  }
+  let folder: string;
+  if (options.subfolder !== undefined) folder = fs.join(path, options.subfolder);
+  else if (await hasConfig(path)) folder = path;
+  else folder = fs.join(path, defaultSubfolder);
+  if (!(await hasConfig(folder))) {
+    throw new LatentlabError('MODEL_NOT_FOUND', `${folder}: no config.json, so this is not a diffusers ${defaultSubfolder} folder`, {
+      file: folder,
+      hint: `pass a diffusers pipeline folder (which has a "${defaultSubfolder}/" folder with config.json and .safetensors weights) or the ${defaultSubfolder} folder itself`,
+    });
+  }
+  const configFile = fs.join(folder, 'config.json');
+  const config = new ConfigReader(await readConfigFile(configFile), configFile);
+  const weights = await openWeights(folder, { variant: options.variant, stem: defaultSubfolder === 'text_encoder' ? 'model' : 'diffusion_pytorch_model' });
+  return { folder, config, weights };
+}
+
+/** Checks the checkpoint against the weights `graph` declares; returns the in-place references. */
+export function bindGraphWeights(graph: Graph, weights: WeightSet, component: string): Map<string, WeightData> {
+  const expected = [...graph.weights.values()].map((w) => ({ key: w.key, shape: w.shape, origin: w.origin }));
+  return bindWeights(expected, weights, { component, ignore: (k) => COMMON_IGNORED_KEYS.has(k) });
+}
+
+/**
+ * Compiles graphs on demand and keeps the sessions: one per key (typically the input shape).
+ * At most `maxSessions` stay alive (each holds ONNX Runtime's activation arena); the least
+ * recently used is released first.
+ */
+export class SessionCache {
+  private readonly sessions = new Map<string, Promise<CompiledGraph>>();
+
+  constructor(
+    private readonly weights: ReadonlyMap<string, WeightData>,
+    readonly options: CompileOptions,
+    private readonly maxSessions = 2,
+  ) {}
+
+  async get(key: string, build: () => Graph): Promise<CompiledGraph> {
+    let s = this.sessions.get(key);
+    if (s) {
+      this.sessions.delete(key); // re-insert: Map order is recency order
+      this.sessions.set(key, s);
+      return s;
+    }
+    s = runtime().compile(build(), this.weights, this.options);
+    this.sessions.set(key, s);
+    s.catch(() => this.sessions.delete(key));
+    while (this.sessions.size > this.maxSessions) {
+      const [oldKey, old] = this.sessions.entries().next().value as [string, Promise<CompiledGraph>];
+      this.sessions.delete(oldKey);
+      void old.then((c) => c.release()).catch(() => undefined);
+    }
+    return s;
+  }
+
+  async release(): Promise<void> {
+    const all = [...this.sessions.values()];
+    this.sessions.clear();
+    for (const s of all) await (await s).release();
+  }
+}
