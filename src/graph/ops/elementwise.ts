@@ -14,6 +14,8 @@ function binary(op: BinaryOp | CompareOp, a: Operand, b: Operand, outDtype?: DTy
   const x = operand(a, like);
   const y = operand(b, like);
   if (x.dtype !== y.dtype) throw shapeError(op, [x, y], `operands have different dtypes (${x.dtype}, ${y.dtype}); cast one first`);
+  // ONNX Add/Less/... have no bool kernels (only Equal does); fail here, with the module path, not in ONNX Runtime.
+  if (x.dtype === 'bool' && op !== 'equal') throw shapeError(op, [x, y], 'needs numeric operands, got bool; cast them first');
   const shape = broadcastShapes(x.shape, y.shape);
   if (!shape) throw shapeError(op, [x, y], 'shapes do not broadcast');
   return like.graph.addNode(op, [x, y], {}, [{ dtype: outDtype ?? x.dtype, shape }])[0];
@@ -30,10 +32,13 @@ export const equal = (a: Operand, b: Operand): Value => binary('equal', a, b, 'b
 
 export type UnaryOp = 'neg' | 'abs' | 'sqrt' | 'exp' | 'log' | 'sin' | 'cos' | 'tanh' | 'sigmoid' | 'erf' | 'silu' | 'quickGelu' | 'gelu';
 
+const FLOATS: readonly DType[] = ['float32', 'float16', 'float64'];
+/** neg and abs also take signed integers (ONNX Neg has no unsigned or bool kernels). */
+const SIGNED: readonly DType[] = [...FLOATS, 'int32', 'int64'];
+
 function unary(op: UnaryOp, x: Value, attrs: Record<string, unknown> = {}): Value {
-  if (x.dtype !== 'float32' && x.dtype !== 'float16' && x.dtype !== 'float64' && !(op === 'neg' || op === 'abs')) {
-    throw shapeError(op, [x], `needs a float input, got ${x.dtype}`);
-  }
+  const allowed = op === 'neg' || op === 'abs' ? SIGNED : FLOATS;
+  if (!allowed.includes(x.dtype)) throw shapeError(op, [x], `needs a ${op === 'neg' || op === 'abs' ? 'signed numeric' : 'float'} input, got ${x.dtype}`);
   return x.graph.addNode(op, [x], attrs, [{ dtype: x.dtype, shape: x.shape }])[0];
 }
 
@@ -67,8 +72,9 @@ export function where(cond: Value, a: Operand, b: Operand): Value {
   return like.graph.addNode('where', [cond, x, y], {}, [{ dtype: x.dtype, shape }])[0];
 }
 
-/** torch.clamp(x, min, max). */
+/** torch.clamp(x, min, max) on a float tensor. */
 export function clamp(x: Value, min: number, max: number): Value {
+  if (!FLOATS.includes(x.dtype)) throw shapeError('clamp', [x], `needs a float input, got ${x.dtype}`);
   if (!(min <= max)) throw shapeError('clamp', [x], `min ${min} must be <= max ${max}`);
   return x.graph.addNode('clamp', [x], { min, max }, [{ dtype: x.dtype, shape: x.shape }])[0];
 }

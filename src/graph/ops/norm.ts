@@ -5,8 +5,15 @@ import { normAxis } from '../dims.js';
 import type { Value } from '../graph.js';
 import { shapeError } from './common.js';
 
+/** ONNX Softmax, LayerNormalization and InstanceNormalization only have float kernels. */
+function checkFloat(op: string, inputs: readonly Value[]): void {
+  const x = inputs[0];
+  if (x.dtype !== 'float32' && x.dtype !== 'float16' && x.dtype !== 'float64') throw shapeError(op, inputs, `needs a float input, got ${x.dtype}`);
+}
+
 /** softmax along `axis`. */
 export function softmax(x: Value, axis = -1): Value {
+  checkFloat('softmax', [x]);
   const a = normAxis(axis, x.rank);
   if (a === null) throw shapeError('softmax', [x], `axis ${axis} is out of range`);
   return x.graph.addNode('softmax', [x], { axis: a }, [{ dtype: x.dtype, shape: x.shape }])[0];
@@ -14,6 +21,8 @@ export function softmax(x: Value, axis = -1): Value {
 
 /** torch.nn.LayerNorm over the last dimension: (x − mean) / sqrt(var + eps) · weight + bias. */
 export function layerNorm(x: Value, weight: Value, bias: Value, eps: number): Value {
+  checkFloat('layerNorm', [x, weight, bias]);
+  if (x.rank < 1) throw shapeError('layerNorm', [x, weight, bias], 'input must have rank >= 1');
   const c = x.shape[x.rank - 1];
   if (weight.rank !== 1 || bias.rank !== 1 || weight.shape[0] !== c || bias.shape[0] !== c) {
     throw shapeError('layerNorm', [x, weight, bias], `weight and bias must be [${c}] (the last dimension of the input)`);
@@ -27,6 +36,7 @@ export function layerNorm(x: Value, weight: Value, bias: Value, eps: number): Va
  */
 export function groupNorm(x: Value, weight: Value, bias: Value, groups: number, eps: number): Value {
   const inputs = [x, weight, bias];
+  checkFloat('groupNorm', inputs);
   if (x.rank < 3) throw shapeError('groupNorm', inputs, 'input must be [N, C, ...spatial]');
   const c = x.shape[1];
   if (typeof c !== 'number' || !Number.isInteger(groups) || groups < 1 || c % groups !== 0) {

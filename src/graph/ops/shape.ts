@@ -1,7 +1,7 @@
 // Ops that move data without arithmetic: reshape, transpose, concat, split, slice, pad,
 // nearest-neighbour resize, gather (embedding lookup) and cast.
 
-import type { DType } from '../../core/dtype.js';
+import { DType, DTYPES, isFloat } from '../../core/dtype.js';
 import { Dim, dimProduct, dimScale, normAxis, Shape } from '../dims.js';
 import type { Value } from '../graph.js';
 import { shapeError } from './common.js';
@@ -79,6 +79,7 @@ export function pad(x: Value, pads: readonly (readonly [number, number])[], valu
   if (pads.length > x.rank || pads.flat().some((p) => !Number.isInteger(p) || p < 0)) {
     throw shapeError('pad', [x], `pads ${JSON.stringify(pads)} must be non-negative [before, after] pairs, at most one per axis`);
   }
+  if (!isFloat(x.dtype) && !Number.isInteger(value)) throw shapeError('pad', [x], `a ${x.dtype} tensor cannot be padded with ${value}`);
   const full = x.shape.map((_, i) => pads[i] ?? [0, 0]);
   const shape = x.shape.map((d, i) => {
     const extra = full[i][0] + full[i][1];
@@ -116,6 +117,7 @@ export function gather(table: Value, ids: Value): Value {
 }
 
 export function cast(x: Value, to: DType): Value {
+  if (!DTYPES.includes(to)) throw shapeError('cast', [x], `unknown target dtype ${JSON.stringify(to)}; expected one of ${DTYPES.join(', ')}`);
   if (x.dtype === to) return x;
   return x.graph.addNode('cast', [x], { to }, [{ dtype: to, shape: x.shape }])[0];
 }
