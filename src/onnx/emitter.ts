@@ -2,7 +2,7 @@
 // It hands out unique value names, writes inline constants and external-data initializers, and
 // turns JS attribute values into AttributeProtos.
 
-import type { DType } from '../core/dtype.js';
+import { DType, f32ToBf16, f32ToF16 } from '../core/dtype.js';
 import { LatentlabError } from '../core/errors.js';
 import type { ExternalTensor } from '../core/external.js';
 import { Tensor } from '../core/tensor.js';
@@ -74,6 +74,23 @@ export class Emitter {
 
   float(value: number): string {
     return this.constant(Tensor.float32([], [value]), 'scalar');
+  }
+
+  /**
+   * A constant of `dtype` filled with `value`, for operands that must share the other input's type
+   * (ONNX never promotes: a float32 scale next to a float16 tensor is an invalid model).
+   */
+  full(dtype: DType, shape: readonly number[], value: number): string {
+    const t = new Tensor(dtype, shape);
+    if (dtype === 'int64') (t.data as BigInt64Array).fill(BigInt(value));
+    else if (dtype === 'float16') (t.data as Uint16Array).fill(f32ToF16(value));
+    else if (dtype === 'bfloat16') (t.data as Uint16Array).fill(f32ToBf16(value));
+    else (t.data as Float32Array).fill(value); // float32/float64/int32/uint8/bool arrays all take a number
+    return this.constant(t, 'full');
+  }
+
+  scalar(dtype: DType, value: number): string {
+    return this.full(dtype, [], value);
   }
 
   external(name: string, ref: ExternalTensor, location: string): void {

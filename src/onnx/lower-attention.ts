@@ -8,6 +8,7 @@
 import { LatentlabError } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
 import type { Node } from '../graph/graph.js';
+import { onnxDtype } from './emitter.js';
 import type { LoweringContext } from './lower-ops.js';
 import { MS_DOMAIN } from './schema.js';
 
@@ -28,6 +29,8 @@ export function lowerAttention(ctx: LoweringContext, n: Node): string {
     const s = q.shape[1];
     if (typeof s !== 'number') throw new LatentlabError('ONNX_LOWERING', `causal attention at "${n.scope}" needs a concrete sequence length, got ${s}`);
     mask = e.constant(causalMask(s), 'causal_mask');
+    // The bias must have the scores' type; the Cast of a constant is folded at session creation.
+    if (q.dtype !== 'float32') mask = e.op('Cast', [mask], { to: onnxDtype(q.dtype) });
   }
   const [qs, ks, vs] = [q, k, v].map(ctx.name);
 
@@ -44,7 +47,7 @@ export function lowerAttention(ctx: LoweringContext, n: Node): string {
   const qh = e.op('Transpose', [split(qs, d)], { perm: [0, 2, 1, 3] }); // [B, H, Sq, d]
   const kt = e.op('Transpose', [split(ks, d)], { perm: [0, 2, 3, 1] }); // [B, H, d, Sk]
   const vh = e.op('Transpose', [split(vs, dv)], { perm: [0, 2, 1, 3] }); // [B, H, Sk, dv]
-  let scores = e.op('Mul', [e.op('MatMul', [qh, kt]), e.float(scale)]); // [B, H, Sq, Sk], scaled after the matmul as diffusers does
+  let scores = e.op('Mul', [e.op('MatMul', [qh, kt]), e.scalar(q.dtype, scale)]); // [B, H, Sq, Sk], scaled after the matmul as diffusers does
   if (mask) scores = e.op('Add', [scores, mask]);
   const probs = e.op('Softmax', [scores], { axis: -1 });
   const out = e.op('Transpose', [e.op('MatMul', [probs, vh])], { perm: [0, 2, 1, 3] }); // [B, Sq, H, dv]

@@ -68,8 +68,8 @@ const groupNorm: Lowering = (ctx, n) => {
   const c = x.shape[1] as number;
   const xs = ctx.name(x);
   const grouped = e.op('Reshape', [xs, e.ints([0, groups, -1])]);
-  const ones = e.constant(Tensor.full([groups], 1));
-  const zeros = e.constant(Tensor.full([groups], 0));
+  const ones = e.full(x.dtype, [groups], 1);
+  const zeros = e.full(x.dtype, [groups], 0);
   const normed = e.op('InstanceNormalization', [grouped, ones, zeros], { epsilon: { float: eps } });
   const back = e.op('Reshape', [normed, e.op('Shape', [xs])]);
   const affineShape = e.ints([c, ...Array<number>(x.rank - 2).fill(1)]); // [C, 1, 1]
@@ -128,10 +128,13 @@ export const LOWERINGS: Record<string, Lowering> = {
   quickGelu: (ctx, n) => {
     const { e } = ctx;
     const x = ctx.name(n.inputs[0]);
-    return [e.op('Mul', [x, e.op('Sigmoid', [e.op('Mul', [x, e.float(1.702)])])])];
+    return [e.op('Mul', [x, e.op('Sigmoid', [e.op('Mul', [x, e.scalar(n.inputs[0].dtype, 1.702)])])])];
   },
   gelu: (ctx, n) => [ctx.e.op('Gelu', [ctx.name(n.inputs[0])], { approximate: n.attrs.approximate as string })],
-  clamp: (ctx, n) => [ctx.e.op('Clip', [ctx.name(n.inputs[0]), ctx.e.float(n.attrs.min as number), ctx.e.float(n.attrs.max as number)])],
+  clamp: (ctx, n) => {
+    const [x] = n.inputs;
+    return [ctx.e.op('Clip', [ctx.name(x), ctx.e.scalar(x.dtype, n.attrs.min as number), ctx.e.scalar(x.dtype, n.attrs.max as number)])];
+  },
   cast: (ctx, n) => [ctx.e.op('Cast', [ctx.name(n.inputs[0])], { to: onnxDtype(n.attrs.to as never) })],
   linear,
   conv2d,
@@ -161,7 +164,7 @@ export const LOWERINGS: Record<string, Lowering> = {
     const pads = n.attrs.pads as [number, number][];
     const { e } = ctx;
     const x = n.inputs[0];
-    const value = x.dtype === 'int64' ? e.constant(Tensor.int64([], [n.attrs.value as number])) : e.float(n.attrs.value as number);
+    const value = e.scalar(x.dtype, n.attrs.value as number); // Pad's constant must have the input's type
     return [e.op('Pad', [ctx.name(x), e.ints([...pads.map((p) => p[0]), ...pads.map((p) => p[1])]), value], { mode: 'constant' })];
   },
   resizeNearest,
