@@ -3,7 +3,7 @@
 // activations (at optimisation levels 'basic' and 'all', since ONNX Runtime fuses Gelu, SiLU and
 // QuickGelu patterns at 'extended' and above), comparisons, where and clamp.
 
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { Tensor } from '../../src/core/tensor.js';
 import type { Value } from '../../src/graph/graph.js';
@@ -86,6 +86,17 @@ describe('unary maths', () => {
       expectNear('unary', name, y, ref.map(ref.fromTensor(input), f), { abs: 1e-5, rel: 2e-6 });
     });
   }
+});
+
+describe('neg and abs on integers', () => {
+  it('int64 and int32', async () => {
+    const a = Tensor.int64([4], [3, -2, 0, -9]);
+    const b = new Tensor('int32', [3], Int32Array.of(-1, 4, -7));
+    const outs = await evaluate({ feeds: { a, b } }, ({ x }) => [op.neg(x.a), op.abs(x.a), op.neg(x.b), op.abs(x.b)]);
+    const [A, B] = [a, b].map(ref.fromTensor);
+    [ref.map(A, (v) => -v), ref.map(A, Math.abs), ref.map(B, (v) => -v), ref.map(B, Math.abs)].forEach((e, i) => expectExact('unary', `int #${i}`, outs[i], e));
+    expect(outs.map((t) => t.dtype)).toEqual(['int64', 'int64', 'int32', 'int32']);
+  });
 });
 
 describe('activations', () => {

@@ -56,6 +56,7 @@ describe('conv2d', () => {
 
 describe('linear', () => {
   const cases: { name: string; x: number[]; bias: boolean }[] = [
+    { name: '1-D input with bias', x: [8], bias: true },
     { name: '2-D input with bias', x: [5, 8], bias: true },
     { name: '2-D input without bias', x: [5, 8], bias: false },
     { name: '3-D input with bias', x: [2, 3, 8], bias: true },

@@ -84,6 +84,18 @@ describe('pad', () => {
   }
 });
 
+describe('pad on integer and bool tensors (the pad value takes the input type)', () => {
+  it('int64 ids padded with -1, a bool mask padded with true', async () => {
+    const ids = Tensor.int64([2, 3], [5, 6, 7, 8, 9, 10]);
+    const mask = new Tensor('bool', [3], Uint8Array.of(0, 1, 0));
+    const [p1, p2] = await evaluate({ feeds: { ids, mask } }, ({ x: v }) => [op.pad(v.ids, [[0, 0], [1, 2]], -1), op.pad(v.mask, [[2, 1]], 1)]);
+    expect(p1.dtype).toBe('int64');
+    expect(p2.dtype).toBe('bool');
+    expectExact('pad', 'int64', p1, ref.padConstant(ref.fromTensor(ids), [[0, 0], [1, 2]], -1));
+    expectExact('pad', 'bool', p2, ref.padConstant(ref.fromTensor(mask), [[2, 1]], 1));
+  });
+});
+
 describe('resizeNearest', () => {
   const img = randn(5, [2, 3, 4, 5]);
   for (const scale of [2, 3]) {
