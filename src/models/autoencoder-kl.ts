@@ -1,0 +1,130 @@
+// AutoencoderKL: the VAE of Stable Diffusion, mirroring diffusers' AutoencoderKL (0.27) and the
+// way the deep-dive notebook uses it:
+//
+//   const vae = await AutoencoderKL.fromPretrained('path/to/pipeline', { subfolder: 'vae' })
+//   const { latentDist } = await vae.encode(image)               // image [B, 3, H, W] in [−1, 1]
+//   const latents = scale(latentDist.sample(generator), vae.scalingFactor)   // [B, 4, H/8, W/8]
+//   const { sample } = await vae.decode(scale(latents, 1 / vae.scalingFactor))   // [B, 3, H, W], raw
+//
+// encode and decode use separate graphs and sessions (a text-to-image run only decodes), each
+// compiled on first use for an image / latent size and kept for the next call of that size.
+
+import { fmtShape, LatentlabError } from '../core/errors.js';
+import { Tensor } from '../core/tensor.js';
+import { bindGraphWeights, FromPretrainedOptions, loadComponent, SessionCache } from './pretrained.js';
+import { AutoencoderKLConfig, parseAutoencoderKLConfig } from './vae-config.js';
+import { DiagonalGaussianDistribution } from './vae-distribution.js';
+import { buildVaeDecoderGraph, buildVaeEncoderGraph, buildVaeProbeGraph, vaeIntermediateNames, vaeScaleFactor } from './vae-graph.js';
+
+export { DiagonalGaussianDistribution } from './vae-distribution.js';
+
+export interface VaeRunOptions {
+  /**
+   * Also return the output of every top-level module (encoder: `encoder.conv_in`,
+   * `encoder.down_blocks.i`, `encoder.mid_block`, `encoder.conv_out`, `quant_conv`; decoder:
+   * `post_quant_conv`, `decoder.conv_in`, `decoder.mid_block`, `decoder.up_blocks.i`,
+   * `decoder.conv_out`), keyed by module path. Compiles a separate session.
+   */
+  intermediates?: boolean;
+}
+
+/** diffusers' AutoencoderKLOutput. */
+export interface AutoencoderKLOutput {
+  latentDist: DiagonalGaussianDistribution;
+  intermediates?: Record<string, Tensor<'float32'>>;
+}
+
+/** diffusers' DecoderOutput. */
+export interface DecoderOutput {
+  /** [B, out_channels, H, W], raw (not clamped; the image processor maps [−1, 1] to pixels). */
+  sample: Tensor<'float32'>;
+  intermediates?: Record<string, Tensor<'float32'>>;
+}
+
+export class AutoencoderKL {
+  private constructor(
+    readonly config: AutoencoderKLConfig,
+    readonly folder: string,
+    private readonly encoderSessions: SessionCache,
+    private readonly decoderSessions: SessionCache,
+  ) {}
+
+  /**
+   * Loads `path/vae` of a pipeline folder, or a VAE folder itself (`subfolder` to choose another).
+   * Every weight of the checkpoint is checked against the config before anything is compiled.
+   */
+  static async fromPretrained(path: string, options: FromPretrainedOptions = {}): Promise<AutoencoderKL> {
+    const { folder, config: reader, weights } = await loadComponent(path, 'vae', options);
+    const config = parseAutoencoderKLConfig(reader);
+    const bound = bindGraphWeights(buildVaeProbeGraph(config), weights, 'vae');
+    return new AutoencoderKL(config, folder, new SessionCache(bound, options), new SessionCache(bound, options));
+  }
+
+  /** Latents the UNet sees are `scalingFactor · latentDist.sample()`; decode takes `latents / scalingFactor`. */
+  get scalingFactor(): number {
+    return this.config.scaling_factor;
+  }
+
+  /** Image side / latent side (8 for Stable Diffusion): diffusers' pipeline `vae_scale_factor`. */
+  get vaeScaleFactor(): number {
+    return vaeScaleFactor(this.config);
+  }
+
+  /** image [B, in_channels, H, W] in [−1, 1], H and W multiples of vaeScaleFactor → the posterior over latents [B, L, H/8, W/8]. */
+  async encode(image: Tensor, options: VaeRunOptions = {}): Promise<AutoencoderKLOutput> {
+    const x = this.checkInput('encode', 'image', image, this.config.in_channels);
+    const [, , H, W] = x.shape;
+    const f = this.vaeScaleFactor;
+    if (H % f !== 0 || W % f !== 0) {
+      const near = (d: number) => (d < f ? `${f}` : d % f === 0 ? `${d}` : `${Math.floor(d / f) * f} or ${Math.ceil(d / f) * f}`);
+      throw new LatentlabError('MODEL_INPUT', `vae.encode: image size ${H}×${W} (height×width) is not a multiple of ${f} on both sides`, {
+        key: 'image',
+        hint: `resize or crop the image to a height of ${near(H)} and a width of ${near(W)}: the encoder halves the size ${Math.log2(f)} times, so both sides must be multiples of ${f}`,
+      });
+    }
+    const intermediates = options.intermediates ?? false;
+    const session = await this.encoderSessions.get(`${H}x${W}:${intermediates}`, () =>
+      buildVaeEncoderGraph(this.config, { batch: 'batch', height: H, width: W, intermediates }),
+    );
+    const r = await session.run({ sample: x });
+    const t = (name: string) => r[name] as Tensor<'float32'>;
+    const out: AutoencoderKLOutput = { latentDist: new DiagonalGaussianDistribution(t('mean'), t('logvar'), t('std'), t('var')) };
+    if (intermediates) out.intermediates = Object.fromEntries(vaeIntermediateNames(this.config, 'encoder').map((n) => [n, t(n)]));
+    return out;
+  }
+
+  /** z [B, latent_channels, h, w], UNSCALED (the pipelines pass `latents / scalingFactor`) → image [B, out_channels, f·h, f·w]. */
+  async decode(latents: Tensor, options: VaeRunOptions = {}): Promise<DecoderOutput> {
+    const z = this.checkInput('decode', 'latents', latents, this.config.latent_channels);
+    const [, , h, w] = z.shape;
+    const intermediates = options.intermediates ?? false;
+    const session = await this.decoderSessions.get(`${h}x${w}:${intermediates}`, () =>
+      buildVaeDecoderGraph(this.config, { batch: 'batch', height: h, width: w, intermediates }),
+    );
+    const r = await session.run({ z });
+    const out: DecoderOutput = { sample: r.sample as Tensor<'float32'> };
+    if (intermediates) out.intermediates = Object.fromEntries(vaeIntermediateNames(this.config, 'decoder').map((n) => [n, r[n] as Tensor<'float32'>]));
+    return out;
+  }
+
+  /** Validates an NCHW float input before any compute; float16/float64 inputs are converted to float32. */
+  private checkInput(method: string, arg: string, t: Tensor, channels: number): Tensor<'float32'> {
+    const expected = method === 'encode' ? `[batch, ${channels}, height, width]` : `[batch, ${channels}, height/${this.vaeScaleFactor}, width/${this.vaeScaleFactor}]`;
+    if (t.rank !== 4 || t.shape[1] !== channels || t.shape.some((d) => d < 1)) {
+      const hint = t.rank === 3 ? 'add a batch dimension (reshape to [1, ...])' : `pass a ${expected} tensor (NCHW)`;
+      throw new LatentlabError('MODEL_INPUT', `vae.${method}: ${arg} has shape ${fmtShape(t.shape)}; expected ${expected}`, { key: arg, hint });
+    }
+    if (t.dtype === 'float32') return t as Tensor<'float32'>;
+    if (t.dtype === 'float16' || t.dtype === 'float64' || t.dtype === 'bfloat16') return t.toFloat32();
+    throw new LatentlabError('MODEL_INPUT', `vae.${method}: ${arg} has dtype ${t.dtype}; expected a float tensor`, {
+      key: arg,
+      hint: method === 'encode' ? 'convert pixels to floats in [−1, 1] first: x = 2·(u8 / 255) − 1' : 'pass float32 latents',
+    });
+  }
+
+  /** Releases the ONNX Runtime sessions (the weights stay memory-mapped until garbage-collected). */
+  async release(): Promise<void> {
+    await this.encoderSessions.release();
+    await this.decoderSessions.release();
+  }
+}
