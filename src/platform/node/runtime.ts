@@ -52,6 +52,17 @@ function commonFolder(files: readonly string[]): string {
   return parts.join(path.sep) || path.sep;
 }
 
+/** realpath of a weights file (a Hugging Face snapshot entry resolves into blobs/); a clear error when it is gone. */
+function resolveWeightsFile(file: string, key: string): string {
+  try {
+    return realpathSync(file);
+  } catch (e) {
+    throw new LatentlabError('IO_NOT_FOUND', `weights file ${file} (holding "${key}") does not exist or is a broken link`, {
+      file, key, cause: e, hint: 'the file was moved or deleted after it was opened; open the model folder again (or re-download it)',
+    });
+  }
+}
+
 function toOrt(name: string, t: Tensor): ort.Tensor {
   const type = ORT_TYPES[t.dtype];
   if (!type) throw new LatentlabError('RUNTIME_DTYPE', `input "${name}": dtype ${t.dtype} cannot be passed to ONNX Runtime`);
@@ -114,7 +125,7 @@ export const nodeRuntime: Runtime = {
       throw new LatentlabError('DEVICE_UNKNOWN', `device ${JSON.stringify(device)} is not one of ${DEVICES.join(', ')}`, { hint: 'use --device cpu' });
     }
     const real = new Map<string, string>();
-    for (const w of weights.values()) if (isExternal(w) && !real.has(w.file)) real.set(w.file, realpathSync(w.file));
+    for (const [key, w] of weights) if (isExternal(w) && !real.has(w.file)) real.set(w.file, resolveWeightsFile(w.file, key));
     const folder = real.size > 0 ? commonFolder([...real.values()]) : undefined;
     const model = lowerToOnnx(graph, {
       weights,
