@@ -11,12 +11,12 @@ import { fixturePath } from '../helpers/fixtures.js';
 
 const dir = fixturePath('pipelines', 'tiny-sd15', 'tokenizer');
 const real = (name: string): string => readFileSync(join(dir, name), 'utf8');
-const files: Required<TokenizerFiles> = {
+const files = {
   vocab: real('vocab.json'),
   merges: real('merges.txt'),
   tokenizerConfig: real('tokenizer_config.json'),
   specialTokensMap: real('special_tokens_map.json'),
-};
+} satisfies Required<TokenizerFiles>;
 
 const tmp = mkdtempSync(join(tmpdir(), 'latentlab-tokenizer-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
