@@ -8,7 +8,7 @@
 // `model_external_initializers_file_folder_path` at their deepest common folder, and write each
 // location relative to it (measured in ../shared/anchors/onnxruntime-facts.md §1b).
 
-import { realpathSync } from 'node:fs';
+import { readdirSync, realpathSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 
@@ -63,6 +63,17 @@ function resolveWeightsFile(file: string, key: string): string {
   }
 }
 
+/**
+ * The profile ONNX Runtime wrote for `prefix`. The native call returns its name but
+ * onnxruntime-node's JS wrapper drops it; ORT names it <prefix>_<date>_<time>.json.
+ */
+function newestProfile(prefix: string): string | undefined {
+  const dir = path.dirname(path.resolve(prefix));
+  const base = `${path.basename(prefix)}_`;
+  const files = readdirSync(dir).filter((f) => f.startsWith(base) && f.endsWith('.json')).map((f) => path.join(dir, f));
+  return files.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
+}
+
 function toOrt(name: string, t: Tensor): ort.Tensor {
   const type = ORT_TYPES[t.dtype];
   if (!type) throw new LatentlabError('RUNTIME_DTYPE', `input "${name}": dtype ${t.dtype} cannot be passed to ONNX Runtime`);
@@ -80,6 +91,7 @@ class OrtCompiledGraph implements CompiledGraph {
     private readonly session: ort.InferenceSession,
     readonly createMs: number,
     private readonly graphName: string,
+    private readonly profilePrefix?: string,
   ) {}
 
   get inputNames(): readonly string[] {
@@ -110,7 +122,7 @@ class OrtCompiledGraph implements CompiledGraph {
 
   endProfiling(): string | undefined {
     this.session.endProfiling();
-    return undefined;
+    return this.profilePrefix === undefined ? undefined : newestProfile(this.profilePrefix);
   }
 
   async release(): Promise<void> {
@@ -154,6 +166,6 @@ export const nodeRuntime: Runtime = {
       }
       throw new LatentlabError('RUNTIME_CREATE', `${graph.name}: ONNX Runtime could not create a session: ${msg}`, { cause: e });
     }
-    return new OrtCompiledGraph(s, performance.now() - start, graph.name);
+    return new OrtCompiledGraph(s, performance.now() - start, graph.name, options.profileFilePrefix);
   },
 };
