@@ -37,7 +37,7 @@ export interface AutoencoderKLConfig {
 export function parseAutoencoderKLConfig(r: ConfigReader): AutoencoderKLConfig {
   // Other VAE classes (AutoencoderTiny, AsymmetricAutoencoderKL, ...) have other weights and blocks.
   r.unsupported('_class_name', ['AutoencoderKL', null]);
-  // Added to AutoencoderKL after 0.27; only the default (the 1×1 convs exist) is supported.
+  // Fields of later diffusers versions (not in 0.27); only their default (the 1×1 convs exist) is supported.
   r.unsupported('use_quant_conv', [true, null]);
   r.unsupported('use_post_quant_conv', [true, null]);
   const block_out_channels = r.intList('block_out_channels', [64]);
@@ -83,28 +83,28 @@ function unsupportedUnless<T extends string>(r: ConfigReader, name: string, allo
 
 /** One block type per entry of block_out_channels; only the SD 1.x / 2.x VAE blocks are supported. */
 function blockTypes<T extends string>(r: ConfigReader, name: string, only: T, n: number): T[] {
-  const types = r.has(name) ? r.stringList(name, [only, ...OTHER_BLOCK_TYPES]) : Array<string>(n).fill(only);
-  const other = types.findIndex((t) => t !== only);
+  const v = r.has(name) ? r.raw[name] : Array<string>(n).fill(only);
+  if (!Array.isArray(v) || !v.every((t) => typeof t === 'string')) {
+    throw new LatentlabError('CONFIG_FIELD', `${r.file}: "${name}" must be a list of block type names, one per entry of block_out_channels`, { file: r.file, key: name });
+  }
+  const other = v.findIndex((t) => t !== only);
   if (other >= 0) {
-    throw new LatentlabError('CONFIG_UNSUPPORTED', `${r.file}: ${name}[${other}] = "${types[other]}" is not supported yet (supported: "${only}")`, {
+    // Other diffusers VAEs use other blocks (AttnDownEncoderBlock2D, ...): valid there, not built here.
+    throw new LatentlabError('CONFIG_UNSUPPORTED', `${r.file}: ${name}[${other}] = "${v[other]}" is not supported yet (supported: "${only}")`, {
       file: r.file,
       key: name,
       hint: 'latentlab supports the Stable Diffusion 1.x / 2.x VAE; open an issue with the model id if you need this block type',
     });
   }
-  if (types.length !== n) {
-    throw new LatentlabError('CONFIG_FIELD', `${r.file}: ${name} has ${types.length} entries but block_out_channels has ${n}`, {
+  if (v.length !== n) {
+    throw new LatentlabError('CONFIG_FIELD', `${r.file}: ${name} has ${v.length} entries but block_out_channels has ${n}`, {
       file: r.file,
       key: name,
       hint: 'there is one block type per entry of block_out_channels',
     });
   }
-  return types as T[];
+  return v as T[];
 }
-
-// Block types diffusers' VAEs can name: recognised (so the error says "not supported" rather than
-// "invalid"), but not built by latentlab.
-const OTHER_BLOCK_TYPES = ['AttnDownEncoderBlock2D', 'AttnUpDecoderBlock2D', 'DownBlock2D', 'UpBlock2D'];
 
 function optionalNumbers(r: ConfigReader, name: string, length: number): number[] | null {
   if (!r.has(name)) return null;
