@@ -20,8 +20,9 @@
 import { LatentlabError, fmtValue } from '../core/errors.js';
 import { fileSystem } from '../core/io.js';
 import { ClipBpe } from './bpe.js';
-import { fromByteLevel, toByteLevel } from './byte-level.js';
-import { fixText, pyStrip, whitespaceClean } from './ftfy.js';
+import { toByteLevel } from './byte-level.js';
+import { argError, BatchEncoding, CallOptions, cleanUpTokenization, DecodeOptions, padRows, resolveCallOptions, tokensToString } from './encoding.js';
+import { fixText, whitespaceClean } from './ftfy.js';
 import { splitOnTokens } from './split-tokens.js';
 import { Encoder, parseTokenizerFiles, readTokenizerFolder, TokenizerFiles } from './tokenizer-files.js';
 
@@ -35,34 +36,8 @@ export interface FromPretrainedOptions extends CLIPTokenizerOptions {
   subfolder?: string;
 }
 
-export interface CallOptions {
-  /** "max_length": pad to maxLength; "longest" (or true): to the longest in the batch; false: none. */
-  padding?: 'max_length' | 'longest' | boolean;
-  /** Default: modelMaxLength (77) when truncating or padding to max_length. */
-  maxLength?: number;
-  /** Keep at most maxLength - 2 BPE tokens (room for bos and eos). */
-  truncation?: boolean;
-}
-
-export interface BatchEncoding {
-  inputIds: number[][];
-  attentionMask: number[][];
-  /** Per text, the decoded tokens that truncation cut off ("" if none): what diffusers warns about. */
-  removedText: string[];
-}
-
-export interface DecodeOptions {
-  skipSpecialTokens?: boolean;
-  /** Default: the config's clean_up_tokenization_spaces (true): " ," -> ",", " 's" -> "'s", ... */
-  cleanUpTokenizationSpaces?: boolean;
-}
-
 // Case-insensitive like the original (the text is lower-cased already, so it rarely matters).
 const WORD_PATTERN = /<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+/giu;
-
-function argError(key: string, message: string, hint: string): LatentlabError {
-  return new LatentlabError('TOKENIZER_BAD_ARGUMENT', `${key}: ${message}`, { key, hint });
-}
 
 export class CLIPTokenizer {
   readonly bosToken: string;
@@ -171,43 +146,16 @@ export class CLIPTokenizer {
   /** `tokenizer(text, padding=..., max_length=..., truncation=...)`; one row per text. */
   call(text: string | string[], options: CallOptions = {}): BatchEncoding {
     const texts = Array.isArray(text) ? text : [text];
-    const { truncation = false } = options;
-    const padding = options.padding === true ? 'longest' : (options.padding ?? false);
-    if (padding !== false && padding !== 'longest' && padding !== 'max_length') {
-      throw argError('padding', `is ${fmtValue(padding)}`, 'use "max_length", "longest" or false');
-    }
-    let maxLength = options.maxLength;
-    if (maxLength !== undefined && (!Number.isInteger(maxLength) || maxLength < 2)) {
-      throw argError('maxLength', `is ${fmtValue(maxLength)}; expected an integer >= 2 (bos + eos)`, 'CLIP uses 77');
-    }
-    if (maxLength === undefined && (truncation || padding === 'max_length')) maxLength = this.modelMaxLength;
-
+    const resolved = resolveCallOptions(options, this.modelMaxLength);
+    const keep = resolved.truncation ? resolved.maxLength! - 2 : Infinity;
     const inputIds: number[][] = [];
     const removedText: string[] = [];
     for (const t of texts) {
-      let ids = this.encode(t);
-      let removed = '';
-      if (truncation && ids.length > maxLength! - 2) {
-        removed = this.decode(ids.slice(maxLength! - 2));
-        ids = ids.slice(0, maxLength! - 2);
-      }
-      inputIds.push([this.bosTokenId, ...ids, this.eosTokenId]);
-      removedText.push(removed);
+      const ids = this.encode(t);
+      removedText.push(ids.length > keep ? this.decode(ids.slice(keep)) : '');
+      inputIds.push([this.bosTokenId, ...ids.slice(0, keep), this.eosTokenId]);
     }
-    const target = padding === 'max_length' ? maxLength! : padding === 'longest' ? Math.max(...inputIds.map((r) => r.length)) : 0;
-    const padId = this.padTokenId;
-    if (padding !== false && padId === null && inputIds.some((r) => r.length < target)) {
-      throw new LatentlabError('TOKENIZER_NO_PAD_TOKEN', 'padding was requested but the tokenizer has no pad_token', {
-        key: 'pad_token', hint: 'set pad_token in special_tokens_map.json ("<|endoftext|>" for SD 1.x, "!" for SD 2.x)',
-      });
-    }
-    const attentionMask = inputIds.map((r) => r.map(() => 1));
-    for (let i = 0; i < inputIds.length; i++) {
-      while (inputIds[i].length < target) {
-        inputIds[i].push(padId!);
-        attentionMask[i].push(0);
-      }
-    }
+    const attentionMask = padRows(inputIds, resolved, this.padTokenId);
     return { inputIds, attentionMask, removedText };
   }
 
@@ -217,6 +165,7 @@ export class CLIPTokenizer {
    * sequences up to 77 tokens: ..."; "" when the prompt fits.
    */
   removedText(text: string, maxLength = this.modelMaxLength): string {
+    resolveCallOptions({ maxLength }, this.modelMaxLength);
     const ids = this.encode(text);
     return ids.length > maxLength - 2 ? this.decode(ids.slice(maxLength - 2)) : '';
   }
@@ -239,20 +188,18 @@ export class CLIPTokenizer {
   decode(ids: readonly number[], options: DecodeOptions = {}): string {
     const parts: string[] = [];
     let run: string[] = [];
-    const flush = (): void => {
-      if (run.length === 0) return;
-      const s = pyStrip(fromByteLevel(run.join('')).replaceAll('</w>', ' '));
-      if (s.length > 0) parts.push(s);
-      run = [];
-    };
     for (const token of this.convertIdsToTokens(ids, options)) {
       // Added tokens are not byte-level text; transformers decodes them apart and joins with " ".
-      if (this.added.has(token)) {
-        flush();
-        parts.push(token);
-      } else run.push(token);
+      if (!this.added.has(token)) {
+        run.push(token);
+        continue;
+      }
+      const s = run.length > 0 ? tokensToString(run) : '';
+      if (s.length > 0) parts.push(s);
+      parts.push(token);
+      run = [];
     }
-    if (run.length > 0) parts.push(pyStrip(fromByteLevel(run.join('')).replaceAll('</w>', ' ')));
+    if (run.length > 0) parts.push(tokensToString(run));
     const text = parts.join(' ');
     return (options.cleanUpTokenizationSpaces ?? this.cleanUpTokenizationSpaces) ? cleanUpTokenization(text) : text;
   }
@@ -331,12 +278,4 @@ export class CLIPTokenizer {
     if (this.matchPad && this.padToken !== null) special.push(this.padToken);
     this.splitTokens = [...new Set([...special, ...this.added.keys()])].sort((a, b) => b.length - a.length);
   }
-}
-
-/** transformers `clean_up_tokenization`: removes the spaces decoding leaves before punctuation. */
-function cleanUpTokenization(text: string): string {
-  return text
-    .replaceAll(' .', '.').replaceAll(' ?', '?').replaceAll(' !', '!').replaceAll(' ,', ',')
-    .replaceAll(" ' ", "'").replaceAll(" n't", "n't").replaceAll(" 'm", "'m").replaceAll(" 's", "'s")
-    .replaceAll(" 've", "'ve").replaceAll(" 're", "'re");
 }
