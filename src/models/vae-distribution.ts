@@ -3,7 +3,7 @@
 // The encoder graph already computes mean, logvar (clamped to [−30, 20]), std and var.
 
 import { check, LatentlabError } from '../core/errors.js';
-import type { Generator } from '../core/random.js';
+import { defaultGenerator, type Generator } from '../core/random.js';
 import { Tensor } from '../core/tensor.js';
 
 export class DiagonalGaussianDistribution {
@@ -26,9 +26,10 @@ export class DiagonalGaussianDistribution {
    * z = mean + std · ε with ε = randn(mean.shape, generator): ONE draw of the mean's full shape,
    * which is the first draw the img2img pipeline takes from its generator (README §10) — the next
    * draw (the noise added by the scheduler) depends on this order. With a list of generators,
-   * item b uses generator b for a draw of shape [1, L, h, w] (diffusers' randn_tensor).
+   * item b uses generator b for a draw of shape [1, L, h, w] (diffusers' randn_tensor). Without
+   * one, the shared `defaultGenerator` is used (as torch falls back to its global generator).
    */
-  sample(generator: Generator | readonly Generator[]): Tensor<'float32'> {
+  sample(generator: Generator | readonly Generator[] = defaultGenerator): Tensor<'float32'> {
     const noise = drawNoise(this.mean.shape, generator);
     const out = new Tensor('float32', this.mean.shape);
     const [m, s, e] = [this.mean.data, this.std.data, noise.data];

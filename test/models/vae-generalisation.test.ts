@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-import { Generator } from '../../src/core/random.js';
+import { defaultGenerator, Generator } from '../../src/core/random.js';
 import { Tensor } from '../../src/core/tensor.js';
 import { AutoencoderKL } from '../../src/models/autoencoder-kl.js';
 import { expectClose } from '../helpers/compare.js';
@@ -118,7 +118,7 @@ describe.each(CASES.map((c, i) => [c.name, c, i] as const))('AutoencoderKL on ra
 });
 
 describe('DiagonalGaussianDistribution.sample draw order', () => {
-  it('one generator: ONE randn of the full batch shape; a list: one [1, ...] draw per item', async () => {
+  it('one generator: ONE randn of the full batch shape; a list: one [1, ...] draw per item; none: defaultGenerator', async () => {
     const dir = join(tmp(), 'sampling');
     await writeRandomVae(dir, { block_out_channels: [8, 8], norm_num_groups: 4 }, 7);
     const vae = await AutoencoderKL.fromPretrained(dir);
@@ -139,6 +139,11 @@ describe('DiagonalGaussianDistribution.sample draw order', () => {
     expectSample(latentDist.sample([new Generator(1), new Generator(2)]), perItem);
     expect(() => latentDist.sample([new Generator(1), new Generator(2), new Generator(3)])).toThrow(/3 generators for a batch of 2/);
     expect(latentDist.mode()).toBe(latentDist.mean);
+
+    // Without a generator: the shared defaultGenerator, advanced by the same one draw.
+    const before = defaultGenerator.getState();
+    const z = latentDist.sample();
+    expectSample(z, new Generator().setState(before).randn(shape));
     await vae.release();
   });
 });
