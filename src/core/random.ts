@@ -271,3 +271,9 @@ function floatFromBits(b: number): number {
   bitsU32[0] = b >>> 0;
   return bitsF32[0];
 }
+
+/**
+ * The generator used when a caller does not pass one (like `torch.default_generator`): deterministic
+ * from torch's default seed, shared by everything that falls back to it.
+ */
+export const defaultGenerator = new Generator();
