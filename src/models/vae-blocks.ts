@@ -9,6 +9,7 @@
 //  * the encoder's downsamplers pad only the right and bottom edge (Downsample2D with padding=0
 //    does F.pad(x, (0, 1, 0, 1)) before its stride-2 3×3 conv).
 
+import { staticShape } from '../graph/dims.js';
 import type { Module, Value } from '../graph/graph.js';
 import * as op from '../graph/ops/index.js';
 import { conv2d, groupNorm, linear } from '../nn/layers.js';
@@ -30,8 +31,9 @@ export interface VaeBlockConfig {
  * x [B, C, h, w] → [B, C, h, w].
  */
 export function vaeAttention(m: Module, x: Value, channels: number, cfg: VaeBlockConfig): Value {
-  const [b, c, h, w] = x.shape;
-  const hw = (h as number) * (w as number);
+  const [b, c] = x.shape;
+  const [h, w] = staticShape(x.shape.slice(2), `${m.path} (flattening the h·w pixels into a sequence)`);
+  const hw = h * w;
   const normed = groupNorm(m.child('group_norm'), x, channels, cfg.groups, VAE_NORM_EPS, cfg.origin); // [B, C, h, w]
   // GroupNorm then flatten equals diffusers' flatten then GroupNorm on [B, C, h·w]: same groups, same statistics.
   const seq = m.build(() => op.transpose(op.reshape(normed, [b, c, hw]), [0, 2, 1])); // [B, h·w, C]
