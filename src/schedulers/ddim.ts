@@ -62,7 +62,7 @@ export class DDIMScheduler extends AlphaScheduler {
     const { x0, eps: epsRaw } = this.predictions(modelOutput, sample, a);
     const eps = opts.useClippedModelOutput ? this.epsFromX0(x0, sample, a) : epsRaw;
     const sigmaT = eta * Math.sqrt(((1 - aPrev) / (1 - a)) * (1 - a / aPrev));
-    const terms: [number, Tensor<'float32'>][] = [[Math.sqrt(aPrev), x0], [Math.sqrt(1 - aPrev - sigmaT * sigmaT), eps]];
+    const terms: [number, Tensor<'float32'>][] = [[Math.sqrt(aPrev), x0], [Math.sqrt(Math.max(1 - aPrev - sigmaT * sigmaT, 0)), eps]]; // ≥ 0 exactly; guard rounding (η = 1, ᾱₜ = 0)
     if (eta > 0) terms.push([sigmaT, this.drawNoise(sample.shape, opts)]);
     return { prevSample: linearCombination(terms), predOriginalSample: x0 };
   }

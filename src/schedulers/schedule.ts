@@ -70,7 +70,8 @@ export function interpOnIndexGrid(x: number, fp: ArrayLike<number>): number {
   if (x >= n - 1) return fp[n - 1];
   const j = Math.floor(x);
   const slope = fp[j + 1] - fp[j];
-  return slope * (x - j) + fp[j];
+  const y = slope * (x - j) + fp[j];
+  return Number.isNaN(y) ? slope * (x - j - 1) + fp[j + 1] : y; // numpy's fallback for an infinite neighbour
 }
 
 // ---- training tables ------------------------------------------------------------------------------
