@@ -1,3 +1,5 @@
 // The models package: diffusers-style classes built on the graph engine.
 export * from './autoencoder-kl.js';
 export * from './vae-config.js';
+export * from './unet-2d-condition-model.js';
+export * from './unet-config.js';

@@ -12,13 +12,15 @@ export interface ResnetConfig {
   eps: number;
   /** Width of the time embedding; undefined for the VAE (no time_emb_proj). */
   tembChannels?: number;
+  /** diffusers' output_scale_factor: out = (shortcut + h) / factor. Default 1 (the UNet mid block's mid_block_scale_factor). */
+  outputScaleFactor?: number;
   origin?: string;
 }
 
 /**
  * h = conv1(silu(norm1(x))) (+ time_emb_proj(silu(temb))[:, :, None, None])
  * h = conv2(silu(norm2(h)))
- * out = shortcut(x) + h          shortcut = conv_shortcut (1×1) when the width changes
+ * out = (shortcut(x) + h) / outputScaleFactor          shortcut = conv_shortcut (1×1) when the width changes
  * x [B, Cin, H, W] → [B, Cout, H, W]; temb [B, tembChannels].
  */
 export function resnetBlock(m: Module, x: Value, temb: Value | undefined, cfg: ResnetConfig): Value {
@@ -32,7 +34,8 @@ export function resnetBlock(m: Module, x: Value, temb: Value | undefined, cfg: R
   h = op.silu(groupNorm(m.child('norm2'), h, cout, groups, eps, origin));
   h = conv2d(m.child('conv2'), h, cout, cout, 3, { padding: 1, origin });
   const shortcut = cin === cout ? x : conv2d(m.child('conv_shortcut'), x, cin, cout, 1, { origin });
-  return m.build(() => op.add(shortcut, h));
+  const factor = cfg.outputScaleFactor ?? 1;
+  return m.build(() => (factor === 1 ? op.add(shortcut, h) : op.div(op.add(shortcut, h), factor)));
 }
 
 /**

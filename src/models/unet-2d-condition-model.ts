@@ -1,0 +1,132 @@
+// UNet2DConditionModel: Stable Diffusion's noise predictor, mirroring diffusers'
+// UNet2DConditionModel (models/unets/unet_2d_condition.py, 0.27) for SD 1.x and 2.x folders:
+//
+//   const unet = await UNet2DConditionModel.fromPretrained('path/to/sd15', { subfolder: 'unet' })
+//   const { sample } = await unet.forward(latents, 999, promptEmbeds)     // [B, 4, h, w]
+//   const { debug } = await unet.forward(latents, [999, 10], promptEmbeds, { debug: true })
+//   debug['down_blocks.0']                                                // what down_blocks[0] returned
+//
+// The graph is built for the concrete input shapes of each call and compiled once per shape (the
+// SessionCache keeps the most recent sessions); the weights stay in their .safetensors files.
+
+import { isFloat } from '../core/dtype.js';
+import { fmtShape, fmtValue, LatentlabError } from '../core/errors.js';
+import { Tensor } from '../core/tensor.js';
+import { bindGraphWeights, FromPretrainedOptions, loadComponent, SessionCache } from './pretrained.js';
+import { UNet2DConditionConfig, parseUNet2DConditionConfig } from './unet-config.js';
+import { buildUNetGraph, unetDebugNames } from './unet-graph.js';
+
+/** A scalar timestep, one per batch item, or a tensor of either (0-d, [1] or [B]; int or float). */
+export type Timestep = number | readonly number[] | Tensor;
+
+export interface UNetForwardOptions {
+  /**
+   * Also return the intermediates diffusers' module outputs would give (names as in the conformance
+   * fixture): time_proj, time_embedding, conv_in, down_blocks.i (after the downsampler; not the skips),
+   * mid_block, up_blocks.i, conv_norm_out (before the SiLU).
+   */
+  debug?: boolean;
+}
+
+export interface UNet2DConditionOutput {
+  /** The model prediction (ε, or v for v-prediction models), [B, out_channels, h, w]. */
+  sample: Tensor<'float32'>;
+  /** Only with `debug: true`: intermediates by module name ("down_blocks.0", "mid_block", …). */
+  debug?: Record<string, Tensor<'float32'>>;
+}
+
+export class UNet2DConditionModel {
+  private constructor(
+    readonly config: UNet2DConditionConfig,
+    readonly folder: string,
+    private readonly sessions: SessionCache,
+  ) {}
+
+  static async fromPretrained(path: string, options: FromPretrainedOptions = {}): Promise<UNet2DConditionModel> {
+    const { folder, config: reader, weights } = await loadComponent(path, 'unet', options);
+    const config = parseUNet2DConditionConfig(reader);
+    // The weights do not depend on the input size: any probe shape declares them all.
+    const probe = buildUNetGraph(config, { batch: 1, height: 8, width: 8, seqLen: 1 });
+    const bound = bindGraphWeights(probe, weights, 'unet');
+    return new UNet2DConditionModel(config, folder, new SessionCache(bound, options));
+  }
+
+  /**
+   * unet(sample, timestep, encoder_hidden_states).sample. `sample` [B, in_channels, h, w];
+   * `timestep` a number (broadcast to the batch, like diffusers' Python int/float), a list or tensor of
+   * 1 or B values (int64 or float, used as float32: Euler-type schedulers pass fractional ones);
+   * `encoderHiddenStates` [B, S, cross_attention_dim].
+   */
+  async forward(sample: Tensor, timestep: Timestep, encoderHiddenStates: Tensor, options: UNetForwardOptions = {}): Promise<UNet2DConditionOutput> {
+    const c = this.config;
+    const x = floatInput('sample', sample, 4, `[batch, ${c.in_channels}, height, width]`);
+    const [b, ch, h, w] = x.shape;
+    if (ch !== c.in_channels || b < 1 || h < 1 || w < 1) {
+      throw new LatentlabError('MODEL_INPUT', `unet: sample has shape ${fmtShape(x.shape)}, expected [batch ≥ 1, ${c.in_channels} (in_channels), height ≥ 1, width ≥ 1]`, {
+        key: 'sample', hint: 'pass latents of the VAE\'s latent width (in_channels in unet/config.json), batch first',
+      });
+    }
+    const width = c.cross_attention_dim[0];
+    const ehs = floatInput('encoderHiddenStates', encoderHiddenStates, 3, `[${b}, sequence, ${width}]`);
+    if (ehs.shape[0] !== b || ehs.shape[1] < 1 || ehs.shape[2] !== width) {
+      throw new LatentlabError('MODEL_INPUT', `unet: encoderHiddenStates have shape ${fmtShape(ehs.shape)}, expected [${b} (the batch of sample), sequence ≥ 1, ${width} (cross_attention_dim)]`, {
+        key: 'encoderHiddenStates',
+        hint: ehs.shape[0] !== b
+          ? 'give one prompt embedding per latent (with classifier-free guidance: cat([negative, positive]) and the latents twice)'
+          : 'use the embeddings of the text encoder this UNet was trained with (its hidden size is cross_attention_dim)',
+      });
+    }
+    const t = timestepTensor(timestep, b);
+    const debug = options.debug ?? false;
+    const seqLen = ehs.shape[1];
+    const key = `${b}x${h}x${w}:${seqLen}:${debug}`;
+    const session = await this.sessions.get(key, () => buildUNetGraph(c, { batch: b, height: h, width: w, seqLen, debug }));
+    const r = await session.run({ sample: x, timestep: t, encoder_hidden_states: ehs });
+    const out: UNet2DConditionOutput = { sample: r.out as Tensor<'float32'> };
+    if (debug) out.debug = Object.fromEntries(unetDebugNames(c).map((name) => [name.slice('debug.'.length), r[name] as Tensor<'float32'>]));
+    return out;
+  }
+
+  async release(): Promise<void> {
+    await this.sessions.release();
+  }
+}
+
+function floatInput(name: string, t: Tensor, rank: number, expected: string): Tensor<'float32'> {
+  if (!(t instanceof Tensor) || t.rank !== rank || !isFloat(t.dtype)) {
+    const found = t instanceof Tensor ? `${t.dtype} ${fmtShape(t.shape)}` : fmtValue(t);
+    throw new LatentlabError('MODEL_INPUT', `unet: ${name} is ${found}, expected a float tensor ${expected}`, { key: name });
+  }
+  return t.dtype === 'float32' ? (t as Tensor<'float32'>) : t.toFloat32();
+}
+
+/**
+ * The timesteps as float32 [batch]. diffusers turns a Python number into a 1-element tensor, expands
+ * a 0-d or 1-element tensor to the batch, and converts to float32 before multiplying by the frequencies.
+ */
+export function timestepTensor(timestep: Timestep, batch: number): Tensor<'float32'> {
+  let values: ArrayLike<number>;
+  if (typeof timestep === 'number') values = [timestep];
+  else if (timestep instanceof Tensor) {
+    if (timestep.rank > 1 || timestep.dtype === 'bool') {
+      throw new LatentlabError('MODEL_INPUT', `unet: timestep tensor is ${timestep.dtype} ${fmtShape(timestep.shape)}, expected a number tensor of shape [], [1] or [${batch}]`, { key: 'timestep' });
+    }
+    values = timestep.toFloat32().data;
+  } else if (Array.isArray(timestep)) values = timestep;
+  else throw new LatentlabError('MODEL_INPUT', `unet: timestep is ${fmtValue(timestep)}, expected a number, a list of numbers or a tensor`, { key: 'timestep' });
+
+  if (values.length !== 1 && values.length !== batch) {
+    throw new LatentlabError('MODEL_INPUT', `unet: ${values.length} timesteps for a batch of ${batch}`, {
+      key: 'timestep', hint: `pass one timestep for the whole batch or exactly ${batch} (one per sample)`,
+    });
+  }
+  const out = new Tensor('float32', [batch]);
+  for (let i = 0; i < batch; i++) {
+    const v = values[values.length === 1 ? 0 : i];
+    if (typeof v !== 'number' || !Number.isFinite(v)) {
+      throw new LatentlabError('MODEL_INPUT', `unet: timestep ${fmtValue(v)} is not a finite number`, { key: 'timestep', hint: 'pass the scheduler\'s timesteps (0 … num_train_timesteps − 1)' });
+    }
+    out.data[i] = v; // rounded to float32, as torch's .float()
+  }
+  return out;
+}
