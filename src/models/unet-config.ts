@@ -78,6 +78,7 @@ const MUST_BE_OFF: readonly (readonly [string, readonly unknown[]])[] = [
   ['resnet_time_scale_shift', [null, 'default']], // "scale_shift" doubles time_emb_proj
   ['time_embedding_type', [null, 'positional']], // "fourier" uses GaussianFourierProjection
   ['_class_name', [null, 'UNet2DConditionModel']],
+  ['act_fn', [null, 'silu', 'swish']], // the resnets and the time embedding are built with SiLU
 ];
 // Not read on purpose: `dropout` (inference), and fields that only matter for block types or
 // features refused above (`resnet_skip_time_act`, `resnet_out_scale_factor`, `class_embeddings_concat`,
