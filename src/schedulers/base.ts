@@ -45,6 +45,8 @@ export abstract class Scheduler {
   readonly alphasCumprod: Float32Array;
   /** The timesteps of the sampling loop, one per `step` call, in order (empty before `setTimesteps`). */
   timesteps: number[] = [];
+  /** σ (variance-exploding noise level) per timestep plus the final one, for the classes that use σ. */
+  sigmas?: Float32Array;
   numInferenceSteps: number | null = null;
   /** How many model evaluations one solver step uses (2 for Heun / KDPM2, diffusers `order`). */
   abstract readonly order: number;

@@ -34,7 +34,7 @@ export abstract class DpmScheduler extends Scheduler {
   readonly initNoiseSigma = 1;
   readonly order = 1;
   /** σ (VE) for each timestep, plus the final one. */
-  sigmas: Float32Array = new Float32Array(0);
+  override sigmas: Float32Array = new Float32Array(0);
   protected readonly trainSigmas: Float32Array;
   protected readonly logSigmas: Float32Array;
   /** The last `solver_order` converted model outputs, oldest first (null until filled). */

@@ -19,7 +19,7 @@ const f32 = Math.fround;
 export abstract class SigmaScheduler extends Scheduler {
   readonly timestepType = 'float';
   /** σ for each entry of `timesteps`, plus the final σ = 0. */
-  sigmas: Float32Array = new Float32Array(0);
+  override sigmas: Float32Array = new Float32Array(0);
   /** σₜ of the training schedule, t = 0 … T−1. */
   protected readonly trainSigmas: Float32Array;
   protected readonly logSigmas: Float32Array;
