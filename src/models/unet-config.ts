@@ -135,11 +135,11 @@ export function parseUNet2DConditionConfig(r: ConfigReader): UNet2DConditionConf
       'each level of the UNet has one down block, one up block and one entry of block_out_channels');
   }
 
-  // THE MISNOMER: diffusers' `attention_head_dim` holds the number of heads, not their size (the
-  // head size is channels / heads). diffusers' __init__ says `num_attention_heads =
-  // num_attention_heads or attention_head_dim` and passes it as the head count. diffusers 0.27
-  // refuses an explicit num_attention_heads; when a config (for a later diffusers) gives one, it is
-  // the head count and attention_head_dim is not used by these block types.
+  // The misnomer, resolved here once: diffusers' `attention_head_dim` holds the NUMBER of heads, not
+  // their size (SD 1.x: 8 heads everywhere; SD 2.x: [5, 10, 20, 20]); the head size is channels /
+  // heads. diffusers' __init__ does `num_attention_heads = num_attention_heads or attention_head_dim`
+  // and the CrossAttn blocks use only that. diffusers 0.27 itself refuses an explicit
+  // num_attention_heads; a config that gives one (for a later diffusers) means it as the head count.
   const headsGiven = r.has('num_attention_heads');
   let attention_head_dim: UNet2DConditionConfig['attention_head_dim'] = null;
   if (r.has('attention_head_dim')) attention_head_dim = Array.isArray(r.raw.attention_head_dim) ? r.intOrList('attention_head_dim', n) : r.int('attention_head_dim', undefined, 1);
@@ -185,12 +185,15 @@ function validate(r: ConfigReader, c: UNet2DConditionConfig): void {
     if (c[k] % 2 !== 1) invalid(r, k, `${k} = ${c[k]} must be odd`, 'diffusers pads (kernel − 1) / 2 on each side to keep the size; use an odd kernel');
   }
   const groups = c.norm_num_groups;
+  const n = c.block_out_channels.length;
   c.block_out_channels.forEach((ch, i) => {
     if (ch % groups !== 0) {
       invalid(r, 'norm_num_groups', `block_out_channels[${i}] = ${ch} is not divisible by norm_num_groups = ${groups}`,
         'every GroupNorm splits its channels into norm_num_groups groups: check both fields');
     }
-    if (c.num_attention_heads[i] > ch) {
+    // Heads only matter where a Transformer2DModel is built: a CrossAttn block at this level, or the mid block.
+    const attends = i === n - 1 || c.down_block_types[i] === 'CrossAttnDownBlock2D' || c.up_block_types[n - 1 - i] === 'CrossAttnUpBlock2D';
+    if (attends && c.num_attention_heads[i] > ch) {
       const field = r.has('num_attention_heads') ? 'num_attention_heads' : 'attention_head_dim';
       invalid(r, field, `${field}[${i}] = ${c.num_attention_heads[i]} heads is more than block_out_channels[${i}] = ${ch} channels`,
         `${field} is the number of attention heads (head size = channels / heads)`);

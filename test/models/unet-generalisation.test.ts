@@ -9,7 +9,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { Generator } from '../../src/core/random.js';
 import type { Tensor } from '../../src/core/tensor.js';
+import { ConfigReader } from '../../src/models/config-reader.js';
 import { UNet2DConditionModel } from '../../src/models/unet-2d-condition-model.js';
+import { parseUNet2DConditionConfig } from '../../src/models/unet-config.js';
+import { buildUNetGraph } from '../../src/models/unet-graph.js';
 import { diff } from '../helpers/compare.js';
 import { fixturePath, loadTensors, readJson } from '../helpers/fixtures.js';
 import { useTempDir } from '../weights/tmp.js';
@@ -127,5 +130,25 @@ describe('UNet2DConditionModel on random configs', () => {
       measured.push(`float64 reference vs ${model} nonsquare_t500_scalar: ${d.maxAbs.toExponential(2)} abs`);
       expect(d.maxAbs).toBeLessThan(5e-5);
     }
+  });
+});
+
+describe('UNet graphs of the real Stable Diffusion configs', () => {
+  // The hub configs' architecture fields (runwayml/stable-diffusion-v1-5, stabilityai/stable-diffusion-2-1);
+  // the rest are diffusers' defaults. The parameter counts are the published checkpoints' sizes.
+  const cases = [
+    { name: 'SD 1.5', raw: { sample_size: 64, cross_attention_dim: 768, attention_head_dim: 8 }, params: 859_520_964 },
+    { name: 'SD 2.1', raw: { sample_size: 96, cross_attention_dim: 1024, attention_head_dim: [5, 10, 20, 20], use_linear_projection: true, upcast_attention: true }, params: 865_910_724 },
+  ];
+  it.each(cases)('$name declares the 686 checkpoint tensors with $params parameters', ({ raw, params }) => {
+    const c = parseUNet2DConditionConfig(new ConfigReader(raw, 'unet/config.json'));
+    const g = buildUNetGraph(c, { batch: 2, height: 64, width: 64, seqLen: 77 });
+    let total = 0;
+    for (const w of g.weights.values()) total += w.shape.reduce((a, b) => a * b, 1);
+    expect(g.weights.size).toBe(686);
+    expect(total).toBe(params);
+    // SD 2.x: 64-wide heads everywhere (the misnomer: [5, 10, 20, 20] are head counts).
+    expect(c.block_out_channels.map((ch, i) => ch / c.num_attention_heads[i])).toEqual(raw.use_linear_projection ? [64, 64, 64, 64] : [40, 80, 160, 160]);
+    expect(g.weights.get('down_blocks.0.attentions.0.proj_in.weight')!.shape).toEqual(raw.use_linear_projection ? [320, 320] : [320, 320, 1, 1]);
   });
 });
