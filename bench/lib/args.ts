@@ -1,0 +1,61 @@
+// Command-line options of `npm run bench -- [options]`.
+
+import { parseArgs } from 'node:util';
+
+export interface BenchArgs {
+  only: string[] | undefined;
+  runs: number | undefined;
+  warmup: number;
+  json: boolean;
+  idleWait: number;
+  peak: boolean;
+  list: boolean;
+  help: boolean;
+}
+
+export const USAGE = `usage: npm run bench -- [options]
+
+  --only NAME[,NAME…]  run only these cases (see --list); the peak probe still runs first so
+                       fractions of peak come from the same run (add --no-peak to skip it)
+  --runs N             timed runs per case (default: each case's own, 5 for most)
+  --warmup N           untimed runs before timing (default 1: the first run grows the arena)
+  --idle-wait S        wait up to S seconds for other processes to use < 8% CPU before timing
+                       each case (default 20; 0 = do not wait)
+  --no-peak            skip the peak probe
+  --json               print one JSON object {machine, peakGflops, results:[…]} instead of a table
+  --list               list the cases and exit
+`;
+
+function count(name: string, raw: string | undefined, min: number): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+export function parseBenchArgs(argv: readonly string[]): BenchArgs {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      only: { type: 'string' },
+      runs: { type: 'string' },
+      warmup: { type: 'string' },
+      'idle-wait': { type: 'string' },
+      'no-peak': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      list: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  return {
+    only: values.only?.split(',').map((s) => s.trim()).filter(Boolean),
+    runs: count('runs', values.runs, 1),
+    warmup: count('warmup', values.warmup, 0) ?? 1,
+    idleWait: count('idle-wait', values['idle-wait'], 0) ?? 20,
+    peak: !values['no-peak'],
+    json: values.json,
+    list: values.list,
+    help: values.help,
+  };
+}

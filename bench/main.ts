@@ -1,0 +1,52 @@
+// `npm run bench`: speed of the graph → ONNX → onnxruntime-node engine on this machine.
+// A peak probe first (GFLOP/s of a large 3×3 convolution chain), then every registered case
+// (bench/cases), printed as a table or, with --json, as one JSON object. See bench/lib/args.ts.
+//
+// Speed is measured here and never asserted in tests: these machines are shared and timings
+// move by 2× when another job runs; each row records how busy the other processes were.
+
+import { CASES, peakProbe } from './cases/index.js';
+import { parseBenchArgs, USAGE } from './lib/args.js';
+import type { BenchCase } from './lib/case.js';
+import { machineInfo } from './lib/machine.js';
+import { formatJson, formatTable, Report } from './lib/report.js';
+import { measure, Result } from './lib/runner.js';
+
+function select(only: string[] | undefined): BenchCase[] {
+  if (!only) return [...CASES];
+  const known = new Map([peakProbe, ...CASES].map((c) => [c.name, c]));
+  const unknown = only.filter((n) => !known.has(n));
+  if (unknown.length) throw new Error(`unknown case ${unknown.join(', ')}; known: ${[...known.keys()].join(', ')}`);
+  return only.filter((n) => n !== peakProbe.name).map((n) => known.get(n)!);
+}
+
+async function main(): Promise<void> {
+  const args = parseBenchArgs(process.argv.slice(2));
+  if (args.help) return void process.stdout.write(USAGE);
+  if (args.list) {
+    for (const c of [peakProbe, ...CASES]) console.log(`${c.name.padEnd(24)} ${c.what} — ${c.shape}`);
+    return;
+  }
+  const cases = select(args.only);
+  const withPeak = args.peak || (args.only?.includes(peakProbe.name) ?? false);
+  const queue = withPeak ? [peakProbe, ...cases] : cases;
+  const machine = machineInfo();
+  const results: Result[] = [];
+  for (const [i, c] of queue.entries()) {
+    process.stderr.write(`[${i + 1}/${queue.length}] ${c.name} … `);
+    const r = await measure(c, { runs: args.runs ?? c.runs ?? 5, warmup: args.warmup, idleWait: args.idleWait });
+    process.stderr.write(`${r.medianMs.toFixed(1)} ms\n`);
+    results.push(r);
+  }
+  // The peak is the probe's fastest run: a capability of the machine, which other jobs on a shared
+  // box can only lower. Every other row divides its median GFLOP/s by it.
+  const peak = withPeak ? results[0].bestGflops : null;
+  for (const r of results) r.fractionOfPeak = peak && r.gflops !== null ? r.gflops / peak : null;
+  const report: Report = { machine, peakGflops: peak, results };
+  console.log(args.json ? formatJson(report) : formatTable(report));
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});
