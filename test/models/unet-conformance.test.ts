@@ -11,6 +11,9 @@ import { fixturePath, loadTensors, readJson } from '../helpers/fixtures.js';
 
 const OUT = { abs: 5e-5 }; // README §13: UNet `out`
 const TIME = { abs: 5e-5 }; // README §13: sinusoidal features
+// Intermediates reach |x| ≈ 8 (out: ≤ 2.7), and float32 rounding scales with the values: the same
+// tolerance relative to max|ref| (5e-5 / 2.7 ≈ 2e-5), or 5e-5 abs, whichever is looser.
+const DEBUG = { abs: 5e-5, rel: 2e-5 };
 // README §13 measures 4.7e-3 abs for rounding the sd15 UNet weights to float16; allow a small margin.
 const FP16 = 5e-3;
 // Float32 frequencies computed as torch does reproduce the features to the ulp of sin/cos (6e-8
@@ -22,9 +25,9 @@ afterAll(() => {
   console.log(`UNet conformance, max abs errors:\n  ${measured.join('\n  ')}`);
 });
 
-function check(label: string, actual: Tensor, expected: Tensor, tol: { abs: number }): void {
+function check(label: string, actual: Tensor, expected: Tensor, tol: { abs: number; rel?: number }): void {
   const d = expectClose(label, actual, expected, tol);
-  measured.push(`${label}: ${d.maxAbs.toExponential(2)}`);
+  measured.push(`${label}: ${d.maxAbs.toExponential(2)} (max|ref| ${d.refScale.toFixed(2)})`);
 }
 
 interface UNetCase {
@@ -54,7 +57,7 @@ for (const model of ['tiny-sd15', 'tiny-sd2']) {
           expect(debug, 'the first case stores the debug intermediates').toBe(true);
           const names = Object.keys(out.debug!);
           expect(names.length).toBe(5 + 2 * unet.config.block_out_channels.length);
-          for (const name of names) check(`${model} ${attention} ${c.name} debug.${name}`, out.debug![name], get(`debug.${name}`), OUT);
+          for (const name of names) check(`${model} ${attention} ${c.name} debug.${name}`, out.debug![name], get(`debug.${name}`), DEBUG);
           check(`${model} ${attention} ${c.name} debug.conv_out`, out.sample, get('debug.conv_out'), OUT);
         }
       } finally {
