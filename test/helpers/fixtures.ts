@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import type { Tensor } from '../../src/core/tensor.js';
+import { parseJson } from '../../src/weights/pyjson.js';
 import { SafetensorsFile } from '../../src/weights/safetensors-file.js';
 
 export const CONFORMANCE = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'conformance');
@@ -14,8 +15,9 @@ export function fixturePath(...parts: string[]): string {
   return join(CONFORMANCE, ...parts);
 }
 
+/** A fixture JSON file; Python's json writes -Infinity / NaN, which parseJson accepts. */
 export function readJson<T = any>(...parts: string[]): T {
-  return JSON.parse(readFileSync(fixturePath(...parts), 'utf8')) as T;
+  return parseJson(readFileSync(fixturePath(...parts), 'utf8'), { nonFinite: true }) as T;
 }
 
 /** All tensors of a fixture .safetensors file, by name. */

@@ -1,8 +1,7 @@
 // Loading the scheduler replay fixtures (conformance README section 7).
-import { readFileSync } from 'node:fs';
 
 import type { Tensor } from '../../src/core/tensor.js';
-import { fixturePath, loadTensors } from '../helpers/fixtures.js';
+import { fixturePath, loadTensors, readJson } from '../helpers/fixtures.js';
 
 export interface CaseEntry {
   case: string;
@@ -27,13 +26,8 @@ export interface CaseJson {
   order: number;
 }
 
-/** Python's json writes -Infinity / Infinity / NaN bare, which JSON.parse rejects: quote them. */
-export function parsePythonJson<T>(text: string): T {
-  return JSON.parse(text.replace(/(?<=[:\[,]\s*)(-?Infinity|NaN)(?=\s*[,\]}])/g, '"$1"')) as T;
-}
-
 export function readSchedulerJson<T>(name: string): T {
-  return parsePythonJson<T>(readFileSync(fixturePath('schedulers', name), 'utf8'));
+  return readJson<T>('schedulers', name);
 }
 
 export const index = readSchedulerJson<{ base_config: Record<string, unknown>; cases: CaseEntry[] }>('index.json');

@@ -1,0 +1,89 @@
+// Loading a Stable Diffusion pipeline folder (diffusers DiffusionPipeline.from_pretrained, 0.27):
+// model_index.json names the components; latentlab loads tokenizer, text_encoder, unet, vae and
+// the scheduler config, and skips safety_checker / feature_extractor / image_encoder.
+
+import { LatentlabError } from '../core/errors.js';
+import { fileSystem } from '../core/io.js';
+import { warn } from '../core/log.js';
+import { resolveModelPath, ResolveOptions } from '../core/model-resolver.js';
+import type { CompileOptions } from '../graph/runtime.js';
+import { AutoencoderKL } from '../models/autoencoder-kl.js';
+import { CLIPTextModel } from '../models/clip-text-model.js';
+import { UNet2DConditionModel } from '../models/unet-2d-condition-model.js';
+import { Scheduler, schedulerFromConfig } from '../schedulers/index.js';
+import { CLIPTokenizer } from '../tokenizers/index.js';
+import { readConfigFile } from '../weights/index.js';
+
+export interface PipelineLoadOptions extends CompileOptions, Omit<ResolveOptions, 'variant'> {
+  /** Weight variant of every component, e.g. "fp16" (computed in float32 on the CPU). */
+  variant?: string;
+  /** A scheduler name (`euler-a`, `DPM++ 2M Karras`, `EulerDiscreteScheduler`, …) or a full scheduler config object. */
+  scheduler?: string | Record<string, unknown>;
+}
+
+export interface PipelineComponents {
+  /** The local folder the pipeline was loaded from (a Hub snapshot for Hub ids). */
+  folder: string;
+  tokenizer: CLIPTokenizer;
+  textEncoder: CLIPTextModel;
+  unet: UNet2DConditionModel;
+  vae: AutoencoderKL;
+  scheduler: Scheduler;
+  /** The model's own scheduler_config.json (after diffusers' compatibility fixes). */
+  schedulerConfig: Record<string, unknown>;
+}
+
+const REQUIRED = ['tokenizer', 'text_encoder', 'unet', 'vae', 'scheduler'] as const;
+
+/**
+ * diffusers' StableDiffusionPipeline.__init__ rewrites two outdated scheduler settings (with a
+ * deprecation warning); we do the same so old checkpoints give diffusers' images.
+ */
+export function fixLegacySchedulerConfig(config: Record<string, unknown>): Record<string, unknown> {
+  const fixed = { ...config };
+  if (typeof fixed.steps_offset === 'number' && fixed.steps_offset !== 1) {
+    warn(`the scheduler config has steps_offset=${fixed.steps_offset}; like diffusers, latentlab uses steps_offset=1 (update the model's scheduler_config.json)`);
+    fixed.steps_offset = 1;
+  }
+  if (fixed.clip_sample === true) {
+    warn('the scheduler config has clip_sample=true; like diffusers, latentlab uses clip_sample=false (update the model\'s scheduler_config.json)');
+    fixed.clip_sample = false;
+  }
+  return fixed;
+}
+
+/** The scheduler for a pipeline: the model's own, switched by name, or a full config. */
+export function makeScheduler(modelConfig: Record<string, unknown>, choice?: string | Record<string, unknown>): Scheduler {
+  if (choice === undefined) return schedulerFromConfig(modelConfig);
+  if (typeof choice === 'string') return schedulerFromConfig(modelConfig, { name: choice });
+  return schedulerFromConfig(choice);
+}
+
+export async function loadPipelineComponents(pathOrId: string, options: PipelineLoadOptions = {}): Promise<PipelineComponents> {
+  const fs = fileSystem();
+  const folder = await resolveModelPath(pathOrId, options);
+  const indexFile = fs.join(folder, 'model_index.json');
+  if (!(await fs.stat(indexFile))?.isFile) {
+    throw new LatentlabError('PIPELINE_NOT_DIFFUSERS', `${folder} is not a diffusers pipeline folder: it has no model_index.json`, {
+      file: folder,
+      hint: 'pass the top folder of a diffusers Stable Diffusion model (it holds model_index.json and the unet/, vae/, text_encoder/, tokenizer/, scheduler/ folders), or a Hub id such as stable-diffusion-v1-5/stable-diffusion-v1-5',
+    });
+  }
+  const index = await readConfigFile(indexFile);
+  const missing = REQUIRED.filter((c) => !Array.isArray(index[c]) || (index[c] as unknown[])[0] === null);
+  if (missing.length > 0) {
+    throw new LatentlabError('PIPELINE_NOT_DIFFUSERS', `${indexFile} lacks the component(s) ${missing.join(', ')} that a Stable Diffusion pipeline needs`, {
+      file: indexFile, hint: 'latentlab loads StableDiffusionPipeline-style folders (SD 1.x / 2.x)',
+    });
+  }
+  const modelOptions = { ...options, variant: options.variant };
+  const [tokenizer, textEncoder, unet, vae] = await Promise.all([
+    CLIPTokenizer.fromPretrained(folder, { subfolder: 'tokenizer' }),
+    CLIPTextModel.fromPretrained(folder, { ...modelOptions, subfolder: 'text_encoder' }),
+    UNet2DConditionModel.fromPretrained(folder, { ...modelOptions, subfolder: 'unet' }),
+    AutoencoderKL.fromPretrained(folder, { ...modelOptions, subfolder: 'vae' }),
+  ]);
+  const schedulerConfig = fixLegacySchedulerConfig(await readConfigFile(fs.join(folder, 'scheduler', 'scheduler_config.json')));
+  const scheduler = makeScheduler(schedulerConfig, options.scheduler);
+  return { folder, tokenizer, textEncoder, unet, vae, scheduler, schedulerConfig };
+}

@@ -1,0 +1,81 @@
+// The sampling loop both pipelines share (diffusers StableDiffusionPipeline.__call__, 0.27, step 7):
+//
+//   for t in timesteps:
+//     x_in = scheduler.scale_model_input(cat([latents, latents]) if guidance else latents, t)
+//     ε_u, ε_c = unet(x_in, t, encoder_hidden_states=cat([negative, positive])).chunk(2)
+//     ε = ε_u + w·(ε_c − ε_u)                         classifier-free guidance, w = guidance_scale
+//     latents = scheduler.step(ε, t, latents, eta=…, generator=g).prev_sample
+//
+// All host arithmetic is float32 with torch's rounding (each op rounded, Python scalars as float32).
+
+import { LatentlabError } from '../core/errors.js';
+import type { Generator } from '../core/random.js';
+import { Tensor } from '../core/tensor.js';
+import type { UNet2DConditionModel } from '../models/unet-2d-condition-model.js';
+import type { Scheduler } from '../schedulers/index.js';
+
+export interface StepInfo {
+  /** 0-based index into the loop's timesteps. */
+  step: number;
+  numSteps: number;
+  timestep: number;
+  /** Latents after this step (x_{t-1}). */
+  latents: Tensor<'float32'>;
+  /** The scheduler's estimate of the clean latents x̂₀ at this step, when it forms one (previews). */
+  predOriginalSample?: Tensor<'float32'>;
+  /** The guided noise prediction ε passed to `step`. */
+  noisePred: Tensor<'float32'>;
+}
+
+export type StepCallback = (info: StepInfo) => void | Promise<void>;
+
+export interface DenoiseArgs {
+  unet: UNet2DConditionModel;
+  scheduler: Scheduler;
+  latents: Tensor<'float32'>;
+  timesteps: readonly number[];
+  /** cat([negative, positive]) when guiding, else the positive embeddings. */
+  promptEmbeds: Tensor<'float32'>;
+  guidanceScale: number;
+  doClassifierFreeGuidance: boolean;
+  generator: Generator;
+  eta?: number;
+  callback?: StepCallback;
+  signal?: AbortSignal;
+}
+
+/** ε_u + w·(ε_c − ε_u) on the two halves of the UNet's batch, in float32. */
+export function classifierFreeGuidance(noisePred: Tensor<'float32'>, guidanceScale: number): Tensor<'float32'> {
+  const half = noisePred.size / 2;
+  const w = Math.fround(guidanceScale);
+  const out = new Tensor('float32', [noisePred.shape[0] / 2, ...noisePred.shape.slice(1)]);
+  const d = noisePred.data;
+  for (let i = 0; i < half; i++) {
+    const u = d[i];
+    out.data[i] = Math.fround(u + Math.fround(w * Math.fround(d[half + i] - u)));
+  }
+  return out;
+}
+
+export function checkCancelled(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) {
+    throw new LatentlabError('CANCELLED', 'generation was cancelled', { cause: signal.reason });
+  }
+}
+
+export async function denoise(a: DenoiseArgs): Promise<Tensor<'float32'>> {
+  let latents = a.latents;
+  for (let i = 0; i < a.timesteps.length; i++) {
+    checkCancelled(a.signal);
+    const t = a.timesteps[i];
+    const input = a.doClassifierFreeGuidance ? Tensor.cat0([latents, latents]) : latents;
+    const modelInput = a.scheduler.scaleModelInput(input, t);
+    const { sample } = await a.unet.forward(modelInput, t, a.promptEmbeds);
+    const noisePred = a.doClassifierFreeGuidance ? classifierFreeGuidance(sample, a.guidanceScale) : sample;
+    const out = a.scheduler.step(noisePred, t, latents, { generator: a.generator, eta: a.eta });
+    latents = out.prevSample;
+    await a.callback?.({ step: i, numSteps: a.timesteps.length, timestep: t, latents, predOriginalSample: out.predOriginalSample, noisePred });
+  }
+  checkCancelled(a.signal);
+  return latents;
+}

@@ -1,0 +1,99 @@
+// StableDiffusionImg2ImgPipeline (image + text → image), diffusers 0.27 semantics:
+//
+//   init_timestep = min(int(N·strength), N);  t_start = max(N − init_timestep, 0)
+//   timesteps = scheduler.timesteps[t_start·order:];  scheduler.set_begin_index(t_start·order)
+//   z0 = scaling_factor · vae.encode(2·image/255 − 1).latent_dist.sample(g)   ← FIRST draw of g
+//   noise = randn(z0.shape, g)                                               ← SECOND draw
+//   latents = scheduler.add_noise(z0, noise, timesteps[0])                   (no init_noise_sigma)
+//   then the shared loop over `timesteps` and the decode, as txt2img.
+
+import { LatentlabError } from '../core/errors.js';
+import { Tensor } from '../core/tensor.js';
+import { preprocess, RgbImage } from '../image/index.js';
+import { CommonCallOptions, PipelineBase, PipelineOutput } from './base.js';
+import { loadPipelineComponents, PipelineLoadOptions } from './components.js';
+import { denoise } from './denoise.js';
+import { repeatEach } from './encode-prompt.js';
+
+export interface Img2ImgOptions extends CommonCallOptions {
+  /** The starting image(s): one for all prompts, or one per prompt. Sides must be multiples of 8 (no silent resize). */
+  image: RgbImage | readonly RgbImage[];
+  /** How much to change the image, in (0, 1]: 1 ignores it entirely (pure noise at the first timestep). Default 0.8. */
+  strength?: number;
+}
+
+/** The part of the schedule img2img runs (diffusers `get_timesteps`). */
+export function img2imgTimesteps(timesteps: readonly number[], order: number, steps: number, strength: number): { timesteps: number[]; tStart: number } {
+  const initTimestep = Math.min(Math.trunc(steps * strength), steps); // Python int(N·strength): truncation of the double product
+  const tStart = Math.max(steps - initTimestep, 0);
+  return { timesteps: timesteps.slice(tStart * order), tStart };
+}
+
+export class StableDiffusionImg2ImgPipeline extends PipelineBase {
+  static async fromPretrained(pathOrId: string, options: PipelineLoadOptions = {}): Promise<StableDiffusionImg2ImgPipeline> {
+    return new StableDiffusionImg2ImgPipeline(await loadPipelineComponents(pathOrId, options));
+  }
+
+  async call(o: Img2ImgOptions): Promise<PipelineOutput> {
+    const strength = o.strength ?? 0.8;
+    if (typeof strength !== 'number' || !(strength > 0 && strength <= 1)) {
+      throw new LatentlabError('PIPELINE_ARGUMENT', `strength is ${strength}; expected a number in (0, 1]`, {
+        key: 'strength', hint: 'strength 0.3 keeps most of the image, 1.0 replaces it entirely',
+      });
+    }
+    const images = Array.isArray(o.image) ? (o.image as RgbImage[]) : [o.image as RgbImage];
+    const f = this.vaeScaleFactor;
+    for (const img of images) {
+      if (img.width % f !== 0 || img.height % f !== 0 || img.width < f || img.height < f) {
+        throw new LatentlabError('PIPELINE_SIZE', `the input image is ${img.width}×${img.height}; its sides must be multiples of ${f}`, {
+          key: 'image', hint: `resize or crop it first (e.g. to ${Math.max(f, Math.floor(img.width / f) * f)}×${Math.max(f, Math.floor(img.height / f) * f)}); latentlab does not resize silently`,
+        });
+      }
+      if (img.width !== images[0].width || img.height !== images[0].height) {
+        throw new LatentlabError('PIPELINE_SIZE', 'all input images must have the same size', { key: 'image' });
+      }
+    }
+    const { steps, guidanceScale } = this.checkCommon(o);
+    const guidance = guidanceScale > 1;
+    const { embeds, batch } = await this.promptEmbeddings(o, guidance);
+    if (batch % images.length !== 0) {
+      throw new LatentlabError('PIPELINE_ARGUMENT', `${images.length} input images cannot be spread over a batch of ${batch} (prompts × numImagesPerPrompt)`, {
+        key: 'image', hint: 'pass one image, or one per prompt',
+      });
+    }
+    const { generator, seed } = this.generatorFor(o);
+    const scheduler = this.scheduler;
+    scheduler.setTimesteps(steps);
+    const { timesteps, tStart } = img2imgTimesteps(scheduler.timesteps, scheduler.order, steps, strength);
+    scheduler.setBeginIndex(tStart * scheduler.order);
+
+    // Encode: one posterior sample for the whole image batch (diffusers encodes the batch at once).
+    const pixels = Tensor.cat0(images.map((img) => preprocess(img)));
+    const { latentDist } = await this.vae.encode(pixels);
+    const sample = latentDist.sample(generator);
+    const s = Math.fround(this.vae.scalingFactor);
+    let z0 = new Tensor('float32', sample.shape);
+    for (let i = 0; i < z0.size; i++) z0.data[i] = Math.fround(s * sample.data[i]);
+    // One image per prompt: each repeated numImagesPerPrompt times to line up with the prompts. (diffusers
+    // tiles [i0, i1, i0, i1] instead, which pairs images with the wrong prompts; with one image both agree.)
+    z0 = repeatEach(z0, batch / images.length);
+    const noise = generator.randn(z0.shape);
+    const latents0 = scheduler.addNoise(z0, noise, [timesteps[0]]);
+
+    const latents = await denoise({
+      unet: this.unet,
+      scheduler,
+      latents: latents0,
+      timesteps,
+      promptEmbeds: embeds,
+      guidanceScale,
+      doClassifierFreeGuidance: guidance,
+      generator,
+      eta: o.eta ?? 0,
+      callback: o.callback,
+      signal: o.signal,
+    });
+    const out = o.outputType === 'latent' ? [] : await this.decodeLatents(latents);
+    return { images: out, latents, seed };
+  }
+}

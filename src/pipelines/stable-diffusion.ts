@@ -1,0 +1,86 @@
+// StableDiffusionPipeline (text → image), with diffusers 0.27's `__call__` semantics:
+//
+//   const pipe = await StableDiffusionPipeline.fromPretrained('stable-diffusion-v1-5/stable-diffusion-v1-5', {variant: 'fp16'})
+//   const { images } = await pipe.call({ prompt: 'an astronaut riding a horse', seed: 42 })
+//
+// latents = randn([B, 4, H/8, W/8], generator) · init_noise_sigma (the generator's FIRST draw), then
+// the shared denoising loop (denoise.ts), then vae.decode(latents / scaling_factor).
+
+import { LatentlabError } from '../core/errors.js';
+import { Tensor } from '../core/tensor.js';
+import { CommonCallOptions, PipelineBase, PipelineOutput } from './base.js';
+import { loadPipelineComponents, PipelineLoadOptions } from './components.js';
+import { denoise } from './denoise.js';
+
+export interface Txt2ImgOptions extends CommonCallOptions {
+  /** Default: unet sample_size × 8 (512 for SD 1.x). Must be a multiple of 8. */
+  height?: number;
+  width?: number;
+  /** Start from these latents [B·n, 4, H/8, W/8] instead of drawing them (still scaled by init_noise_sigma). */
+  latents?: Tensor<'float32'>;
+}
+
+export class StableDiffusionPipeline extends PipelineBase {
+  static async fromPretrained(pathOrId: string, options: PipelineLoadOptions = {}): Promise<StableDiffusionPipeline> {
+    return new StableDiffusionPipeline(await loadPipelineComponents(pathOrId, options));
+  }
+
+  /** The image size the model was trained at (unet sample_size × vae scale factor). */
+  get defaultSize(): number {
+    return this.unet.config.sample_size * this.vaeScaleFactor;
+  }
+
+  checkSize(height: number, width: number): void {
+    const f = this.vaeScaleFactor;
+    for (const [name, v] of [['height', height], ['width', width]] as const) {
+      if (!Number.isInteger(v) || v < f || v % f !== 0) {
+        const down = Math.max(f, Math.floor(v / f) * f);
+        throw new LatentlabError('PIPELINE_SIZE', `${name} is ${v}; it must be a positive multiple of ${f} (the VAE's downscaling factor)`, {
+          key: name, hint: `use ${down} or ${down + f}`,
+        });
+      }
+    }
+  }
+
+  async call(o: Txt2ImgOptions): Promise<PipelineOutput> {
+    const height = o.height ?? this.defaultSize;
+    const width = o.width ?? this.defaultSize;
+    this.checkSize(height, width);
+    const { steps, guidanceScale } = this.checkCommon(o);
+    const guidance = guidanceScale > 1;
+    const { embeds, batch } = await this.promptEmbeddings(o, guidance);
+    const { generator, seed } = this.generatorFor(o);
+    const scheduler = this.scheduler;
+    scheduler.setTimesteps(steps);
+
+    const shape = [batch, this.unet.config.in_channels, height / this.vaeScaleFactor, width / this.vaeScaleFactor];
+    let initial: Tensor<'float32'>;
+    if (o.latents) {
+      if (o.latents.shape.join() !== shape.join()) {
+        throw new LatentlabError('PIPELINE_ARGUMENT', `latents have shape [${o.latents.shape}], expected [${shape}] (batch × channels × height/8 × width/8)`, { key: 'latents' });
+      }
+      initial = o.latents;
+    } else {
+      initial = generator.randn(shape);
+    }
+    const sigma = Math.fround(scheduler.initNoiseSigma);
+    const latents0 = new Tensor('float32', shape);
+    for (let i = 0; i < latents0.size; i++) latents0.data[i] = Math.fround(initial.data[i] * sigma);
+
+    const latents = await denoise({
+      unet: this.unet,
+      scheduler,
+      latents: latents0,
+      timesteps: scheduler.timesteps,
+      promptEmbeds: embeds,
+      guidanceScale,
+      doClassifierFreeGuidance: guidance,
+      generator,
+      eta: o.eta ?? 0,
+      callback: o.callback,
+      signal: o.signal,
+    });
+    const images = o.outputType === 'latent' ? [] : await this.decodeLatents(latents);
+    return { images, latents, seed };
+  }
+}
