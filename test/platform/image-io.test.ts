@@ -82,6 +82,11 @@ describe('decodeImage follows PIL convert("RGB")', () => {
     expect(await rgbOf(rgba16)).toEqual([0xff, 0x80, 0x00]);
   });
 
+  it('ignores gAMA (values as stored, like PIL)', async () => {
+    const gamma = makePng({ width: 2, height: 1, bitDepth: 8, colorType: 2, rows: [[0, 50, 100, 150, 200, 250]], before: [chunk('gAMA', [0, 0, 0x3a, 0x98])] });
+    expect(await rgbOf(gamma)).toEqual([0, 50, 100, 150, 200, 250]);
+  });
+
   it('ignores embedded ICC profiles (values as stored, like PIL)', async () => {
     const image = randomImage(4, 2);
     const p3 = new Uint8Array(await sharp(Buffer.from(image.data), { raw: { width: 4, height: 2, channels: 3 } }).withIccProfile('p3').png().toBuffer());
@@ -123,9 +128,11 @@ describe('image files', () => {
 
   it('readImage: IMAGE_DECODE naming the file for random bytes, a truncated PNG, a text file, an empty file', async () => {
     const good = await encodePng(randomImage(32, 32));
+    const jpeg = await sharp(Buffer.from(randomImage(64, 64).data), { raw: { width: 64, height: 64, channels: 3 } }).jpeg().toBuffer();
     const files: [string, Uint8Array | string][] = [
       ['random.png', randomImage(50, 10, 7).data],
       ['truncated.png', good.subarray(0, Math.floor(good.length / 2))],
+      ['truncated.jpg', jpeg.subarray(0, Math.floor(jpeg.length * 0.6))],
       ['notes.txt', 'this is not an image\n'],
       ['empty.jpg', new Uint8Array(0)],
     ];

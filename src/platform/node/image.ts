@@ -44,7 +44,9 @@ export async function decodeImage(bytes: Uint8Array, source = 'image data'): Pro
   let decoded: { data: Buffer; info: OutputInfo };
   let depth: 'uchar' | 'ushort';
   try {
-    const input = sharp(bytes, { ignoreIcc: true, failOn: 'warning' });
+    // failOn 'truncated': refuse cut-off files (PIL raises "image file is truncated") but accept
+    // files that only make the decoder warn (stray bytes after a JPEG marker), which PIL also opens.
+    const input = sharp(bytes, { ignoreIcc: true, failOn: 'truncated' });
     const meta = await input.metadata();
     depth = meta.depth === 'ushort' ? 'ushort' : 'uchar';
     // sharp's default output space is 8-bit sRGB; for 16-bit input ask for the 16-bit space of the
