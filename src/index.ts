@@ -1,0 +1,36 @@
+// latentlab: Stable Diffusion you can run, take apart and train, in TypeScript.
+//
+// This is the Node entry point: importing it registers the Node platform (node:fs, onnxruntime-node,
+// the Hugging Face Hub client), then re-exports the public API. Objects carry diffusers' names,
+// camelCased, so the deep-dive notebook's `pipe.scheduler.set_timesteps(...)` is
+// `pipe.scheduler.setTimesteps(...)` here.
+import './platform/node/index.js';
+
+// core
+export { LatentlabError, type ErrorDetails } from './core/errors.js';
+export { type DType } from './core/dtype.js';
+export { numel, Tensor } from './core/tensor.js';
+export { defaultGenerator, Generator, type GeneratorState } from './core/random.js';
+export { linearCombination, map, scale, zipWith } from './core/tensor-math.js';
+export { setWarningHandler, type WarningHandler } from './core/log.js';
+export { resolveModelPath, type ResolveOptions } from './core/model-resolver.js';
+
+// the graph engine (for building and running your own networks)
+export { Graph, Module, Value } from './graph/graph.js';
+export * as ops from './graph/ops/index.js';
+export { graphFlops } from './graph/flops.js';
+export { type CompiledGraph, type CompileOptions, type Device, DEVICES, type OptimizationLevel, runtime } from './graph/runtime.js';
+export { lowerToOnnx } from './onnx/lower.js';
+
+// tokenizer, models, schedulers, pipelines
+export * from './tokenizers/index.js';
+export * from './models/index.js';
+export * from './schedulers/index.js';
+export * from './pipelines/index.js';
+
+// weights and files
+export { SafetensorsFile, serializeSafetensors, WeightSet, writeSafetensors } from './weights/index.js';
+
+// pixels and pictures
+export * from './image/index.js';
+export { decodeImage, encodePng, readImage, readPngText, renderSvg, resizeImage, svgToPng, writePng } from './platform/node/image.js';
