@@ -3,13 +3,23 @@
 // huggingface_hub shares); without one, only local folders work.
 
 export interface ResolveOptions {
+  /** Branch, tag or commit sha (default "main"). */
   revision?: string;
+  /** Weight variant to fetch, e.g. "fp16". */
   variant?: string;
-  /** Force offline use of the cache (also HF_HUB_OFFLINE=1). */
+  /** Never touch the network (also HF_HUB_OFFLINE=1). */
   offline?: boolean;
-  token?: string;
-  /** Download progress (bytes done / total) for a progress bar. */
-  onProgress?: (event: { file: string; loaded: number; total: number }) => void;
+  /** Access token; `false` sends none even if HF_TOKEN is set. */
+  token?: string | false;
+  /** Hub cache folder (default: HF_HUB_CACHE, or HF_HOME/hub). */
+  cacheDir?: string;
+  /** Hub URL (default: HF_ENDPOINT, or https://huggingface.co). */
+  endpoint?: string;
+  /**
+   * Download progress: the platform's events (Node: HubProgressEvent from platform/node/hub).
+   * Default: a progress bar on stderr when it is a terminal; `false`: silent.
+   */
+  onProgress?: ((event: never) => void) | false;
 }
 
 export type ModelResolver = (pathOrId: string, options: ResolveOptions) => Promise<string>;
