@@ -134,7 +134,7 @@ function getCommands(ctx: HubContext, variant: string | undefined, missing?: rea
   const flags = `${variant ? ` --variant ${variant}` : ''}${revision !== 'main' ? ` --revision ${revision}` : ''}`;
   const include = missing ?? ['model_index.json', ...SD_COMPONENTS.map((c) => `${c}/*`)];
   const exclude = missing ? '' : ` --exclude "*.bin" "*.ckpt" "*.msgpack" "*.onnx*"`;
-  return `with network, run \`latentlab generate --model ${repoId}${flags} --prompt "..."\` once (it downloads what is missing, then unset HF_HUB_OFFLINE), `
+  return `with network (and HF_HUB_OFFLINE unset), run \`latentlab generate --model ${repoId}${flags} --prompt "..."\` once (it downloads what is missing), `
     + `or \`huggingface-cli download ${repoId}${revision !== 'main' ? ` --revision ${revision}` : ''} --include ${include.map((f) => `"${f}"`).join(' ')}${exclude}\``;
 }
 

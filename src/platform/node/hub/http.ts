@@ -136,14 +136,14 @@ export class HubClient {
       detail ||= '';
     }
     const { repoId, revision, settings, localPath } = this.ctx;
-    const what = file ? `${repoId}/${file} (revision ${revision})` : `${repoId} (revision ${revision})`;
+    const what = file ? `${file} of ${repoId} (revision ${revision})` : `${repoId} (revision ${revision})`;
     const status = `${res.status}${detail ? `: ${detail}` : ''}`;
     const sent = settings.token ? `the token from ${settings.tokenSource} was sent` : 'no token was sent';
     const login = `set HF_TOKEN=hf_... (a read token from ${settings.endpoint}/settings/tokens) or run \`huggingface-cli login\``;
     const page = `${settings.endpoint}/${repoId}`;
     const d = { file, cause: detail || undefined };
     if ((res.status === 401 || res.status === 403) && code === 'GatedRepo') {
-      return new LatentlabError('HUB_GATED', `${repoId} is a gated model and the Hub refused ${what} (${status}); ${sent}`, {
+      return new LatentlabError('HUB_GATED', `${repoId} is a gated model: the Hub refused ${what} with ${status}; ${sent}`, {
         ...d, hint: `open ${page}, log in and accept its conditions, then ${settings.token ? 'make sure the token belongs to that account (fine-grained tokens need "read access to public gated repos")' : login}`,
       });
     }

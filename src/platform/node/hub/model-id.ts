@@ -10,9 +10,9 @@ const MAX_LENGTH = 96;
 export function repoIdProblem(id: string): string | undefined {
   if (id.length === 0) return 'it is empty';
   if (id.length > MAX_LENGTH) return `it has ${id.length} characters (at most ${MAX_LENGTH})`;
+  if (/[\\:~]/.test(id) || /^[./]/.test(id)) return 'it looks like a file-system path';
   const parts = id.split('/');
   if (parts.length > 2) return 'a Hub id has at most one "/" (org/name)';
-  if (/[\\:~]/.test(id) || id.startsWith('.')) return 'it looks like a file-system path';
   if (!parts.every((p) => PART.test(p))) return 'each part may only hold letters, digits, "_", "-" and "." and must start and end with a letter, digit or "_"';
   if (id.includes('--') || id.includes('..')) return '"--" and ".." are not allowed in Hub ids';
   if (id.endsWith('.git')) return 'it ends with ".git"';
