@@ -21,6 +21,7 @@ afterEach(() => {
   vi.unstubAllEnvs();
   hub.cutOnce.clear();
   hub.cutAlways.clear();
+  hub.expireOnce.clear();
 });
 
 const base = (cacheDir = tempCache()) => ({ cacheDir, endpoint: hub.endpoint, offline: false, onProgress: false as const });
@@ -58,6 +59,18 @@ describe('access', () => {
     vi.stubEnv('HF_TOKEN', '');
     vi.stubEnv('HF_TOKEN_PATH', join(home, 'token'));
     await expect(resolveModel('latentlab-test/private', base())).resolves.toMatch(/snapshots/);
+  });
+
+  it('a refused request still lets a complete cached snapshot be used, with a warning (as huggingface_hub)', async () => {
+    const cacheDir = tempCache();
+    const folder = await resolveModel('latentlab-test/private', { ...base(cacheDir), token: GOOD_TOKEN });
+    const warnings: string[] = [];
+    const again = await resolveModel('latentlab-test/private', { ...base(cacheDir), token: false, onProgress: (e) => void (e.type === 'warning' && warnings.push(e.message)) });
+    expect(again).toBe(folder);
+    expect(warnings.join()).toMatch(/answered 401 .*using the cached snapshot/);
+    // A gated model's info is public and every file is cached: nothing is refused at all.
+    const gated = await resolveModel('latentlab-test/gated', { ...base(cacheDir), token: GOOD_TOKEN });
+    await expect(resolveModel('latentlab-test/gated', { ...base(cacheDir), token: false })).resolves.toBe(gated);
   });
 
   it('a private or unknown repo without a token: 401, and no local folder of that name either', async () => {
@@ -112,6 +125,14 @@ describe('interrupted downloads', () => {
     expect(gets).toHaveLength(2);
     expect(gets[0].range).toBeUndefined();
     expect(Number(/^bytes=(\d+)-$/.exec(gets[1].range ?? '')?.[1])).toBeGreaterThan(0);
+    expect((await readFile(join(folder, UNET))).equals(FULL_FILES[UNET])).toBe(true);
+  });
+
+  it('an expired CDN link (403 from the CDN) is renewed through the Hub and the download goes on', async () => {
+    hub.expireOnce.add(UNET);
+    hub.requests.length = 0;
+    const folder = await resolveModel(ID, { ...base(), token: false });
+    expect(hub.requests.filter((r) => r.method === 'HEAD' && r.file === UNET)).toHaveLength(2);
     expect((await readFile(join(folder, UNET))).equals(FULL_FILES[UNET])).toBe(true);
   });
 

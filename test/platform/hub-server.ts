@@ -10,7 +10,8 @@
 // Errors as the Hub sends them: 401 + X-Error-Code RepoNotFound for a missing or private repo without a
 // token (404 with one), 401/403 + GatedRepo for a gated repo's files, 404 RevisionNotFound /
 // EntryNotFound. Range requests are honoured everywhere; `cutOnce` / `cutAlways` make the next download
-// of a file stop mid-way by destroying the socket. Every request is recorded.
+// of a file stop mid-way by destroying the socket, `expireOnce` refuses a CDN link once. Every request
+// is recorded.
 
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -65,6 +66,8 @@ export class FakeHub {
   readonly cutOnce = new Set<string>();
   /** Repo paths whose every download is cut mid-way. */
   readonly cutAlways = new Set<string>();
+  /** Repo paths whose next CDN request is refused with 403, as an expired signed link is. */
+  readonly expireOnce = new Set<string>();
   private readonly blobs = new Map<string, { file: string; data: Buffer }>();
   endpoint = '';
   private cdn = '';
@@ -137,6 +140,7 @@ export class FakeHub {
     const blob = this.blobs.get(path.replace(/^\/lfs\//, ''));
     this.requests.push({ method: req.method!, server: 'cdn', path, file: blob?.file, range: req.headers.range, auth: req.headers.authorization });
     if (!blob) return error(res, 404, '', 'no such blob');
+    if (this.expireOnce.delete(blob.file)) return error(res, 403, '', 'Request has expired');
     this.serveBytes(req, res, blob.file, blob.data, `"${sha256(blob.data)}"`);
   }
 

@@ -25,6 +25,8 @@ const ATTEMPTS = 5;
 const RETRY_DELAY_MS = 200;
 /** A download that receives nothing for this long is aborted (and resumed). */
 const IDLE_TIMEOUT_MS = 30_000;
+/** Signed CDN links last about an hour; one older than this is renewed before use. */
+const LINK_MAX_AGE_MS = 5 * 60_000;
 
 /** Called with the bytes of the file present so far (resumed part included). */
 export type BytesCallback = (bytes: number) => void;
@@ -48,11 +50,14 @@ export async function downloadBlob(client: HubClient, meta: FileMeta, blob: stri
   }
   if (p.hash && p.have > 0) await hashFile(incomplete, p.hash);
   onBytes(p.have);
+  let url = meta.url;
   for (let attempt = 1; p.have < meta.size; attempt++) {
     try {
-      await fetchInto(client, meta, incomplete, p, onBytes);
+      // CDN links are signed and expire: ask the Hub for a fresh one before a retry or when it is old.
+      if (attempt > 1 || Date.now() - meta.at > LINK_MAX_AGE_MS) url = (await client.fileMeta(meta.commit, meta.path)).url;
+      await fetchInto(client, { ...meta, url }, incomplete, p, onBytes);
     } catch (e) {
-      if (e instanceof LatentlabError || attempt >= ATTEMPTS) throw interrupted(e, meta, incomplete, p.have, attempt);
+      if (!retryable(e, client, url) || attempt >= ATTEMPTS) throw interrupted(e, meta, incomplete, p.have, attempt);
       await new Promise((r) => setTimeout(r, RETRY_DELAY_MS * attempt));
     }
   }
@@ -60,23 +65,26 @@ export async function downloadBlob(client: HubClient, meta: FileMeta, blob: stri
   await fsp.rename(incomplete, blob);
 }
 
+/**
+ * Worth another attempt: no answer or a cut connection, or a refusal from the CDN (not the Hub), which
+ * is what an expired signed link gets. The Hub's own refusals (gated, not found) are final.
+ */
+function retryable(e: unknown, client: HubClient, url: string): boolean {
+  if (!(e instanceof LatentlabError)) return true;
+  if (e.code === 'HUB_UNREACHABLE') return true;
+  return new URL(url).origin !== new URL(client.ctx.settings.endpoint).origin && /^HUB_(FORBIDDEN|UNAUTHORIZED|HTTP_ERROR|REPO_NOT_FOUND|SERVER_ERROR)$/.test(e.code);
+}
+
 function newHash(meta: FileMeta): Hash | undefined {
   return SHA256.test(meta.etag) ? createHash('sha256') : undefined;
 }
 
-/** One GET from `p.have` on, appending to `incomplete`. Network errors propagate raw (the caller retries). */
+/** One GET from `p.have` on, appending to `incomplete`. A cut connection propagates raw (the caller retries). */
 async function fetchInto(client: HubClient, meta: FileMeta, incomplete: string, p: Progress, onBytes: BytesCallback): Promise<void> {
   const abort = new AbortController();
   let idle = setTimeout(() => abort.abort(), IDLE_TIMEOUT_MS);
   try {
-    let res: Response;
-    try {
-      res = await client.request(meta.url, { headers: p.have > 0 ? { range: `bytes=${p.have}-` } : {}, signal: abort.signal }, meta.path);
-    } catch (e) {
-      // Refusals (401, 404, ...) are final; "no answer" is retried like a cut connection.
-      if (e instanceof LatentlabError && e.code === 'HUB_UNREACHABLE') throw e.cause;
-      throw e;
-    }
+    const res = await client.request(meta.url, { headers: p.have > 0 ? { range: `bytes=${p.have}-` } : {}, signal: abort.signal }, meta.path);
     if (p.have > 0) await checkResume(res, meta, incomplete, p);
     const out = await fsp.open(incomplete, 'a');
     try {
@@ -131,8 +139,8 @@ async function verify(meta: FileMeta, incomplete: string, { have, hash }: Progre
 }
 
 function interrupted(e: unknown, meta: FileMeta, incomplete: string, have: number, attempts: number): unknown {
-  if (e instanceof LatentlabError) return e;
-  const why = (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).message;
+  if (e instanceof LatentlabError && e.code !== 'HUB_UNREACHABLE') return e;
+  const why = e instanceof LatentlabError ? e.message.split('\n')[0] : (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).message;
   return new LatentlabError('HUB_DOWNLOAD_INTERRUPTED', `downloading ${meta.path} failed after ${attempts} attempts (${why}); ${have} of ${meta.size} bytes are kept in ${incomplete}`, {
     file: meta.path, cause: e, hint: 'run the same command again to resume where it stopped; check your connection (or use HF_HUB_OFFLINE=1 with a model downloaded before)',
   });

@@ -30,6 +30,8 @@ export interface FileMeta {
   readonly size: number;
   /** Where the bytes are: the CDN URL of a redirect, or the resolve URL itself. */
   readonly url: string;
+  /** When this was asked (Date.now()): CDN links are signed and expire. */
+  readonly at: number;
 }
 
 const METADATA_TIMEOUT_MS = 20_000;
@@ -112,7 +114,7 @@ export class HubClient {
         file: path, hint: 'a mirror or proxy in between serves another revision: check HF_ENDPOINT',
       });
     }
-    return { path, commit, etag, size, url: location ? new URL(location, url).href : url };
+    return { path, commit, etag, size, url: location ? new URL(location, url).href : url, at: Date.now() };
   }
 
   /** A network failure (no answer at all), with the way to work offline. */
