@@ -84,6 +84,16 @@ describe('offline', () => {
     expect(err.hint).toMatch(/HF_HUB_OFFLINE=1/);
   });
 
+  it('a snapshot without model_index.json lists it as missing, with the pipeline folders to download', async () => {
+    const cacheDir = tempCache();
+    const folder = await resolveModel(ID, online(cacheDir));
+    await rm(join(folder, 'model_index.json'));
+    const err = await resolveModel(ID, { ...quiet, cacheDir, offline: true }).catch((e) => e);
+    expect(err.code).toBe('HUB_OFFLINE_MISSING');
+    expect(err.message).toContain('needs: model_index.json;');
+    expect(err.hint).toContain('--include "model_index.json" "text_encoder/*" "tokenizer/*" "unet/*" "vae/*" "scheduler/*" --exclude "*.bin"');
+  });
+
   it('an id never downloaded is MODEL_NOT_FOUND, naming the cache and the local folder looked for', async () => {
     const cacheDir = tempCache();
     const err = await resolveModel('someone/never-downloaded', { ...quiet, cacheDir, offline: true }).catch((e) => e);

@@ -19,7 +19,7 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 
 import { LatentlabError } from '../../core/errors.js';
-import { RepoCache } from './hub/cache.js';
+import { exists, RepoCache } from './hub/cache.js';
 import { fetchPipeline } from './hub/fetch-pipeline.js';
 import { HubClient, REFUSED_CODES, TRANSIENT_CODES, type HubContext } from './hub/http.js';
 import { repoIdProblem } from './hub/model-id.js';
@@ -106,13 +106,13 @@ export async function resolveHubModel(repoId: string, options: ResolveModelOptio
 async function fromCache(ctx: HubContext, cache: RepoCache, select: { variant?: string; components: readonly string[] }, emit: HubProgressCallback, why: LatentlabError | undefined): Promise<ResolvedHubModel> {
   const { repoId, revision, settings } = ctx;
   const commit = await cache.commitOf(revision);
-  const check = commit ? await checkSnapshot(cache.snapshot(commit), repoId, select) : undefined;
-  if (!commit || !check || (check.missing.length === 1 && check.missing[0] === 'model_index.json' && check.present.length === 0)) {
+  if (!commit || !(await exists(cache.snapshot(commit)))) {
     const known = await cache.snapshots();
     throw new LatentlabError('MODEL_NOT_FOUND', `${repoId} (revision ${revision}) is not in the Hugging Face cache ${settings.cacheDir}, and no local folder ${ctx.localPath} exists; ${offlineReason(why)}`, {
       hint: `${getCommands(ctx, select.variant)}${known.length > 0 ? `; cached commits of ${repoId}: ${known.join(', ')} (pass one as the revision)` : ''}`,
     });
   }
+  const check = await checkSnapshot(cache.snapshot(commit), repoId, select);
   if (check.missing.length > 0) {
     throw new LatentlabError('HUB_OFFLINE_MISSING', `${repoId} (revision ${revision} = ${commit}) is cached in ${cache.snapshot(commit)} but lacks ${check.missing.length} file(s) the pipeline needs: ${check.missing.join(', ')}; ${offlineReason(why)}`, {
       hint: `${getCommands(ctx, select.variant, check.missing)}`,
@@ -132,8 +132,10 @@ function offlineReason(why: LatentlabError | undefined): string {
 function getCommands(ctx: HubContext, variant: string | undefined, missing?: readonly string[]): string {
   const { repoId, revision } = ctx;
   const flags = `${variant ? ` --variant ${variant}` : ''}${revision !== 'main' ? ` --revision ${revision}` : ''}`;
-  const include = missing ?? ['model_index.json', ...SD_COMPONENTS.map((c) => `${c}/*`)];
-  const exclude = missing ? '' : ` --exclude "*.bin" "*.ckpt" "*.msgpack" "*.onnx*"`;
+  // Without model_index.json the file list is unknown: suggest the pipeline's folders instead.
+  const exact = missing && !missing.includes('model_index.json');
+  const include = exact ? missing : ['model_index.json', ...SD_COMPONENTS.map((c) => `${c}/*`)];
+  const exclude = exact ? '' : ` --exclude "*.bin" "*.ckpt" "*.msgpack" "*.onnx*"`;
   return `with network (and HF_HUB_OFFLINE unset), run \`latentlab generate --model ${repoId}${flags} --prompt "..."\` once (it downloads what is missing), `
     + `or \`huggingface-cli download ${repoId}${revision !== 'main' ? ` --revision ${revision}` : ''} --include ${include.map((f) => `"${f}"`).join(' ')}${exclude}\``;
 }
