@@ -1,7 +1,7 @@
 // The peak probe: how many GFLOP/s this machine gives ONNX Runtime on its best-case kernel, so
 // every other result can be read as a fraction of what is reachable here, measured in the same run.
 //
-// A chain of four 3×3 convolutions 320→320 on 2×320×64×64 — SD 1.5's most common big op —
+// A chain of three 3×3 convolutions 320→320 on 2×320×64×64 — SD 1.5's most common big op —
 // compiled at optimisation level 'all' (NCHWc convolution kernels; ~200–230 GFLOP/s on the
 // 2-core AVX-512 machines of ../shared/anchors/onnxruntime-facts.md against a 231 GFLOP/s FMA
 // loop). The chain makes the input feed negligible, and only one output element is copied back.
@@ -10,11 +10,11 @@ import { Graph } from '../../src/graph/graph.js';
 import * as op from '../../src/graph/ops/index.js';
 import { BenchCase, graphCase, noise, oneElement } from '../lib/case.js';
 
-const DEPTH = 4;
+const DEPTH = 3;
 const [N, C, H, W] = [2, 320, 64, 64];
 
 export const peakProbe: BenchCase = graphCase(
-  { name: 'peak', what: `peak probe: ${DEPTH}× conv 3×3, level all`, shape: `${N}×${C}×${H}×${W} → ${C}`, runs: 7 },
+  { name: 'peak', what: `peak probe: ${DEPTH}× conv 3×3, level all`, shape: `${N}×${C}×${H}×${W} → ${C}`, runs: 12 },
   () => {
     const g = new Graph('peak-probe');
     const weights = new Map();
