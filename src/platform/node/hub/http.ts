@@ -7,7 +7,9 @@
 // `X-Error-Code` header (GatedRepo, RepoNotFound, RevisionNotFound, EntryNotFound) picks the code,
 // and the message says what to do — set HF_TOKEN, accept a license, check the id, go offline.
 // @huggingface/hub's own HubApiError keeps neither that header nor a hint, which is why the wrapper
-// raises the error itself before the library sees the response.
+// raises the error itself before the library sees the response. The token is added here too, not
+// passed as the library's `accessToken`: that one goes to every URL and must start with "hf_",
+// which Python does not require (mirrors and enterprise Hubs issue other tokens).
 
 import { LatentlabError } from '../../../core/errors.js';
 import type { HubSettings } from './settings.js';
