@@ -12,6 +12,9 @@ export { type DType } from './core/dtype.js';
 export { numel, Tensor } from './core/tensor.js';
 export { defaultGenerator, Generator, type GeneratorState } from './core/random.js';
 export { linearCombination, map, scale, zipWith } from './core/tensor-math.js';
+export { add } from './core/tensor-math.js';
+export { cosineSimilarity, dot, euclideanDistance, norm, pairwiseMatrix, type VectorLike } from './core/similarity.js';
+export { tensorDifference, type TensorDifference, tensorStats, type TensorStats } from './core/tensor-stats.js';
 export { setWarningHandler, type WarningHandler } from './core/log.js';
 export { resolveModelPath, type ResolveOptions } from './core/model-resolver.js';
 
@@ -27,6 +30,8 @@ export * from './tokenizers/index.js';
 export * from './models/index.js';
 export * from './schedulers/index.js';
 export * from './pipelines/index.js';
+export { decodeToPixels, imageToLatents, latentsToImages } from './pipelines/latents.js';
+export { schedulerFromPretrained, type SchedulerFromPretrainedOptions } from './pipelines/scheduler-from-pretrained.js';
 
 // weights and files
 export { SafetensorsFile, serializeSafetensors, WeightSet, writeSafetensors } from './weights/index.js';
@@ -34,3 +39,10 @@ export { SafetensorsFile, serializeSafetensors, WeightSet, writeSafetensors } fr
 // pixels and pictures
 export * from './image/index.js';
 export { decodeImage, encodePng, readImage, readPngText, renderSvg, resizeImage, svgToPng, writePng } from './platform/node/image.js';
+export { labelledImageToSvg, renderLabels } from './platform/node/image.js';
+
+// models from the Hugging Face Hub (the cache Python's huggingface_hub shares)
+export {
+  hubCacheDir, type HubOptions, type HubProgressCallback, type HubProgressEvent, resolveHubModel, resolveModel,
+  type ResolvedHubModel, type ResolveModelOptions, terminalProgress,
+} from './platform/node/hub.js';
