@@ -35,6 +35,7 @@ export { schedulerFromPretrained, type SchedulerFromPretrainedOptions } from './
 
 // weights and files
 export { SafetensorsFile, serializeSafetensors, WeightSet, writeSafetensors } from './weights/index.js';
+export { JsonSyntaxError, parseJson, type JsonParseOptions } from './weights/index.js';
 
 // pixels and pictures
 export * from './image/index.js';
