@@ -45,6 +45,23 @@ export function linearCombination(terms: readonly Term[]): Tensor<'float32'> {
   return out;
 }
 
+/**
+ * a + b elementwise, where b may lack leading dimensions of a and is then repeated over them (numpy /
+ * torch broadcasting of a trailing shape): token embeddings [B, 77, H] + position embeddings [77, H].
+ * Exactly torch's float32 sum (float64 sum of two float32 values, rounded once).
+ */
+export function add(a: Tensor<'float32'>, b: Tensor<'float32'>): Tensor<'float32'> {
+  const lead = a.rank - b.rank;
+  check(a.dtype === 'float32' && b.dtype === 'float32', 'TENSOR_DTYPE', () => `add: expected float32 tensors, got ${a.dtype} and ${b.dtype}`);
+  check(lead >= 0 && b.shape.every((d, i) => d === a.shape[lead + i]), 'TENSOR_SHAPE_MISMATCH',
+    () => `add: cannot add ${fmtShape(b.shape)} to ${fmtShape(a.shape)}; the second shape must equal the end of the first`,
+    { hint: 'e.g. [1, 77, 768] + [77, 768]; reshape the tensors so their trailing dimensions line up' });
+  const out = new Tensor('float32', a.shape);
+  const n = b.size;
+  for (let i = 0; i < out.size; i++) out.data[i] = a.data[i] + b.data[i % n];
+  return out;
+}
+
 /** `x · s`. */
 export function scale(x: Tensor<'float32'>, s: number): Tensor<'float32'> {
   return linearCombination([[s, x]]);

@@ -1,0 +1,42 @@
+// Images ↔ latents through the VAE, the two small functions every hand-written loop needs (the
+// deep-dive notebook's `pil_to_latent` and `latents_to_pil`):
+//
+//   imageToLatents(vae, image, generator)  = scaling_factor · vae.encode(2·u8/255 − 1).latent_dist.sample(g)
+//   latentsToImages(vae, latents)          = postprocess(vae.decode(latents / scaling_factor).sample)
+//
+// "Latents" here are what the UNet works on: the VAE's latent times `scalingFactor` (0.18215 for
+// SD 1.x/2.x), which brings them to roughly unit variance. The arithmetic is the pipelines' own
+// (float32, the scaling factor rounded to float32 first, as torch does with a Python scalar), so a
+// loop written with these gives the pipelines' pixels bit for bit.
+
+import { defaultGenerator, type Generator } from '../core/random.js';
+import { Tensor } from '../core/tensor.js';
+import { postprocess, preprocessBatch, type RgbImage } from '../image/index.js';
+import type { AutoencoderKL } from '../models/autoencoder-kl.js';
+
+/**
+ * RGB image(s) → latents [B, 4, H/8, W/8]: one draw `randn(mean.shape)` from `generator` for the
+ * posterior sample (the first draw the img2img pipeline takes). Sides must be multiples of 8.
+ */
+export async function imageToLatents(vae: AutoencoderKL, image: RgbImage | readonly RgbImage[], generator: Generator = defaultGenerator): Promise<Tensor<'float32'>> {
+  const images = Array.isArray(image) ? (image as readonly RgbImage[]) : [image as RgbImage];
+  const { latentDist } = await vae.encode(preprocessBatch(images));
+  const sample = latentDist.sample(generator);
+  const s = Math.fround(vae.scalingFactor);
+  const latents = new Tensor('float32', sample.shape);
+  for (let i = 0; i < latents.size; i++) latents.data[i] = Math.fround(s * sample.data[i]);
+  return latents;
+}
+
+/** The raw decoder output [B, 3, H, W] (about −1…1) of UNet-scale latents: vae.decode(latents / scaling_factor).sample. */
+export async function decodeToPixels(vae: AutoencoderKL, latents: Tensor<'float32'>): Promise<Tensor<'float32'>> {
+  const s = Math.fround(vae.scalingFactor);
+  const z = new Tensor('float32', latents.shape);
+  for (let i = 0; i < z.size; i++) z.data[i] = Math.fround(latents.data[i] / s);
+  return (await vae.decode(z)).sample;
+}
+
+/** Latents [B, 4, h, w] → B RGB images of 8h × 8w pixels (decode, then clamp and round like diffusers). */
+export async function latentsToImages(vae: AutoencoderKL, latents: Tensor<'float32'>): Promise<RgbImage[]> {
+  return postprocess(await decodeToPixels(vae, latents));
+}
