@@ -1,0 +1,27 @@
+// latentlab info FILE.png: the AUTOMATIC1111 `parameters` text a PNG carries (written by
+// latentlab, A1111, and most ComfyUI exporters), printed as is and — with --json — parsed.
+
+import type { Command } from 'commander';
+
+import { LatentlabError, parseA1111Parameters, readPngText } from '../../index.js';
+import { action, newCommand } from '../command.js';
+import { stringifyJson } from '../metadata.js';
+
+export function infoCommand(): Command {
+  const cmd = newCommand('info', 'print the generation settings stored in a PNG (A1111 "parameters" text)')
+    .argument('<file.png>', 'a PNG written by latentlab, AUTOMATIC1111 or ComfyUI')
+    .option('--json', 'print one JSON object: the raw text, its parsed fields and every text chunk');
+  cmd.addHelpText('after', '\nExample:\n  latentlab info cube.png');
+  return cmd.action(action<{ json?: boolean }>(async (_flags, session, [file]) => {
+    const chunks = await readPngText(file);
+    const text = chunks.parameters;
+    if (text === undefined) {
+      const keys = Object.keys(chunks);
+      throw new LatentlabError('PNG_NO_PARAMETERS', `${file} has no "parameters" text chunk${keys.length > 0 ? ` (its text chunks: ${keys.join(', ')})` : ' (it has no text chunks at all)'}`, {
+        file, hint: 'only PNGs saved with generation settings carry it (latentlab, AUTOMATIC1111, ComfyUI with metadata); image editors usually drop it',
+      });
+    }
+    session.print(text);
+    session.report({ command: 'info', file, parameters: text, parsed: parseA1111Parameters(text), text: chunks }, (v) => stringifyJson(v, { indent: 2 }));
+  }));
+}

@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+// The `latentlab` command (docs/cli.md). Built on the public API only (../index.js) plus node:* for
+// its own terminal and file I/O. Each subcommand lives in ./commands/; what they share is in this
+// folder: flag values (values.ts), the model and scheduler flags (model.ts), output naming and
+// atomic writes (outputs.ts), the session (stdout/stderr, --json, Ctrl-C: session.ts), the progress
+// bar (progress.ts), PNG and latents metadata (metadata.ts) and error printing (errors.ts).
+
+import { Command, CommanderError } from 'commander';
+
+import { configure } from './command.js';
+import { decodeCommand } from './commands/decode.js';
+import { encodeCommand } from './commands/encode.js';
+import { generateCommand } from './commands/generate.js';
+import { img2imgCommand } from './commands/img2img.js';
+import { infoCommand } from './commands/info.js';
+import { scheduleCommand } from './commands/schedule.js';
+import { tokenizeCommand } from './commands/tokenize.js';
+import { debugRequested, EXIT, exitCodeFor, formatError } from './errors.js';
+import { latentlabVersion } from './metadata.js';
+
+function buildProgram(): Command {
+  const program = configure(new Command('latentlab'))
+    .description('Stable Diffusion in TypeScript: generate images, and look inside the models (tokens, schedules, latents).')
+    .version(latentlabVersion(), '-V, --version')
+    .option('--debug', 'print the stack trace of an error (also LATENTLAB_DEBUG=1)');
+  for (const cmd of [generateCommand(), img2imgCommand(), tokenizeCommand(), scheduleCommand(), encodeCommand(), decodeCommand(), infoCommand()]) {
+    program.addCommand(cmd);
+  }
+  program.addHelpText('after', '\nRun "latentlab <command> --help" for a command\'s flags. Documentation: docs/cli.md');
+  return program;
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  try {
+    const program = buildProgram();
+    if (argv.length <= 2) {
+      program.outputHelp({ error: true });
+      return EXIT.usage;
+    }
+    await program.parseAsync([...argv]);
+    return EXIT.ok;
+  } catch (e) {
+    // Commander has already printed its own message (or the help / version, exit code 0).
+    if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    process.stderr.write(`${formatError(e, debugRequested(argv))}\n`);
+    return exitCodeFor(e);
+  }
+}
+
+process.exitCode = await main(process.argv);

@@ -1,0 +1,128 @@
+// What the command records about a run: the settings object (the --json report's `settings`), the
+// AUTOMATIC1111 `parameters` text of each PNG, and the metadata of saved latents.
+//
+// A1111 infotext (src/image/a1111.ts) has fixed fields — prompt, negative prompt, Steps, Sampler,
+// CFG scale, Seed, Size, Model — and free `Key: value` pairs after them. We use A1111's own keys
+// where it has one (Denoising strength, Clip skip, Batch size, Batch pos, Eta) and add what exact
+// reproduction in latentlab needs: the diffusers scheduler class, and its full config when it came
+// from --scheduler-config (a short name in `Sampler` says everything otherwise).
+
+import { readFileSync } from 'node:fs';
+
+import { formatA1111Parameters } from '../index.js';
+
+/** The package version, read from package.json (two folders up from both src/cli and dist/cli). */
+export function latentlabVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+export interface SchedulerReport {
+  /** latentlab's short name (`euler-a`), AUTOMATIC1111's (`Euler a`), diffusers' class. */
+  name: string;
+  a1111: string;
+  className: string;
+  /** The resolved config the run used (every field, diffusers' JSON names). */
+  config: Record<string, unknown>;
+  /** Where the choice came from. */
+  source: 'model' | '--scheduler' | '--scheduler-config';
+}
+
+export interface GenerationSettings {
+  command: 'generate' | 'img2img';
+  /** --model as typed (a folder or a Hub id) and the folder it resolved to. */
+  model: string;
+  folder: string;
+  variant?: string;
+  revision?: string;
+  device?: string;
+  threads?: number;
+  scheduler: SchedulerReport;
+  prompts: string[];
+  /** One per prompt ('' when none was given). */
+  negativePrompts: string[];
+  numImagesPerPrompt: number;
+  /** prompts × numImagesPerPrompt, the number of images. */
+  batchSize: number;
+  steps: number;
+  guidance: number;
+  width: number;
+  height: number;
+  seed: number | bigint;
+  eta?: number;
+  clipSkip?: number;
+  /** img2img only. */
+  image?: string;
+  strength?: number;
+  /** img2img: the input's own size, when --width/--height resized it. */
+  resizedFrom?: { width: number; height: number };
+}
+
+/** The prompt index of batch item i (batch order: prompt-major, numImagesPerPrompt each). */
+export function promptIndex(s: GenerationSettings, i: number): number {
+  return Math.floor(i / s.numImagesPerPrompt);
+}
+
+/** A model name for the `Model:` field: the Hub id as typed, or the folder's name. */
+export function modelName(model: string, isFolder: boolean): string {
+  return isFolder ? model.replace(/[\\/]+$/, '').split(/[\\/]/).pop() ?? model : model;
+}
+
+/** The infotext of image `i` of the batch. */
+export function a1111Text(s: GenerationSettings, i: number, model: string): string {
+  const p = promptIndex(s, i);
+  const extra: Record<string, string> = {};
+  if (s.command === 'img2img') extra['Denoising strength'] = String(s.strength);
+  // A1111 counts CLIP layers from 1 (= the last); diffusers' clip_skip counts the layers skipped.
+  if (s.clipSkip !== undefined) extra['Clip skip'] = String(s.clipSkip + 1);
+  if (s.eta !== undefined) extra.Eta = String(s.eta);
+  if (s.batchSize > 1) {
+    extra['Batch size'] = String(s.batchSize);
+    extra['Batch pos'] = String(i);
+  }
+  if (s.resizedFrom) extra['Resized from'] = `${s.resizedFrom.width}x${s.resizedFrom.height}`;
+  extra.Scheduler = s.scheduler.className;
+  if (s.scheduler.source === '--scheduler-config') extra['Scheduler config'] = stringifyJson(s.scheduler.config, { python: true });
+  if (s.variant) extra.Variant = s.variant;
+  if (s.revision) extra.Revision = s.revision;
+  extra.Version = `latentlab ${latentlabVersion()}`;
+  return formatA1111Parameters({
+    prompt: s.prompts[p],
+    negativePrompt: s.negativePrompts[p],
+    steps: s.steps,
+    sampler: s.scheduler.a1111,
+    cfgScale: s.guidance,
+    seed: s.seed,
+    width: s.width,
+    height: s.height,
+    model,
+    extra,
+  });
+}
+
+export interface JsonOptions {
+  /**
+   * Non-finite numbers as Python's json writes them (`-Infinity`, the form scheduler_config.json
+   * files use and --scheduler-config reads); otherwise as the strings "-Infinity", "Infinity",
+   * "NaN", so that strict JSON readers (jq, JSON.parse) accept the report.
+   */
+  python?: boolean;
+  indent?: number;
+}
+
+const MARK = '\u0000raw:';
+
+/** JSON text with bigints written as plain integers and non-finite numbers as chosen above. */
+export function stringifyJson(value: unknown, options: JsonOptions = {}): string {
+  const text = JSON.stringify(value, (_key, v: unknown) => {
+    if (typeof v === 'bigint') return `${MARK}${v}`;
+    if (typeof v === 'number' && !Number.isFinite(v)) return options.python ? `${MARK}${v}` : String(v);
+    if (ArrayBuffer.isView(v) && !(v instanceof DataView)) return Array.from(v as unknown as ArrayLike<number>);
+    return v;
+  }, options.indent);
+  return text.replace(/"\\u0000raw:([^"]*)"/g, '$1');
+}

@@ -1,0 +1,65 @@
+// The denoising progress bar, redrawn in place on stderr — only when stderr is a terminal, so logs
+// and pipes stay clean (downloads have their own bar, drawn by the Hub client):
+//
+//   denoising  12/50 [#######-------------------]  24%  3.10 it/s  ETA 0:12
+//
+// "it/s" counts loop iterations (UNet calls with guidance batched in), as diffusers' tqdm bar does.
+
+export interface ProgressStream {
+  readonly isTTY?: boolean;
+  readonly columns?: number;
+  write(text: string): unknown;
+}
+
+const REDRAW_MS = 100;
+
+/** 75 s → "1:15", 3725 s → "1:02:05". */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '?';
+  const s = Math.max(0, Math.round(seconds));
+  const [h, m, r] = [Math.floor(s / 3600), Math.floor((s % 3600) / 60), s % 60];
+  const mm = h > 0 ? String(m).padStart(2, '0') : String(m);
+  return `${h > 0 ? `${h}:` : ''}${mm}:${String(r).padStart(2, '0')}`;
+}
+
+/** One line of the bar for `done` of `total` after `elapsed` seconds. */
+export function progressLine(label: string, done: number, total: number, elapsed: number, columns = 80): string {
+  const rate = elapsed > 0 ? done / elapsed : 0;
+  const eta = rate > 0 ? (total - done) / rate : Infinity;
+  const counter = `${String(done).padStart(String(total).length)}/${total}`;
+  const tail = `${String(Math.floor((100 * done) / Math.max(1, total))).padStart(3)}%  ${rate.toFixed(2)} it/s  ETA ${formatDuration(eta)}`;
+  const width = Math.max(10, Math.min(30, columns - label.length - counter.length - tail.length - 8));
+  const filled = Math.round((width * done) / Math.max(1, total));
+  return `${label}  ${counter} [${'#'.repeat(filled).padEnd(width, '-')}] ${tail}`;
+}
+
+export class StepProgress {
+  private started = 0;
+  private last = 0;
+  private drawn = false;
+
+  constructor(
+    private readonly stream: ProgressStream,
+    private readonly label = 'denoising',
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  start(): void {
+    this.started = this.now();
+  }
+
+  update(done: number, total: number): void {
+    if (!this.stream.isTTY) return;
+    const t = this.now();
+    if (t - this.last < REDRAW_MS && done < total) return;
+    this.last = t;
+    this.stream.write(`\r\x1b[2K${progressLine(this.label, done, total, (t - this.started) / 1000, this.stream.columns)}`);
+    this.drawn = true;
+  }
+
+  /** Ends the bar's line (keeps the final state visible). */
+  finish(): void {
+    if (this.drawn) this.stream.write('\n');
+    this.drawn = false;
+  }
+}
