@@ -1,0 +1,238 @@
+// The deep-dive examples (examples/deep-dive) run on the tiny models, write real pictures, and their
+// numbers agree with the pipelines and with the conformance references (README §4, §5, §9–§10).
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+
+import { cosineSimilarity, dot, euclideanDistance, readImage, renderSvg, StableDiffusionImg2ImgPipeline, StableDiffusionPipeline, Tensor, tensorStats } from 'latentlab';
+
+import { main as autoencoder } from '../../examples/deep-dive/02-autoencoder.js';
+import { main as loopByHand } from '../../examples/deep-dive/01-loop-by-hand.js';
+import { main as schedulerExample } from '../../examples/deep-dive/03-scheduler.js';
+import { main as img2imgByHand } from '../../examples/deep-dive/04-img2img-by-hand.js';
+import { main as textEmbeddings } from '../../examples/deep-dive/05-text-embeddings.js';
+import { main as similarity } from '../../examples/deep-dive/06-similarity.js';
+import { main as unetView } from '../../examples/deep-dive/07-unet-view.js';
+import { FIXTURE_IMAGE, parseExampleArgs, TINY_MODEL } from '../../examples/deep-dive/common.js';
+import { diff, expectClose } from '../helpers/compare.js';
+import { fixturePath, loadTensors, readJson } from '../helpers/fixtures.js';
+
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
+const MODELS = { 'tiny-sd15': TINY_MODEL, 'tiny-sd2': fixturePath('pipelines', 'tiny-sd2') } as const;
+let tmp: string;
+const printed: string[] = [];
+const out = (name: string) => join(tmp, name);
+
+beforeAll(() => {
+  tmp = mkdtempSync(join(tmpdir(), 'deep-dive-'));
+  vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void printed.push(a.join(' ')));
+});
+afterAll(() => {
+  vi.restoreAllMocks();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+/** A PNG that decodes, has the expected size, and is not one flat colour. */
+async function expectPicture(path: string, size?: { width?: number; height?: number }, minColours = 16): Promise<void> {
+  expect([...readFileSync(path).subarray(0, 8)], `${path}: PNG signature`).toEqual([137, 80, 78, 71, 13, 10, 26, 10]);
+  const image = await readImage(path);
+  if (size?.width) expect(image.width, `${path}: width`).toBe(size.width);
+  if (size?.height) expect(image.height, `${path}: height`).toBe(size.height);
+  const colours = new Set<number>();
+  for (let p = 0; p < image.width * image.height && colours.size < minColours; p++) colours.add((image.data[3 * p] << 16) | (image.data[3 * p + 1] << 8) | image.data[3 * p + 2]);
+  expect(colours.size, `${path}: distinct colours`).toBeGreaterThanOrEqual(minColours);
+}
+
+/** A standalone SVG document that librsvg parses (it rejects malformed XML) into a non-blank picture. */
+async function expectSvg(path: string): Promise<void> {
+  const svg = readFileSync(path, 'utf8');
+  expect(svg).toMatch(/^(<\?xml[^>]*>\s*)?<svg[\s>]/);
+  expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
+  const image = await renderSvg(svg);
+  expect(image.width * image.height).toBeGreaterThan(0);
+  expect(new Set(image.data).size).toBeGreaterThan(2);
+}
+
+const sameImage = (a: { data: Uint8Array }, b: { data: Uint8Array }) => Buffer.compare(Buffer.from(a.data), Buffer.from(b.data)) === 0;
+
+describe('01 the loop by hand', () => {
+  it.each(Object.entries(MODELS))('%s: gives the pipeline\'s latents and picture bit for bit', async (name, model) => {
+    const r = await loopByHand(['--model', model, '--out', out(`01-${name}`), '--steps', '5']);
+    const pipe = await StableDiffusionPipeline.fromPretrained(model, { scheduler: 'lms' });
+    const ref = await pipe.call({ prompt: r.args.prompt, seed: r.args.seed, numInferenceSteps: 5, guidanceScale: r.args.guidanceScale });
+    await pipe.release();
+    expect(diff(r.latents.data, ref.latents.data).maxAbs).toBe(0);
+    expect(sameImage(r.image, ref.images[0])).toBe(true);
+    await expectPicture(r.files[0], { width: 64, height: 64 });
+  });
+});
+
+describe('02 the autoencoder', () => {
+  it.each([['tiny-sd15', 'sd15_pndm_img2img_64x64'], ['tiny-sd2', 'sd2_euler_img2img_64x64']] as const)(
+    '%s: latentDist of the fixture image is the reference posterior; pictures written', async (model, name) => {
+      const c = readJson('reference', model, 'img2img', `${name}.json`);
+      const ref = await loadTensors('reference', model, 'img2img', `${name}.safetensors`);
+      const image = fixturePath('reference', model, 'img2img', c.input_png);
+      const r = await autoencoder(['--model', MODELS[model], '--image', image, '--seed', String(c.seed), '--out', out(`02-${model}`)]);
+      const errors = [
+        expectClose('posterior mean', r.latentDist.mean, ref.get('posterior_mean')!, { abs: 5e-5 }),
+        expectClose('posterior std', r.latentDist.std, ref.get('posterior_std')!, { abs: 5e-5 }),
+        expectClose('scaled sample (init_latents)', r.latents, ref.get('init_latents')!, { abs: 5e-5 }),
+      ];
+      report(`02 ${model} posterior mean/std, init_latents max abs error`, errors.map((e) => e.maxAbs));
+      const refMean = tensorStats(ref.get('posterior_mean')!);
+      expect(r.stats.mean.mean).toBeCloseTo(refMean.mean, 5);
+      expect(r.stats.std.mean).toBeCloseTo(tensorStats(ref.get('posterior_std')!).mean, 5);
+      expect(r.error.meanAbs).toBeGreaterThan(0);
+      const [input, channels, reconstruction, sideBySide] = ['input', 'latent-channels', 'reconstruction', 'side-by-side'].map((f) => join(r.args.out, `${f}.png`));
+      await expectPicture(input, { width: 64, height: 64 });
+      await expectPicture(reconstruction, { width: 64, height: 64 });
+      await expectPicture(channels, undefined, 8);
+      await expectPicture(sideBySide);
+      expect(r.files.length).toBe(4);
+    });
+
+  it('uses the fixture picture by default', async () => {
+    const r = await autoencoder(['--out', out('02-default')]);
+    expect(r.args.image).toBe(FIXTURE_IMAGE);
+    expect(r.latents.shape).toEqual([1, 4, 8, 8]);
+  });
+});
+
+describe('03 the scheduler', () => {
+  it('plots the schedule and noises the latents with addNoise = x + σ·ε (LMS)', async () => {
+    const r = await schedulerExample(['--out', out('03'), '--steps', '6', '--shown', '3']);
+    expect(r.timesteps.length).toBe(6);
+    expect(r.sigmas.length).toBe(7);
+    expect(r.shown).toEqual([0, 3, 5]);
+    r.shown.forEach((i, k) => {
+      const expected = Tensor.float32(r.encoded.shape, r.encoded.data.map((x, j) => x + r.sigmas[i] * r.noise.data[j]));
+      expectClose(`addNoise at step ${i}`, r.noised[k], expected, { rel: 1e-6 });
+    });
+    await expectSvg(join(r.args.out, 'schedule.svg'));
+    await expectPicture(join(r.args.out, 'schedule.png'), { width: 640, height: 400 }, 4);
+    await expectPicture(join(r.args.out, 'noised.png'));
+  });
+});
+
+describe('04 img2img by hand', () => {
+  it('gives the img2img pipeline\'s latents and picture bit for bit (strength = (N − k)/N)', async () => {
+    const [N, k] = [8, 2];
+    const r = await img2imgByHand(['--out', out('04'), '--steps', String(N), '--start-step', String(k)]);
+    const strength = (N - k) / N;
+    expect(Math.trunc(N * strength)).toBe(N - k);
+    const pipe = await StableDiffusionImg2ImgPipeline.fromPretrained(TINY_MODEL, { scheduler: r.args.scheduler });
+    const ref = await pipe.call({ prompt: r.args.prompt, image: await readImage(FIXTURE_IMAGE), strength, seed: r.args.seed, numInferenceSteps: N, guidanceScale: r.args.guidanceScale });
+    await pipe.release();
+    expect(diff(r.latents.data, ref.latents.data).maxAbs).toBe(0);
+    expect(sameImage(r.image, ref.images[0])).toBe(true);
+    await expectPicture(join(r.args.out, 'result.png'), { width: 64, height: 64 });
+    await expectPicture(join(r.args.out, 'steps.png'));
+  });
+
+  it('refuses a start step outside the schedule', async () => {
+    await expect(img2imgByHand(['--out', out('04-bad'), '--steps', '5', '--start-step', '5'])).rejects.toMatchObject({ code: 'EXAMPLE_ARGUMENT' });
+  });
+});
+
+describe('05 text embeddings', () => {
+  it.each(Object.keys(MODELS) as (keyof typeof MODELS)[])('%s: embeddings and the puppy → cat swap match the reference', async (model) => {
+    const ref = await loadTensors('reference', model, 'text_encoder.safetensors');
+    const r = await textEmbeddings(['--model', MODELS[model], '--out', out(`05-${model}`), '--steps', '2']);
+    expect(r.inputIds[0]).toEqual(Array.from(ref.get('swap_input_ids')!.data as BigInt64Array, Number));
+    const first = (name: string) => (ref.get(name)!.toFloat32() as Tensor<'float32'>).slice0(0);
+    const errors = [
+      expectClose('token embeddings', r.tokenEmbeddings, first('token_embeddings'), { abs: 0 }),
+      expectClose('position embeddings', r.positionEmbeddings, ref.get('position_embeddings')!, { abs: 0 }),
+      expectClose('swap token embeddings', r.swapTokenEmbeddings, ref.get('swap_token_embeddings')!, { abs: 0 }),
+      expectClose('swap input embeddings', r.swapInputEmbeddings, ref.get('swap_input_embeddings')!, { abs: 1e-7 }),
+      expectClose('swap_last_hidden_state', r.swapEmbeddings, ref.get('swap_last_hidden_state')!, { abs: 2e-5 }),
+      expectClose('last_hidden_state', r.direct, first('last_hidden_state'), { abs: 2e-5 }),
+    ];
+    report(`05 ${model} token/position/swap token/swap input/swap_last_hidden_state/last_hidden_state max abs error`, errors.map((e) => e.maxAbs));
+    expect(diff(r.outputEmbeddings.data, r.direct.data).maxAbs).toBeLessThanOrEqual(1e-6);
+    expect(diff(r.mixEmbeddings.data, r.swapEmbeddings.data).maxAbs).toBeGreaterThan(0);
+    expect(r.images.length).toBe(3);
+    await expectPicture(join(r.args.out, 'swap-and-mix.png'));
+  });
+
+  it('refuses a word that is not in the prompt', async () => {
+    await expect(textEmbeddings(['--out', out('05-bad'), '--word', 'kitten', '--steps', '1'])).rejects.toThrow(/"kitten" is not in the prompt/);
+  });
+});
+
+describe('06 similarity', () => {
+  it('measures token embeddings and prompt encodings like an independent computation on the reference', async () => {
+    const ref = await loadTensors('reference', 'tiny-sd15', 'text_encoder.safetensors');
+    const prompts = readJson('reference', 'tiny-sd15', 'text_encoder.json').prompts as string[];
+    const r = await similarity(['--out', out('06'), '--words', 'a,picture,of,puppy', '--prompts', `${prompts[0]}|${prompts[2]}`]);
+    const H = 32;
+    const tokens = ref.get('token_embeddings')!.toFloat32().data;
+    const rows = [1, 2, 3, 5].map((p) => tokens.subarray(p * H, (p + 1) * H)); // "a picture of a puppy": positions of a, picture, of, puppy
+    for (const [i, j] of [[0, 1], [1, 3], [2, 3]]) {
+      expect(r.tokens.dot[i][j]).toBeCloseTo(dot(rows[i], rows[j]), 12);
+      expect(r.tokens.cosine[i][j]).toBeCloseTo(cosineSimilarity(rows[i], rows[j]), 12);
+      expect(r.tokens.distance[i][j]).toBeCloseTo(euclideanDistance(rows[i], rows[j]), 12);
+    }
+    const last = ref.get('last_hidden_state')!.toFloat32() as Tensor<'float32'>;
+    const [p0, p2] = [last.slice0(0), last.slice0(2)];
+    const errors = [
+      Math.abs(r.encodings.cosine[0][1] - cosineSimilarity(p0, p2)),
+      Math.abs(r.encodings.distance[0][1] - euclideanDistance(p0, p2)) / euclideanDistance(p0, p2),
+      Math.abs(r.encodings.dot[0][1] - dot(p0, p2)) / Math.abs(dot(p0, p2)),
+    ];
+    report('06 prompt encodings: cosine abs, distance rel, dot rel error vs reference encodings', errors);
+    expect(Math.max(...errors)).toBeLessThan(1e-5);
+    for (const m of [r.tokens, r.encodings]) {
+      expect(m.identityError).toBeLessThan(1e-9);
+      m.cosine.forEach((row, i) => expect(row[i]).toBeCloseTo(1, 12));
+    }
+    for (const f of ['token-cosine', 'prompt-cosine']) await expectSvg(join(r.args.out, `${f}.svg`));
+    for (const f of ['token-cosine', 'prompt-cosine', 'token-all', 'prompt-all']) await expectPicture(join(r.args.out, `${f}.png`), undefined, 8);
+    expect(printed.some((l) => l.includes('|a − b|² = |a|² + |b|² − 2·a·b'))).toBe(true);
+  });
+});
+
+describe('07 the UNet\'s view', () => {
+  it('reports x̂₀ = x_t − σ·ε̂ at every step and draws the strip', async () => {
+    const r = await unetView(['--out', out('07'), '--steps', '4', '--shown', '3']);
+    expect(r.steps.length).toBe(4);
+    expect(r.shown.map((s) => s.step)).toEqual([0, 2, 3]);
+    for (let i = 1; i < r.steps.length; i++) {
+      const s = r.steps[i];
+      const expected = Tensor.float32(s.noisePred.shape, r.steps[i - 1].latents.data.map((x, j) => x - s.sigma! * s.noisePred.data[j]));
+      expectClose(`x̂₀ at step ${i}`, s.predOriginalSample!, expected, { rel: 1e-6 });
+    }
+    await expectPicture(join(r.args.out, 'strip.png'));
+    await expectPicture(join(r.args.out, 'predicted-noise.png'), undefined, 8);
+  });
+});
+
+describe('one command per example', () => {
+  it('runs from the command line with --help, options, and a readable error', () => {
+    const tsx = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'examples/deep-dive/01-loop-by-hand.ts', ...args], { encoding: 'utf8', cwd: REPO });
+    const ok = tsx(['--steps', '2', '--out', out('cli')]);
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(statSync(out('cli/image.png')).size).toBeGreaterThan(0);
+    expect(tsx(['--help']).stdout).toContain('--guidance-scale 7.5');
+    const bad = tsx(['--steps', 'many']);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain('--steps is "many"; expected a number');
+  });
+
+  it('parses kebab-case options into numbers and strings', () => {
+    const a = parseExampleArgs(['--start-step', '3', '--word', 'cat'], 'x', { startStep: 1, word: 'puppy', seed: 4 });
+    expect(a).toMatchObject({ startStep: 3, word: 'cat', seed: 4, model: TINY_MODEL });
+    expect(a.out.endsWith(join('deep-dive-out', 'x'))).toBe(true);
+    expect(() => parseExampleArgs(['--nope'], 'x', {})).toThrow(/Unknown option '--nope'/);
+  });
+});
+
+/** The numbers compared with the references, printed once per run for the record. */
+function report(label: string, values: number[]): void {
+  process.stdout.write(`  ${label}: ${values.map((v) => v.toExponential(2)).join(', ')}\n`);
+}
