@@ -43,7 +43,7 @@ export async function main(argv: string[] = []) {
   console.log(`reconstruction error: mean |Δ| ${fmt(error.meanAbs)} (${fmt(error.meanAbs * 127.5)} levels of 255), RMS ${fmt(error.rms)}, max ${fmt(error.maxAbs)}`);
   await out.png('input', image);
   await out.png('reconstruction', reconstruction);
-  await out.png('side-by-side', imageGrid([enlarge(image), enlarge(reconstruction)], { labels: ['input', 'decoded'] }));
+  await out.png('side-by-side', imageGrid([enlarge(image, 128), enlarge(reconstruction, 128)], { labels: ['input', 'decoded'] }));
   await pipe.release();
   return { args, latentDist, latents, decoded, error, stats: { mean, std, var: variance }, files: out.files };
 }

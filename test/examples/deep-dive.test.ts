@@ -109,10 +109,11 @@ describe('03 the scheduler', () => {
     expect(r.timesteps.length).toBe(6);
     expect(r.sigmas.length).toBe(7);
     expect(r.shown).toEqual([0, 3, 5]);
-    r.shown.forEach((i, k) => {
+    const errors = r.shown.map((i, k) => {
       const expected = Tensor.float32(r.encoded.shape, r.encoded.data.map((x, j) => x + r.sigmas[i] * r.noise.data[j]));
-      expectClose(`addNoise at step ${i}`, r.noised[k], expected, { rel: 1e-6 });
+      return expectClose(`addNoise at step ${i}`, r.noised[k], expected, { rel: 1e-6 }).maxRel;
     });
+    report('03 addNoise vs x + σ·ε, max rel error per shown step', errors);
     await expectSvg(join(r.args.out, 'schedule.svg'));
     await expectPicture(join(r.args.out, 'schedule.png'), { width: 640, height: 400 }, 4);
     await expectPicture(join(r.args.out, 'noised.png'));
@@ -202,11 +203,11 @@ describe('07 the UNet\'s view', () => {
     const r = await unetView(['--out', out('07'), '--steps', '4', '--shown', '3']);
     expect(r.steps.length).toBe(4);
     expect(r.shown.map((s) => s.step)).toEqual([0, 2, 3]);
-    for (let i = 1; i < r.steps.length; i++) {
-      const s = r.steps[i];
-      const expected = Tensor.float32(s.noisePred.shape, r.steps[i - 1].latents.data.map((x, j) => x - s.sigma! * s.noisePred.data[j]));
-      expectClose(`x̂₀ at step ${i}`, s.predOriginalSample!, expected, { rel: 1e-6 });
-    }
+    const errors = r.steps.slice(1).map((s, i) => {
+      const expected = Tensor.float32(s.noisePred.shape, r.steps[i].latents.data.map((x, j) => x - s.sigma! * s.noisePred.data[j]));
+      return expectClose(`x̂₀ at step ${s.step}`, s.predOriginalSample!, expected, { rel: 1e-6 }).maxRel;
+    });
+    report('07 predOriginalSample vs x_t − σ·ε̂, max rel error per step', errors);
     await expectPicture(join(r.args.out, 'strip.png'));
     await expectPicture(join(r.args.out, 'predicted-noise.png'), undefined, 8);
   });
