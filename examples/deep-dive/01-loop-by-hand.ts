@@ -27,9 +27,11 @@ export async function main(argv: string[] = []) {
   const size = args.size || unet.config.sample_size * vae.vaeScaleFactor; // 512 for SD 1.x, 64 for the tiny model
 
   // 1. The prompt, and the empty prompt for classifier-free guidance, as text embeddings [1, 77, H].
-  const tokenize = (text: string) => tokenizer.call([text], { padding: 'max_length', maxLength: tokenizer.modelMaxLength, truncation: true }).inputIds;
-  const textEmbeddings = (await textEncoder.forward(tokenize(args.prompt))).lastHiddenState;
-  const uncondEmbeddings = (await textEncoder.forward(tokenize(''))).lastHiddenState;
+  const padTo77 = { padding: 'max_length', maxLength: tokenizer.modelMaxLength, truncation: true } as const;
+  const textInput = tokenizer.call([args.prompt], padTo77); // ids [[49406, …, 49407, pad, …]]
+  const uncondInput = tokenizer.call([''], padTo77);
+  const textEmbeddings = (await textEncoder.forward(textInput.inputIds)).lastHiddenState;
+  const uncondEmbeddings = (await textEncoder.forward(uncondInput.inputIds)).lastHiddenState;
   const embeddings = Tensor.cat0([uncondEmbeddings, textEmbeddings]); // [2, 77, H], unconditional first
 
   // 2. The schedule: which timesteps we visit, and how much noise σ each one carries.
