@@ -1,9 +1,14 @@
-// Runs the real `latentlab` command in a child process, the way a user runs it: the TypeScript
-// source through tsx (a dev dependency, so this works from a clean clone after `npm ci`, with or
-// without a build), stdout and stderr captured separately.
+// Runs the real `latentlab` command in a child process, the way a user runs it, with stdout and
+// stderr captured separately. Which build of the command runs:
+//
+//   dist/cli/main.js (the package's bin) when it is newer than every file under src/ — `npm ci`
+//   builds it (the `prepare` script), and it starts in a third of the time;
+//   otherwise the TypeScript source through tsx (a dev dependency), so edits are always tested.
+//
+// LATENTLAB_CLI_TEST=tsx or =dist forces one of them.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -12,9 +17,27 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { fixturePath } from '../helpers/fixtures.js';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const MAIN = join(REPO, 'src', 'cli', 'main.ts');
+const SOURCE = join(REPO, 'src', 'cli', 'main.ts');
+const BUILT = join(REPO, 'dist', 'cli', 'main.js');
 /** tsx's loader, by absolute URL so the child may run in any folder. */
 const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const e of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (e.isFile()) newest = Math.max(newest, statSync(join(e.parentPath, e.name)).mtimeMs);
+  }
+  return newest;
+}
+
+function useBuilt(): boolean {
+  const forced = process.env.LATENTLAB_CLI_TEST;
+  if (forced === 'tsx' || forced === 'dist') return forced === 'dist';
+  return existsSync(BUILT) && statSync(BUILT).mtimeMs > newestSource(join(REPO, 'src'));
+}
+
+/** node's arguments before the command's own: the bin, or tsx + the source. */
+export const NODE_ARGS: readonly string[] = useBuilt() ? [BUILT] : ['--import', TSX, SOURCE];
 
 export const TINY_SD15 = fixturePath('pipelines', 'tiny-sd15');
 export const TINY_SD2 = fixturePath('pipelines', 'tiny-sd2');
@@ -47,7 +70,7 @@ function childEnv(extra: Record<string, string | undefined> = {}): NodeJS.Proces
 
 export function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', TSX, MAIN, ...args], { cwd: options.cwd ?? REPO, env: childEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...NODE_ARGS, ...args], { cwd: options.cwd ?? REPO, env: childEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -75,6 +98,6 @@ export function tempDir(prefix = 'latentlab-cli-'): string {
 export function listFiles(dir: string): string[] {
   return readdirSync(dir, { recursive: true, withFileTypes: true })
     .filter((e) => e.isFile())
-    .map((e) => relative(dir, join(e.parentPath ?? (e as unknown as { path: string }).path, e.name)))
+    .map((e) => relative(dir, join(e.parentPath, e.name)))
     .sort();
 }

@@ -3,6 +3,8 @@
 // `generate --save-latents` and `encode --out` write (key "latents", UNet-scale latents).
 // Latents saved by `generate` carry its settings, so the PNGs get the same A1111 parameters text.
 
+import { resolve } from 'node:path';
+
 import { type Command, Option } from 'commander';
 
 import {
@@ -85,6 +87,9 @@ export function decodeCommand(): Command {
       files.push(await writeTarget(targets[i], await encodePng(images[i], { text })));
     }
     for (const f of files) session.print(`wrote ${f}`);
-    session.report({ command: 'decode', latents: flags.latents, shape: latents.shape, model: flags.model, folder, files, images: files }, (v) => stringifyJson(v, { indent: 2 }));
+    session.report({
+      command: 'decode', latents: flags.latents, shape: latents.shape, model: flags.model, folder,
+      files: files.map((path, index) => ({ path: resolve(path), kind: 'image', index })), images: files.map((f) => resolve(f)),
+    }, (v) => stringifyJson(v, { indent: 2 }));
   }));
 }

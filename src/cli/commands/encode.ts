@@ -9,6 +9,8 @@
 //
 // — one draw of randn from a generator seeded with --seed, in float32 as diffusers computes it.
 
+import { resolve } from 'node:path';
+
 import { type Command, Option } from 'commander';
 
 import {
@@ -109,7 +111,7 @@ Example:
     for (const f of files) session.print(`wrote ${f.path}`);
     session.report({
       command: 'encode', image: flags.image, model: flags.model, folder, seed, resizedFrom: input.resizedFrom,
-      shape: latents.shape, scalingFactor: vae.scalingFactor, latentDist: dist, latents: stats(latents), files,
+      shape: latents.shape, scalingFactor: vae.scalingFactor, latentDist: dist, latents: stats(latents), files: files.map((f) => ({ ...f, path: resolve(f.path) })),
     }, (v) => stringifyJson(v, { indent: 2 }));
   }));
 }

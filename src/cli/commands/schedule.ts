@@ -3,7 +3,7 @@
 // switched by --scheduler, or a full --scheduler-config), and optionally a plot of them.
 
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 import { type Command, Option } from 'commander';
 
@@ -74,7 +74,7 @@ Examples:
     for (const f of files) session.print(`wrote ${f.path}`);
     session.report({
       command: 'schedule', model: flags.model, folder, steps, scheduler: report, order: scheduler.order,
-      timesteps: scheduler.timesteps, sigmas, initNoiseSigma: scheduler.initNoiseSigma, files,
+      timesteps: scheduler.timesteps, sigmas, initNoiseSigma: scheduler.initNoiseSigma, files: files.map((f) => ({ ...f, path: resolve(f.path) })),
     }, (v) => stringifyJson(v, { indent: 2 }));
   }));
 }
