@@ -4,7 +4,7 @@
 // StableDiffusionImg2ImgPipeline does with strength = (N − k)/N, and gives its picture bit for bit.
 //
 //   npx tsx examples/deep-dive/04-img2img-by-hand.ts [--image FILE] [--prompt "..."] [--steps 30] [--start-step 10]
-//     [--scheduler euler]
+//     [--scheduler lms]
 
 import {
   classifierFreeGuidance, encodePrompt, Generator, imageGrid, imageToLatents, LatentlabError, latentsToImages, schedulerFromPretrained, Tensor,
@@ -15,7 +15,7 @@ import { enlarge, FIXTURE_IMAGE, fmt, loadImage, loadPipeline, OutputFolder, par
 export async function main(argv: string[] = []) {
   const args = parseExampleArgs(argv, '04-img2img-by-hand', {
     prompt: 'an oil painting of a harbour with red boats', image: FIXTURE_IMAGE, seed: 7, steps: 30, startStep: 10, guidanceScale: 7.5, size: 0,
-    scheduler: 'euler',
+    scheduler: 'lms',
   });
   const { steps, startStep } = args;
   if (!Number.isInteger(startStep) || startStep < 0 || startStep >= steps) {

@@ -68,8 +68,11 @@ export class LMSDiscreteScheduler extends SigmaScheduler {
     const x0 = this.predX0(modelOutput, sample, sigma);
     const d = linearCombination([[1 / sigma, sample], [-1 / sigma, x0]]); // (x − x̂₀)/σ
     this.derivatives = [...this.derivatives, d].slice(-maxOrder);
+    // The coefficients use order = min(i + 1, maxOrder) even when fewer derivatives exist (img2img
+    // starts mid-schedule with one): diffusers zips them with the derivatives it has, dropping the rest.
     const order = Math.min(i + 1, maxOrder);
-    const terms = Array.from({ length: order }, (_, j) => [this.lmsCoefficient(order, i, j), this.derivatives[this.derivatives.length - 1 - j]] as const);
+    const terms = Array.from({ length: Math.min(order, this.derivatives.length) },
+      (_, j) => [this.lmsCoefficient(order, i, j), this.derivatives[this.derivatives.length - 1 - j]] as const);
     this.stepIdx = i + 1;
     return { prevSample: linearCombination([[1, sample], ...terms]), predOriginalSample: x0 };
   }

@@ -38,6 +38,19 @@ describe.each(SHORT_NAMES)('contract: %s', (name) => {
     if (sigmas) expect(sigmas.length).toBeGreaterThan(ts.length);
   });
 
+  it('runs from a begin index in the middle of the schedule (img2img)', () => {
+    const s = make();
+    s.setTimesteps(10);
+    const begin = 4 * s.order;
+    s.setBeginIndex(begin);
+    const g = new Generator(3);
+    let x = g.randn([1, 4, 2, 3]);
+    for (const t of s.timesteps.slice(begin)) {
+      x = s.step(oracle(s, s.scaleModelInput(x, t), t), t, x, { generator: g }).prevSample;
+      expect(x.data.every(Number.isFinite)).toBe(true);
+    }
+  });
+
   it('setTimesteps is idempotent and resets history', () => {
     const s = make();
     const a = sample(s, 9);
