@@ -62,9 +62,27 @@ export function add(a: Tensor<'float32'>, b: Tensor<'float32'>): Tensor<'float32
   return out;
 }
 
-/** `x · s`. */
+/**
+ * `x · s` as torch computes `x * s` for a float32 tensor and a Python float: s is rounded to
+ * float32 first, and each product once.
+ */
 export function scale(x: Tensor<'float32'>, s: number): Tensor<'float32'> {
-  return linearCombination([[s, x]]);
+  const f = Math.fround(s);
+  const out = new Tensor('float32', x.shape);
+  for (let i = 0; i < out.size; i++) out.data[i] = x.data[i] * f;
+  return out;
+}
+
+/**
+ * `x / s` as torch computes it (s rounded to float32, one rounding per quotient). Not the same as
+ * `scale(x, 1 / s)`: `latents / 0.18215` and `latents * (1 / 0.18215)` differ in the last bit for about
+ * a quarter of the values, and diffusers divides.
+ */
+export function divide(x: Tensor<'float32'>, s: number): Tensor<'float32'> {
+  const f = Math.fround(s);
+  const out = new Tensor('float32', x.shape);
+  for (let i = 0; i < out.size; i++) out.data[i] = x.data[i] / f;
+  return out;
 }
 
 /** `f(a[i], b[i])` elementwise (same shapes), computed in float64 and stored as float32. */

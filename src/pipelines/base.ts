@@ -4,11 +4,12 @@
 import { check, fmtValue, LatentlabError } from '../core/errors.js';
 import { Generator } from '../core/random.js';
 import { Tensor } from '../core/tensor.js';
-import { postprocess, RgbImage } from '../image/index.js';
+import type { RgbImage } from '../image/index.js';
 import type { Scheduler } from '../schedulers/index.js';
 import { encodePrompt, repeatEach } from './encode-prompt.js';
 import type { PipelineComponents } from './components.js';
 import type { StepCallback } from './denoise.js';
+import { latentsToImages } from './latents.js';
 
 export interface CommonCallOptions {
   /** One prompt or a batch of prompts. Omit when passing `promptEmbeds`. */
@@ -130,12 +131,8 @@ export class PipelineBase {
   }
 
   /** latents → images: vae.decode(latents / scaling_factor), then diffusers' postprocess. */
-  async decodeLatents(latents: Tensor<'float32'>): Promise<RgbImage[]> {
-    const s = Math.fround(this.vae.scalingFactor);
-    const z = new Tensor('float32', latents.shape);
-    for (let i = 0; i < z.size; i++) z.data[i] = Math.fround(latents.data[i] / s);
-    const { sample } = await this.vae.decode(z);
-    return postprocess(sample);
+  decodeLatents(latents: Tensor<'float32'>): Promise<RgbImage[]> {
+    return latentsToImages(this.vae, latents);
   }
 
   async release(): Promise<void> {

@@ -8,12 +8,12 @@
 //   then the shared loop over `timesteps` and the decode, as txt2img.
 
 import { LatentlabError } from '../core/errors.js';
-import { Tensor } from '../core/tensor.js';
-import { preprocess, RgbImage } from '../image/index.js';
+import type { RgbImage } from '../image/index.js';
 import { CommonCallOptions, PipelineBase, PipelineOutput } from './base.js';
 import { loadPipelineComponents, PipelineLoadOptions } from './components.js';
 import { denoise } from './denoise.js';
 import { repeatEach } from './encode-prompt.js';
+import { imageToLatents } from './latents.js';
 
 export interface Img2ImgOptions extends CommonCallOptions {
   /** The starting image(s): one for all prompts, or one per prompt. Sides must be multiples of 8 (no silent resize). */
@@ -68,12 +68,7 @@ export class StableDiffusionImg2ImgPipeline extends PipelineBase {
     scheduler.setBeginIndex(tStart * scheduler.order);
 
     // Encode: one posterior sample for the whole image batch (diffusers encodes the batch at once).
-    const pixels = Tensor.cat0(images.map((img) => preprocess(img)));
-    const { latentDist } = await this.vae.encode(pixels);
-    const sample = latentDist.sample(generator);
-    const s = Math.fround(this.vae.scalingFactor);
-    let z0 = new Tensor('float32', sample.shape);
-    for (let i = 0; i < z0.size; i++) z0.data[i] = Math.fround(s * sample.data[i]);
+    let z0 = await imageToLatents(this.vae, images, generator);
     // One image per prompt: each repeated numImagesPerPrompt times to line up with the prompts. (diffusers
     // tiles [i0, i1, i0, i1] instead, which pairs images with the wrong prompts; with one image both agree.)
     z0 = repeatEach(z0, batch / images.length);

@@ -10,7 +10,8 @@
 // loop written with these gives the pipelines' pixels bit for bit.
 
 import { defaultGenerator, type Generator } from '../core/random.js';
-import { Tensor } from '../core/tensor.js';
+import type { Tensor } from '../core/tensor.js';
+import { divide, scale } from '../core/tensor-math.js';
 import { postprocess, preprocessBatch, type RgbImage } from '../image/index.js';
 import type { AutoencoderKL } from '../models/autoencoder-kl.js';
 
@@ -21,19 +22,12 @@ import type { AutoencoderKL } from '../models/autoencoder-kl.js';
 export async function imageToLatents(vae: AutoencoderKL, image: RgbImage | readonly RgbImage[], generator: Generator = defaultGenerator): Promise<Tensor<'float32'>> {
   const images = Array.isArray(image) ? (image as readonly RgbImage[]) : [image as RgbImage];
   const { latentDist } = await vae.encode(preprocessBatch(images));
-  const sample = latentDist.sample(generator);
-  const s = Math.fround(vae.scalingFactor);
-  const latents = new Tensor('float32', sample.shape);
-  for (let i = 0; i < latents.size; i++) latents.data[i] = Math.fround(s * sample.data[i]);
-  return latents;
+  return scale(latentDist.sample(generator), vae.scalingFactor);
 }
 
 /** The raw decoder output [B, 3, H, W] (about −1…1) of UNet-scale latents: vae.decode(latents / scaling_factor).sample. */
 export async function decodeToPixels(vae: AutoencoderKL, latents: Tensor<'float32'>): Promise<Tensor<'float32'>> {
-  const s = Math.fround(vae.scalingFactor);
-  const z = new Tensor('float32', latents.shape);
-  for (let i = 0; i < z.size; i++) z.data[i] = Math.fround(latents.data[i] / s);
-  return (await vae.decode(z)).sample;
+  return (await vae.decode(divide(latents, vae.scalingFactor))).sample;
 }
 
 /** Latents [B, 4, h, w] → B RGB images of 8h × 8w pixels (decode, then clamp and round like diffusers). */

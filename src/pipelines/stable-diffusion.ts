@@ -7,7 +7,8 @@
 // the shared denoising loop (denoise.ts), then vae.decode(latents / scaling_factor).
 
 import { LatentlabError } from '../core/errors.js';
-import { Tensor } from '../core/tensor.js';
+import type { Tensor } from '../core/tensor.js';
+import { scale } from '../core/tensor-math.js';
 import { CommonCallOptions, PipelineBase, PipelineOutput } from './base.js';
 import { loadPipelineComponents, PipelineLoadOptions } from './components.js';
 import { denoise } from './denoise.js';
@@ -63,9 +64,7 @@ export class StableDiffusionPipeline extends PipelineBase {
     } else {
       initial = generator.randn(shape);
     }
-    const sigma = Math.fround(scheduler.initNoiseSigma);
-    const latents0 = new Tensor('float32', shape);
-    for (let i = 0; i < latents0.size; i++) latents0.data[i] = Math.fround(initial.data[i] * sigma);
+    const latents0 = scale(initial, scheduler.initNoiseSigma);
 
     const latents = await denoise({
       unet: this.unet,

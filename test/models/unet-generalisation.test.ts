@@ -14,7 +14,7 @@ import { UNet2DConditionModel } from '../../src/models/unet-2d-condition-model.j
 import { parseUNet2DConditionConfig } from '../../src/models/unet-config.js';
 import { buildUNetGraph } from '../../src/models/unet-graph.js';
 import { diff } from '../helpers/compare.js';
-import { fixturePath, loadTensors, readJson } from '../helpers/fixtures.js';
+import { loadTensors, readJson } from '../helpers/fixtures.js';
 import { useTempDir } from '../weights/tmp.js';
 import { unetConfig, writeRandomUNet } from './unet-random.js';
 import { referenceUNet } from './unet-reference.js';

@@ -6,7 +6,7 @@ import '../../src/platform/node/index.js';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { LatentlabError } from '../../src/core/errors.js';
 import { Tensor } from '../../src/core/tensor.js';

@@ -1,7 +1,7 @@
 // Loading the scheduler replay fixtures (conformance README section 7).
 
 import type { Tensor } from '../../src/core/tensor.js';
-import { fixturePath, loadTensors, readJson } from '../helpers/fixtures.js';
+import { loadTensors, readJson } from '../helpers/fixtures.js';
 
 export interface CaseEntry {
   case: string;
