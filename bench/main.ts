@@ -5,19 +5,29 @@
 // Speed is measured here and never asserted in tests: these machines are shared and timings
 // move by 2× when another job runs; each row records how busy the other processes were.
 
-import { CASES, peakProbe } from './cases/index.js';
+import { CASES, findCase, peakProbe } from './cases/index.js';
 import { parseBenchArgs, USAGE } from './lib/args.js';
 import type { BenchCase } from './lib/case.js';
 import { machineInfo } from './lib/machine.js';
 import { formatJson, formatTable, Report } from './lib/report.js';
 import { measure, Result } from './lib/runner.js';
+import { settings } from './lib/settings.js';
 
 function select(only: string[] | undefined): BenchCase[] {
   if (!only) return [...CASES];
-  const known = new Map([peakProbe, ...CASES].map((c) => [c.name, c]));
-  const unknown = only.filter((n) => !known.has(n));
-  if (unknown.length) throw new Error(`unknown case ${unknown.join(', ')}; known: ${[...known.keys()].join(', ')}`);
-  return only.filter((n) => n !== peakProbe.name).map((n) => known.get(n)!);
+  const found = only.filter((n) => n !== peakProbe.name).map((n) => [n, findCase(n)] as const);
+  const unknown = found.filter(([, c]) => !c).map(([n]) => n);
+  if (unknown.length) throw new Error(`unknown case ${unknown.join(', ')}; known: ${[peakProbe, ...CASES].map((c) => c.name).join(', ')} (see --help for name patterns)`);
+  return found.map(([, c]) => c!);
+}
+
+function parseJsonOption(name: string, raw: string | undefined): Record<string, unknown> {
+  if (raw === undefined) return {};
+  try {
+    return JSON.parse(raw) as Record<string, unknown>;
+  } catch (e) {
+    throw new Error(`--${name} must be a JSON object: ${(e as Error).message}`);
+  }
 }
 
 async function main(): Promise<void> {
@@ -27,6 +37,8 @@ async function main(): Promise<void> {
     for (const c of [peakProbe, ...CASES]) console.log(`${c.name.padEnd(24)} ${c.what} — ${c.shape}`);
     return;
   }
+  settings.compile = parseJsonOption('compile', args.compile);
+  settings.pipeline = parseJsonOption('pipeline', args.pipeline);
   const cases = select(args.only);
   const withPeak = args.peak || (args.only?.includes(peakProbe.name) ?? false);
   const queue = withPeak ? [peakProbe, ...cases] : cases;
@@ -34,7 +46,9 @@ async function main(): Promise<void> {
   const results: Result[] = [];
   for (const [i, c] of queue.entries()) {
     process.stderr.write(`[${i + 1}/${queue.length}] ${c.name} … `);
-    const r = await measure(c, { runs: args.runs ?? c.runs ?? 5, warmup: args.warmup, idleWait: args.idleWait });
+    // The peak probe keeps at least its own run count: its best run is the machine's capability.
+    const runs = c === peakProbe ? Math.max(args.runs ?? 0, c.runs ?? 5) : (args.runs ?? c.runs ?? 5);
+    const r = await measure(c, { runs, warmup: args.warmup ?? c.warmup ?? 1, idleWait: args.idleWait });
     process.stderr.write(`${r.medianMs.toFixed(1)} ms\n`);
     results.push(r);
   }
@@ -42,7 +56,7 @@ async function main(): Promise<void> {
   // box can only lower. Every other row divides its median GFLOP/s by it.
   const peak = withPeak ? results[0].bestGflops : null;
   for (const r of results) r.fractionOfPeak = peak && r.gflops !== null ? r.gflops / peak : null;
-  const report: Report = { machine, peakGflops: peak, results };
+  const report: Report = { machine, peakGflops: peak, ...(args.compile || args.pipeline ? { settings } : {}), results };
   console.log(args.json ? formatJson(report) : formatTable(report));
 }
 

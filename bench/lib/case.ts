@@ -15,13 +15,20 @@ import * as op from '../../src/graph/ops/index.js';
 import { CompileOptions, runtime } from '../../src/graph/runtime.js';
 
 export interface Prepared {
-  /** One timed unit of work. */
-  run(): Promise<void>;
+  /**
+   * One timed unit of work. If it returns a number, that is the run's time in ms (for cases that
+   * time something else than the call, e.g. a child process's own start-up clock).
+   */
+  run(): Promise<void | number>;
   /** FLOPs of one run (2 × multiply-adds, as graph/flops.ts counts them); 0 for memory-bound work. */
   flops: number;
   /** Time to get ready to run (session creation for a graph), ms. */
   createMs: number;
   release(): Promise<void>;
+  /** Peak RSS to report instead of this process's (a case that measures a child process). */
+  peakRssMb?(): number;
+  /** Ends ONNX Runtime profiling (when prepared with profileFilePrefix) and returns the file. */
+  endProfiling?(): string | undefined;
 }
 
 export interface BenchCase {
@@ -33,7 +40,12 @@ export interface BenchCase {
   shape: string;
   /** Timed runs unless --runs says otherwise (default 5). */
   runs?: number;
-  prepare(): Promise<Prepared>;
+  /** Untimed runs first unless --warmup says otherwise (default 1: the first run grows the arena). */
+  warmup?: number;
+  /** Untimed one-off work before prepare, outside the RSS window (writing the random model folder). */
+  setup?(): Promise<void>;
+  /** `options`: extra compile options for its sessions (bench/profile.ts passes profileFilePrefix). */
+  prepare(options?: CompileOptions): Promise<Prepared>;
 }
 
 export interface GraphWorkload {

@@ -62,9 +62,10 @@ function sample(): CpuSample | undefined {
     const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
     const idle = f[3] + f[4];
     const total = f.slice(0, 8).reduce((s, v) => s + v, 0);
-    // /proc/self/stat: utime and stime are fields 14 and 15; the command name may hold spaces, so split after ')'.
-    const self = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
-    return { busy: total - idle, total, self: Number(self[11]) + Number(self[12]) };
+    // /proc/self/stat: utime, stime, cutime, cstime are fields 14–17 (the command name may hold
+    // spaces, so split after ')'). cutime/cstime add our finished child processes (the startup case's).
+    const self = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ').slice(11, 15).map(Number);
+    return { busy: total - idle, total, self: self.reduce((a, b) => a + b, 0) };
   } catch {
     return undefined; // not Linux
   }

@@ -7,6 +7,8 @@ export interface Report {
   machine: MachineInfo;
   /** GFLOP/s of the peak probe in this run (null when it was not run). */
   peakGflops: number | null;
+  /** The --compile / --pipeline options of this run, when given. */
+  settings?: unknown;
   results: Result[];
 }
 

@@ -40,6 +40,7 @@ export function median(xs: readonly number[]): number {
 }
 
 export async function measure(c: BenchCase, o: RunOptions): Promise<Result> {
+  await c.setup?.();
   resetPeakRss();
   const prepared = await c.prepare();
   try {
@@ -49,8 +50,8 @@ export async function measure(c: BenchCase, o: RunOptions): Promise<Result> {
     const times: number[] = [];
     for (let i = 0; i < o.runs; i++) {
       const t0 = performance.now();
-      await prepared.run();
-      times.push(performance.now() - t0);
+      const own = await prepared.run();
+      times.push(typeof own === 'number' ? own : performance.now() - t0);
     }
     const othersCpu = others.stop() ?? null;
     const medianMs = median(times);
@@ -67,7 +68,7 @@ export async function measure(c: BenchCase, o: RunOptions): Promise<Result> {
       gflops: gflop > 0 ? gflop / (medianMs / 1000) : null,
       bestGflops: gflop > 0 ? gflop / (Math.min(...times) / 1000) : null,
       fractionOfPeak: null,
-      peakRssMb: peakRssMb(),
+      peakRssMb: prepared.peakRssMb?.() ?? peakRssMb(),
       othersCpu,
       runs: times.length,
     };
