@@ -8,9 +8,11 @@ import { Session } from './session.js';
 
 export type Action<F> = (flags: F, session: Session, args: string[]) => Promise<void>;
 
-/** A subcommand with latentlab's error handling and the flags every command has. */
+export const DEBUG_HELP = 'print the stack trace of an error (also LATENTLAB_DEBUG=1)';
+
+/** A subcommand with latentlab's error handling (main.ts adds --debug last, below the command's own flags). */
 export function newCommand(name: string, description: string): Command {
-  return configure(new Command(name).description(description)).option('--debug', 'print the stack trace of an error (also LATENTLAB_DEBUG=1)');
+  return configure(new Command(name).description(description));
 }
 
 /** Commander errors are thrown (main.ts prints them) and shown as `latentlab: error: …` with a pointer to --help. */

@@ -8,8 +8,9 @@
 import { resolve } from 'node:path';
 
 import {
-  encodePng, Generator, serializeSafetensors, StableDiffusionImg2ImgPipeline, StableDiffusionPipeline, type StepInfo, type Tensor,
+  encodePng, Generator, LatentlabError, serializeSafetensors, StableDiffusionImg2ImgPipeline, StableDiffusionPipeline, type StepInfo, type Tensor,
 } from '../index.js';
+import { flagError } from './errors.js';
 import { DEFAULT_GUIDANCE, DEFAULT_STEPS, type GenerationFlags, negativesFor, seedFor } from './generation-flags.js';
 import { prepareInputImage } from './input-image.js';
 import { a1111Text, type GenerationSettings, latentlabVersion, modelName, promptIndex, stringifyJson } from './metadata.js';
@@ -37,16 +38,20 @@ export async function runGeneration(kind: 'generate' | 'img2img', flags: Generat
   const batchSize = prompts.length * numImages;
   const { seed, random } = seedFor(flags);
   const scheduler = await schedulerChoice(flags);
+  const steps = flags.steps ?? DEFAULT_STEPS;
+  const strength = flags.strength ?? 0.8;
+  if (kind === 'img2img') checkDenoisingSteps(steps, strength);
   const input = kind === 'img2img' ? await prepareInputImage(flags) : undefined;
   const overwrite = flags.overwrite ?? false;
   const imageOut = await imageTargets('--out', flags.out, batchSize, String(seed), overwrite);
   const latentsOut = flags.saveLatents === undefined ? undefined : await explicitTarget('--save-latents', flags.saveLatents, ['.safetensors'], overwrite);
   const previewer = flags.preview === undefined ? undefined : await Previewer.create(flags.preview, overwrite, session);
 
-  const folder = await resolveFolder(flags);
+  const folder = await resolveFolder(flags, session);
   const model = modelName(flags.model!, await isFolder(flags.model!));
   const Pipeline = kind === 'generate' ? StableDiffusionPipeline : StableDiffusionImg2ImgPipeline;
   const pipe = await Pipeline.fromPretrained(folder, { ...loadOptions(flags), scheduler: scheduler.choice });
+  checkAgainstModel(pipe, steps, flags.clipSkip);
   if (input?.resizedFrom) session.note(`resized ${flags.image} from ${input.resizedFrom.width}×${input.resizedFrom.height} to ${input.image.width}×${input.image.height} (Lanczos), as --width/--height asked`);
 
   const size = pipe instanceof StableDiffusionPipeline ? pipe.defaultSize : 0;
@@ -63,14 +68,14 @@ export async function runGeneration(kind: 'generate' | 'img2img', flags: Generat
     negativePrompts: negatives,
     numImagesPerPrompt: numImages,
     batchSize,
-    steps: flags.steps ?? DEFAULT_STEPS,
+    steps,
     guidance: flags.guidance ?? DEFAULT_GUIDANCE,
     width: input?.image.width ?? flags.width ?? size,
     height: input?.image.height ?? flags.height ?? size,
     seed,
     eta: flags.eta,
     clipSkip: flags.clipSkip,
-    ...(input ? { image: flags.image, strength: flags.strength ?? 0.8, resizedFrom: input.resizedFrom } : {}),
+    ...(input ? { image: flags.image, strength, resizedFrom: input.resizedFrom } : {}),
   };
   if (random) session.note(`seed ${seed} (random; pass --seed ${seed} to get the same images again)`);
 
@@ -124,6 +129,25 @@ export async function runGeneration(kind: 'generate' | 'img2img', flags: Generat
     images: files.filter((f) => f.kind === 'image').map((f) => resolve(f.path)),
     settings,
   }, (v) => stringifyJson(v, { indent: 2 }));
+}
+
+/** img2img runs int(steps × strength) of the steps (diffusers' get_timesteps); zero is no run at all. */
+function checkDenoisingSteps(steps: number, strength: number): void {
+  if (Math.trunc(steps * strength) < 1) {
+    throw new LatentlabError('CLI_ARGUMENT', `--steps ${steps} with --strength ${strength} runs int(${steps} × ${strength}) = 0 denoising steps`, {
+      key: '--steps', hint: `img2img runs int(steps × strength) steps; use at least --steps ${Math.ceil(1 / strength)} for this strength`,
+    });
+  }
+}
+
+/** Flag values whose limits come from the model, checked after loading and before the loop. */
+function checkAgainstModel(pipe: StableDiffusionPipeline | StableDiffusionImg2ImgPipeline, steps: number, clipSkip: number | undefined): void {
+  const trained = pipe.scheduler.config.num_train_timesteps;
+  if (steps > trained) throw flagError('--steps', String(steps), `at most ${trained}, the number of timesteps the model was trained with`);
+  const layers = pipe.textEncoder.config.num_hidden_layers;
+  if (clipSkip !== undefined && clipSkip >= layers) {
+    throw flagError('--clip-skip', String(clipSkip), `less than ${layers}, the number of layers of this text encoder`, '--clip-skip 1 uses the second-to-last layer (A1111\'s "Clip skip: 2")');
+  }
 }
 
 /** The final latents as the UNet sees them (scaling_factor × z), with what `decode` needs to know. */

@@ -7,7 +7,7 @@
 
 import { Command, CommanderError } from 'commander';
 
-import { configure } from './command.js';
+import { configure, DEBUG_HELP } from './command.js';
 import { decodeCommand } from './commands/decode.js';
 import { encodeCommand } from './commands/encode.js';
 import { generateCommand } from './commands/generate.js';
@@ -22,9 +22,9 @@ function buildProgram(): Command {
   const program = configure(new Command('latentlab'))
     .description('Stable Diffusion in TypeScript: generate images, and look inside the models (tokens, schedules, latents).')
     .version(latentlabVersion(), '-V, --version')
-    .option('--debug', 'print the stack trace of an error (also LATENTLAB_DEBUG=1)');
+    .option('--debug', DEBUG_HELP);
   for (const cmd of [generateCommand(), img2imgCommand(), tokenizeCommand(), scheduleCommand(), encodeCommand(), decodeCommand(), infoCommand()]) {
-    program.addCommand(cmd);
+    program.addCommand(cmd.option('--debug', DEBUG_HELP));
   }
   program.addHelpText('after', '\nRun "latentlab <command> --help" for a command\'s flags. Documentation: docs/cli.md');
   return program;

@@ -7,10 +7,12 @@ import { join, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 
 import {
-  a1111SamplerName, type Device, LatentlabError, parseJson, resolveModelPath, type Scheduler, schedulerFromConfig, schedulerName,
+  a1111SamplerName, type Device, type HubProgressEvent, LatentlabError, parseJson, resolveModelPath, type Scheduler, schedulerFromConfig, schedulerName,
+  terminalProgress,
 } from '../index.js';
 import { flagError } from './errors.js';
 import type { SchedulerReport } from './metadata.js';
+import type { Session } from './session.js';
 import { deviceFlag, integerFlag, nonEmptyFlag, schedulerFlag } from './values.js';
 
 export interface ModelFlags {
@@ -57,10 +59,16 @@ export async function isFolder(model: string): Promise<boolean> {
   return (await stat(model).catch(() => undefined))?.isDirectory() ?? false;
 }
 
-/** --model → a local folder (downloading a Hub id into the cache if needed). */
-export async function resolveFolder(f: ModelFlags): Promise<string> {
+/**
+ * --model → a local folder (downloading a Hub id into the cache if needed, with the Hub client's
+ * progress bar on a terminal; its warnings, e.g. "the Hub is unreachable, using the cache", go
+ * through the session so that --json lists them too).
+ */
+export async function resolveFolder(f: ModelFlags, session: Session): Promise<string> {
   if (f.model === undefined) throw flagError('--model', '', 'a diffusers folder or a Hub id');
-  return resolve(await resolveModelPath(f.model, { variant: f.variant, revision: f.revision }));
+  const bar = terminalProgress(session.streams.stderr);
+  const onProgress = (e: HubProgressEvent) => (e.type === 'warning' ? session.warn(e.message) : bar(e));
+  return resolve(await resolveModelPath(f.model, { variant: f.variant, revision: f.revision, onProgress: onProgress as (event: never) => void }));
 }
 
 /** Fails clearly when the folder is not a diffusers pipeline (no model_index.json). */

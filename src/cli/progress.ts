@@ -53,7 +53,7 @@ export class StepProgress {
     const t = this.now();
     if (t - this.last < REDRAW_MS && done < total) return;
     this.last = t;
-    this.stream.write(`\r\x1b[2K${progressLine(this.label, done, total, (t - this.started) / 1000, this.stream.columns)}`);
+    this.stream.write(`\r\x1b[2K${progressLine(this.label, done, total, (t - this.started) / 1000, this.stream.columns || 80)}`);
     this.drawn = true;
   }
 

@@ -40,6 +40,12 @@ const CASES: ErrorCase[] = [
   { name: 'steps 0', args: (d) => gen(d, '--steps', '0'), code: 2, message: /--steps "0": expected an integer ≥ 1/ },
   { name: 'steps not a number', args: (d) => gen(d, '--steps', 'ten'), code: 2, message: /--steps "ten": expected an integer ≥ 1/ },
   { name: 'steps not an integer', args: (d) => gen(d, '--steps', '2.5'), code: 2, message: /--steps "2\.5": expected an integer ≥ 1/ },
+  { name: 'img2img steps × strength below one step', args: (d) => i2i(d, INPUT_PNG, '--steps', '1', '--strength', '0.5'), code: 2,
+    message: /--steps 1 with --strength 0\.5 runs int\(1 × 0\.5\) = 0 denoising steps/, hint: /use at least --steps 2/ },
+  { name: 'more steps than the model was trained with', args: (d) => ['generate', '--model', TINY_SD15, '--prompt', 'x', '--steps', '2000', '--out', join(d, 'x.png')], code: 2,
+    message: /--steps "2000": expected at most 1000, the number of timesteps the model was trained with/ },
+  { name: 'clip skip beyond the text encoder', args: (d) => ['generate', '--model', TINY_SD15, '--prompt', 'x', '--clip-skip', '5', '--out', join(d, 'x.png')], code: 2,
+    message: /--clip-skip "5": expected less than \d+, the number of layers of this text encoder/ },
   { name: 'guidance not a number', args: (d) => gen(d, '--guidance', 'high'), code: 2, message: /--guidance "high": expected a number/ },
   { name: 'negative seed', args: (d) => gen(d, '--seed', '-1'), code: 2, message: /--seed "-1": expected an integer in \[0, 2\^64\)/, hint: /leave --seed out/ },
   { name: 'seed too large', args: (d) => gen(d, '--seed', '18446744073709551616'), code: 2, message: /--seed "18446744073709551616"/ },
@@ -127,7 +133,7 @@ describe('errors a new user will hit', () => {
     ]);
     for (const r of [flag, env]) {
       expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(/PIPELINE_NOT_DIFFUSERS[\s\S]*\n\s+at .*components\.ts/);
+      expect(r.stderr).toMatch(/PIPELINE_NOT_DIFFUSERS[\s\S]*\n\s+at .*components\.[jt]s/);
     }
   });
 });

@@ -62,7 +62,7 @@ export function decodeCommand(): Command {
     const { latents, metadata } = await readLatents(flags.latents);
     const batch = latents.shape[0];
     const targets = await imageTargets('--out', flags.out, batch, metadata.seed ?? 'decoded', flags.overwrite ?? false);
-    const folder = await resolveFolder(flags);
+    const folder = await resolveFolder(flags, session);
     const vae = await AutoencoderKL.fromPretrained(folder, loadOptions(flags));
     if (latents.shape[1] !== vae.config.latent_channels) {
       throw new LatentlabError('CLI_LATENTS', `--latents ${flags.latents}: the latents have ${latents.shape[1]} channels but this VAE takes ${vae.config.latent_channels}`, {

@@ -76,7 +76,7 @@ Example:
     const channels = flags.channels === undefined ? undefined : await explicitTarget('--channels', flags.channels, ['.png'], overwrite);
     const input = await prepareInputImage(flags);
     const { seed, random } = seedFor(flags);
-    const folder = await resolveFolder(flags);
+    const folder = await resolveFolder(flags, session);
     const vae = await AutoencoderKL.fromPretrained(folder, loadOptions(flags));
     if (input.resizedFrom) session.note(`resized ${flags.image} from ${input.resizedFrom.width}×${input.resizedFrom.height} to ${input.image.width}×${input.image.height} (Lanczos)`);
     if (random) session.note(`seed ${seed} (random; pass --seed ${seed} for the same sample)`);

@@ -48,7 +48,7 @@ Examples:
     let folder: string | undefined;
     let modelConfig: Record<string, unknown> = {};
     if (choice.source !== '--scheduler-config') {
-      folder = await resolveFolder(flags);
+      folder = await resolveFolder(flags, session);
       await requirePipelineFolder(folder);
       const file = join(folder, 'scheduler', 'scheduler_config.json');
       modelConfig = fixLegacySchedulerConfig(parseJson(await readFile(file, 'utf8'), { nonFinite: true }) as Record<string, unknown>);

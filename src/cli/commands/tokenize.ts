@@ -22,7 +22,7 @@ export function tokenizeCommand(): Command {
   cmd.option('--json', 'print one JSON object on stdout and nothing else');
   cmd.addHelpText('after', '\nExample:\n  latentlab tokenize --model test/fixtures/conformance/pipelines/tiny-sd15 --prompt "a photo of a cat"');
   return cmd.action(action<TokenizeFlags>(async (flags, session) => {
-    const folder = await resolveFolder(flags);
+    const folder = await resolveFolder(flags, session);
     await requirePipelineFolder(folder);
     const tokenizer = await CLIPTokenizer.fromPretrained(folder, { subfolder: 'tokenizer' });
     const results = flags.prompt.map((prompt) => {

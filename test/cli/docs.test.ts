@@ -1,0 +1,47 @@
+// docs/cli.md's examples on the tiny model, run in order in an empty folder (later examples use the
+// files earlier ones wrote), so the documentation cannot rot. Examples on a real Hub model or on a
+// file the reader is assumed to have are skipped.
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { describe, expect, it } from 'vitest';
+
+import { CONFORMANCE } from '../helpers/fixtures.js';
+import { listFiles, runCli, tempDir } from './run-cli.js';
+
+const DOC = readFileSync(join(CONFORMANCE, '..', '..', '..', 'docs', 'cli.md'), 'utf8');
+const SKIP = /stable-diffusion-v1-5\/|HF_HUB_OFFLINE|my_scheduler_config|…/;
+
+/** The `latentlab …` command lines of the ```sh blocks, continuation lines joined. */
+function examples(markdown: string): string[] {
+  const blocks = [...markdown.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]);
+  const lines = blocks.flatMap((b) => b.replace(/\\\n\s*/g, '').split('\n')).map((l) => l.trim());
+  return lines
+    .map((l) => l.replace(/^node dist\/cli\/main\.js /, 'latentlab '))
+    .filter((l) => l.startsWith('latentlab ') && !SKIP.test(l));
+}
+
+/** Shell words: spaces separate, double quotes group. */
+function words(line: string): string[] {
+  return [...line.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]);
+}
+
+describe('docs/cli.md examples', () => {
+  const commands = examples(DOC);
+
+  it('has examples for every command', () => {
+    const used = new Set(commands.map((c) => words(c)[1]));
+    expect([...used].sort()).toEqual(['decode', 'encode', 'generate', 'img2img', 'info', 'schedule', 'tokenize']);
+  });
+
+  it('runs each tiny-model example in order', async () => {
+    const dir = tempDir();
+    for (const line of commands) {
+      const args = words(line).slice(1).map((w) => (w.startsWith('test/fixtures/') ? join(CONFORMANCE, '..', '..', '..', w) : w));
+      const r = await runCli(args, { cwd: dir });
+      expect(r.code, `${line}\n${r.stderr}`).toBe(0);
+    }
+    expect(listFiles(dir)).toEqual(expect.arrayContaining(['cube.png', 'pair-0.png', 'pair-1.png', 'mosaic.png', 'euler-a.png', 'latents.safetensors', 'channels.png', 'decoded.png']));
+  });
+});
