@@ -5,14 +5,15 @@
 // model is loaded (seconds) or the loop runs (minutes), so a typo costs nothing. Outputs are written
 // only after the loop finished, each atomically (outputs.ts).
 
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 
 import {
-  encodePng, Generator, LatentlabError, serializeSafetensors, StableDiffusionImg2ImgPipeline, StableDiffusionPipeline, type StepInfo, type Tensor,
+  encodePng, Generator, LatentlabError, type PipelineOutput, serializeSafetensors, StableDiffusionImg2ImgPipeline, StableDiffusionPipeline, type StepInfo,
+  type Tensor,
 } from '../index.js';
 import { flagError } from './errors.js';
 import { DEFAULT_GUIDANCE, DEFAULT_STEPS, type GenerationFlags, negativesFor, seedFor } from './generation-flags.js';
-import { prepareInputImage } from './input-image.js';
+import { type InputImage, prepareInputImage } from './input-image.js';
 import { a1111Text, type GenerationSettings, latentlabVersion, modelName, promptIndex, stringifyJson } from './metadata.js';
 import { isFolder, loadOptions, resolveFolder, schedulerChoice, schedulerReport } from './model.js';
 import { explicitTarget, imageTargets, type Target, writeTarget } from './outputs.js';
@@ -30,12 +31,42 @@ export interface WrittenFile {
   step?: number;
 }
 
+type Pipeline = StableDiffusionPipeline | StableDiffusionImg2ImgPipeline;
+
+/** What the cheap checks produce: everything known before the model is loaded. */
+interface Plan {
+  kind: 'generate' | 'img2img';
+  negatives: string[];
+  numImages: number;
+  seed: number | bigint;
+  randomSeed: boolean;
+  scheduler: Awaited<ReturnType<typeof schedulerChoice>>;
+  steps: number;
+  strength: number;
+  input?: InputImage;
+  imageOut: Target[];
+  latentsOut?: Target;
+  previewer?: Previewer;
+}
+
 export async function runGeneration(kind: 'generate' | 'img2img', flags: GenerationFlags, session: Session): Promise<void> {
-  // ---- everything that can fail cheaply, before the model is loaded -----------------------------
-  const prompts = flags.prompt;
-  const negatives = negativesFor(prompts, flags.negativePrompt);
+  const plan = await planRun(kind, flags, session);
+  const { pipe, settings, model } = await loadPipeline(plan, flags, session);
+  try {
+    session.phase = 'compute';
+    const output = await denoiseWithProgress(pipe, plan, settings, session);
+    session.checkCancelled();
+    session.phase = 'write';
+    await writeOutputs(output, plan, settings, model, session);
+  } finally {
+    await pipe.release();
+  }
+}
+
+/** Every flag, input file and output path, checked before anything is loaded. */
+async function planRun(kind: 'generate' | 'img2img', flags: GenerationFlags, session: Session): Promise<Plan> {
+  const negatives = negativesFor(flags.prompt, flags.negativePrompt);
   const numImages = flags.numImages ?? 1;
-  const batchSize = prompts.length * numImages;
   const { seed, random } = seedFor(flags);
   const scheduler = await schedulerChoice(flags);
   const steps = flags.steps ?? DEFAULT_STEPS;
@@ -43,91 +74,97 @@ export async function runGeneration(kind: 'generate' | 'img2img', flags: Generat
   if (kind === 'img2img') checkDenoisingSteps(steps, strength);
   const input = kind === 'img2img' ? await prepareInputImage(flags) : undefined;
   const overwrite = flags.overwrite ?? false;
-  const imageOut = await imageTargets('--out', flags.out, batchSize, String(seed), overwrite);
-  const latentsOut = flags.saveLatents === undefined ? undefined : await explicitTarget('--save-latents', flags.saveLatents, ['.safetensors'], overwrite);
-  const previewer = flags.preview === undefined ? undefined : await Previewer.create(flags.preview, overwrite, session);
+  return {
+    kind, negatives, numImages, seed, randomSeed: random, scheduler, steps, strength, input,
+    imageOut: await imageTargets('--out', flags.out, flags.prompt.length * numImages, String(seed), overwrite),
+    latentsOut: flags.saveLatents === undefined ? undefined : await explicitTarget('--save-latents', flags.saveLatents, ['.safetensors'], overwrite),
+    previewer: flags.preview === undefined ? undefined : await Previewer.create(flags.preview, overwrite, session),
+  };
+}
 
+/** The pipeline (downloading a Hub model if needed), the limits it sets, and the settings the run will use. */
+async function loadPipeline(plan: Plan, flags: GenerationFlags, session: Session): Promise<{ pipe: Pipeline; settings: GenerationSettings; model: string }> {
   const folder = await resolveFolder(flags, session);
   const model = modelName(flags.model!, await isFolder(flags.model!));
-  const Pipeline = kind === 'generate' ? StableDiffusionPipeline : StableDiffusionImg2ImgPipeline;
-  const pipe = await Pipeline.fromPretrained(folder, { ...loadOptions(flags), scheduler: scheduler.choice });
-  checkAgainstModel(pipe, steps, flags.clipSkip);
+  const Class = plan.kind === 'generate' ? StableDiffusionPipeline : StableDiffusionImg2ImgPipeline;
+  const pipe: Pipeline = await Class.fromPretrained(folder, { ...loadOptions(flags), scheduler: plan.scheduler.choice });
+  checkAgainstModel(pipe, plan.steps, flags.clipSkip);
+  const { input } = plan;
   if (input?.resizedFrom) session.note(`resized ${flags.image} from ${input.resizedFrom.width}×${input.resizedFrom.height} to ${input.image.width}×${input.image.height} (Lanczos), as --width/--height asked`);
-
+  if (plan.randomSeed) session.note(`seed ${plan.seed} (random; pass --seed ${plan.seed} to get the same images again)`);
   const size = pipe instanceof StableDiffusionPipeline ? pipe.defaultSize : 0;
   const settings: GenerationSettings = {
-    command: kind,
+    command: plan.kind,
     model: flags.model!,
     folder,
     variant: flags.variant,
     revision: flags.revision,
     device: flags.device,
     threads: flags.threads,
-    scheduler: schedulerReport(pipe.scheduler, scheduler.source),
-    prompts,
-    negativePrompts: negatives,
-    numImagesPerPrompt: numImages,
-    batchSize,
-    steps,
+    scheduler: schedulerReport(pipe.scheduler, plan.scheduler.source),
+    prompts: flags.prompt,
+    negativePrompts: plan.negatives,
+    numImagesPerPrompt: plan.numImages,
+    batchSize: flags.prompt.length * plan.numImages,
+    steps: plan.steps,
     guidance: flags.guidance ?? DEFAULT_GUIDANCE,
     width: input?.image.width ?? flags.width ?? size,
     height: input?.image.height ?? flags.height ?? size,
-    seed,
+    seed: plan.seed,
     eta: flags.eta,
     clipSkip: flags.clipSkip,
-    ...(input ? { image: flags.image, strength, resizedFrom: input.resizedFrom } : {}),
+    ...(input ? { image: flags.image, strength: plan.strength, resizedFrom: input.resizedFrom } : {}),
   };
-  if (random) session.note(`seed ${seed} (random; pass --seed ${seed} to get the same images again)`);
+  return { pipe, settings, model };
+}
 
-  // ---- the loop --------------------------------------------------------------------------------
-  session.phase = 'compute';
+/** The pipeline's call, with the progress bar and the previews in its step callback. */
+async function denoiseWithProgress(pipe: Pipeline, plan: Plan, s: GenerationSettings, session: Session): Promise<PipelineOutput> {
   const progress = new StepProgress(session.streams.stderr);
-  const callback = async (info: StepInfo) => {
-    progress.update(info.step + 1, info.numSteps);
-    await previewer?.step(info, (x0) => pipe.decodeLatents(x0));
-  };
   const common = {
-    prompt: prompts,
-    negativePrompt: negatives,
-    numImagesPerPrompt: numImages,
-    numInferenceSteps: settings.steps,
-    guidanceScale: settings.guidance,
-    generator: new Generator(seed),
-    eta: flags.eta,
-    clipSkip: flags.clipSkip,
-    callback,
+    prompt: s.prompts,
+    negativePrompt: s.negativePrompts,
+    numImagesPerPrompt: s.numImagesPerPrompt,
+    numInferenceSteps: s.steps,
+    guidanceScale: s.guidance,
+    generator: new Generator(s.seed),
+    eta: s.eta,
+    clipSkip: s.clipSkip,
     signal: session.signal,
+    callback: async (info: StepInfo) => {
+      progress.update(info.step + 1, info.numSteps);
+      await plan.previewer?.step(info, (x0) => pipe.decodeLatents(x0));
+    },
   };
   progress.start();
-  let output;
   try {
-    output = pipe instanceof StableDiffusionImg2ImgPipeline
-      ? await pipe.call({ ...common, image: input!.image, strength: settings.strength })
-      : await (pipe as StableDiffusionPipeline).call({ ...common, width: settings.width, height: settings.height });
+    return pipe instanceof StableDiffusionImg2ImgPipeline
+      ? await pipe.call({ ...common, image: plan.input!.image, strength: plan.strength })
+      : await pipe.call({ ...common, width: s.width, height: s.height });
   } finally {
     progress.finish();
   }
-  session.checkCancelled();
+}
 
-  // ---- outputs ---------------------------------------------------------------------------------
-  session.phase = 'write';
+/** Images (with their A1111 text) in batch order, then the latents; the summary or the JSON report. */
+async function writeOutputs(output: PipelineOutput, plan: Plan, s: GenerationSettings, model: string, session: Session): Promise<void> {
   const files: WrittenFile[] = [];
   for (let i = 0; i < output.images.length; i++) {
-    const png = await encodePng(output.images[i], { text: { parameters: a1111Text(settings, i, model) } });
-    files.push({ path: await writeTarget(imageOut[i], png), kind: 'image', index: i, prompt: prompts[promptIndex(settings, i)] });
+    const png = await encodePng(output.images[i], { text: { parameters: a1111Text(s, i, model) } });
+    files.push({ path: await writeTarget(plan.imageOut[i], png), kind: 'image', index: i, prompt: s.prompts[promptIndex(s, i)] });
   }
-  if (latentsOut) files.push({ path: await writeLatents(latentsOut, output.latents, settings, model), kind: 'latents' });
-  files.push(...(previewer?.written ?? []));
-  await pipe.release();
+  if (plan.latentsOut) files.push({ path: await writeLatents(plan.latentsOut, output.latents, s, model), kind: 'latents' });
+  const previews = plan.previewer?.written ?? [];
+  files.push(...previews);
 
   for (const f of files) if (f.kind !== 'preview') session.print(`wrote ${f.path}`);
-  if (previewer && previewer.written.length > 0) session.print(`wrote ${previewer.written.length} previews to ${flags.preview}`);
-  session.print(`seed ${seed}, ${settings.steps} steps, ${settings.scheduler.a1111} (${settings.scheduler.className}), guidance ${settings.guidance}, ${settings.width}×${settings.height}`);
+  if (previews.length > 0) session.print(`wrote ${previews.length} previews to ${dirname(previews[0].path)}`);
+  session.print(`seed ${s.seed}, ${s.steps} steps, ${s.scheduler.a1111} (${s.scheduler.className}), guidance ${s.guidance}, ${s.width}×${s.height}`);
   session.report({
-    command: kind,
+    command: s.command,
     files: files.map((f) => ({ ...f, path: resolve(f.path) })),
     images: files.filter((f) => f.kind === 'image').map((f) => resolve(f.path)),
-    settings,
+    settings: s,
   }, (v) => stringifyJson(v, { indent: 2 }));
 }
 
@@ -141,7 +178,7 @@ function checkDenoisingSteps(steps: number, strength: number): void {
 }
 
 /** Flag values whose limits come from the model, checked after loading and before the loop. */
-function checkAgainstModel(pipe: StableDiffusionPipeline | StableDiffusionImg2ImgPipeline, steps: number, clipSkip: number | undefined): void {
+function checkAgainstModel(pipe: Pipeline, steps: number, clipSkip: number | undefined): void {
   const trained = pipe.scheduler.config.num_train_timesteps;
   if (steps > trained) throw flagError('--steps', String(steps), `at most ${trained}, the number of timesteps the model was trained with`);
   const layers = pipe.textEncoder.config.num_hidden_layers;

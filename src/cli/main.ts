@@ -47,4 +47,10 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
+// `latentlab … | head` closes stdout early: that is the reader saying "enough", not an error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? EXIT.ok);
+  throw e;
+});
+
 process.exitCode = await main(process.argv);
