@@ -62,6 +62,8 @@ export class PipelineBase {
   /** Replaceable, like `pipe.scheduler = EulerDiscreteScheduler.from_config(pipe.scheduler.config)`. */
   scheduler: Scheduler;
   readonly folder: string;
+  /** Release each network's sessions once a call is done with it (PipelineLoadOptions.releaseSessions). */
+  releaseSessions: boolean;
 
   constructor(c: PipelineComponents) {
     this.tokenizer = c.tokenizer;
@@ -70,6 +72,12 @@ export class PipelineBase {
     this.vae = c.vae;
     this.scheduler = c.scheduler;
     this.folder = c.folder;
+    this.releaseSessions = c.releaseSessions ?? true;
+  }
+
+  /** Frees a network's sessions when this call no longer needs it and releaseSessions is on. */
+  protected async doneWith(model: { release(): Promise<void> }): Promise<void> {
+    if (this.releaseSessions) await model.release();
   }
 
   /** 2^(number of VAE blocks − 1): 8 for every SD model. */

@@ -19,6 +19,15 @@ export interface PipelineLoadOptions extends CompileOptions, Omit<ResolveOptions
   variant?: string;
   /** A scheduler name (`euler-a`, `DPM++ 2M Karras`, `EulerDiscreteScheduler`, …) or a full scheduler config object. */
   scheduler?: string | Record<string, unknown>;
+  /**
+   * Release each network's ONNX Runtime sessions as soon as a call no longer needs them (the text
+   * encoder after encoding, the UNet before the VAE decode, the VAE at the end). Default true: a
+   * 512×512 SD 1.5 generation then peaks at the UNet's ~4.7 GB instead of ~7 GB with all three
+   * alive (docs/benchmarks.md), and re-creating the sessions costs ~0.3 s per call at the default
+   * optimisation level. Set false for many calls in one process with costly sessions (fp16
+   * variants, optimizationLevel 'all'), if the memory is there.
+   */
+  releaseSessions?: boolean;
 }
 
 export interface PipelineComponents {
@@ -31,6 +40,8 @@ export interface PipelineComponents {
   scheduler: Scheduler;
   /** The model's own scheduler_config.json (after diffusers' compatibility fixes). */
   schedulerConfig: Record<string, unknown>;
+  /** See PipelineLoadOptions.releaseSessions (default true). */
+  releaseSessions?: boolean;
 }
 
 const REQUIRED = ['tokenizer', 'text_encoder', 'unet', 'vae', 'scheduler'] as const;
@@ -85,5 +96,5 @@ export async function loadPipelineComponents(pathOrId: string, options: Pipeline
   ]);
   const schedulerConfig = fixLegacySchedulerConfig(await readConfigFile(fs.join(folder, 'scheduler', 'scheduler_config.json')));
   const scheduler = makeScheduler(schedulerConfig, options.scheduler);
-  return { folder, tokenizer, textEncoder, unet, vae, scheduler, schedulerConfig };
+  return { folder, tokenizer, textEncoder, unet, vae, scheduler, schedulerConfig, releaseSessions: options.releaseSessions ?? true };
 }

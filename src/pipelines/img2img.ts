@@ -56,6 +56,7 @@ export class StableDiffusionImg2ImgPipeline extends PipelineBase {
     const { steps, guidanceScale } = this.checkCommon(o);
     const guidance = guidanceScale > 1;
     const { embeds, batch } = await this.promptEmbeddings(o, guidance);
+    await this.doneWith(this.textEncoder);
     if (batch % images.length !== 0) {
       throw new LatentlabError('PIPELINE_ARGUMENT', `${images.length} input images cannot be spread over a batch of ${batch} (prompts × numImagesPerPrompt)`, {
         key: 'image', hint: 'pass one image, or one per prompt',
@@ -69,6 +70,7 @@ export class StableDiffusionImg2ImgPipeline extends PipelineBase {
 
     // Encode: one posterior sample for the whole image batch (diffusers encodes the batch at once).
     let z0 = await imageToLatents(this.vae, images, generator);
+    await this.doneWith(this.vae); // the encoder's session; the decoder's is created after the loop
     // One image per prompt: each repeated numImagesPerPrompt times to line up with the prompts. (diffusers
     // tiles [i0, i1, i0, i1] instead, which pairs images with the wrong prompts; with one image both agree.)
     z0 = repeatEach(z0, batch / images.length);
@@ -88,7 +90,9 @@ export class StableDiffusionImg2ImgPipeline extends PipelineBase {
       callback: o.callback,
       signal: o.signal,
     });
+    await this.doneWith(this.unet);
     const out = o.outputType === 'latent' ? [] : await this.decodeLatents(latents);
+    await this.doneWith(this.vae);
     return { images: out, latents, seed };
   }
 }

@@ -50,6 +50,7 @@ export class StableDiffusionPipeline extends PipelineBase {
     const { steps, guidanceScale } = this.checkCommon(o);
     const guidance = guidanceScale > 1;
     const { embeds, batch } = await this.promptEmbeddings(o, guidance);
+    await this.doneWith(this.textEncoder);
     const { generator, seed } = this.generatorFor(o);
     const scheduler = this.scheduler;
     scheduler.setTimesteps(steps);
@@ -79,7 +80,9 @@ export class StableDiffusionPipeline extends PipelineBase {
       callback: o.callback,
       signal: o.signal,
     });
+    await this.doneWith(this.unet);
     const images = o.outputType === 'latent' ? [] : await this.decodeLatents(latents);
+    await this.doneWith(this.vae);
     return { images, latents, seed };
   }
 }

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { Tensor } from '../../src/core/tensor.js';
+import { CompiledGraph, runtime, setRuntime } from '../../src/graph/runtime.js';
 import { CLIPTextModel } from '../../src/models/clip-text-model.js';
 import { createRandomPipeline, randomWeight } from '../../src/pipelines/random-pipeline.js';
 import { StableDiffusionPipeline } from '../../src/pipelines/stable-diffusion.js';
@@ -74,6 +75,37 @@ describe('createRandomPipeline (tiny preset)', () => {
       finiteAndModerate(lastHiddenState, 20);
     } finally {
       await te.release();
+    }
+  });
+
+  it('releases each network\'s sessions once a call is done with it, unless releaseSessions is false', async () => {
+    const inner = runtime();
+    const live = new Map<string, number>();
+    const track = (name: string, d: number) => live.set(name, (live.get(name) ?? 0) + d);
+    setRuntime({
+      async compile(graph, weights, options): Promise<CompiledGraph> {
+        const c = await inner.compile(graph, weights, options);
+        track(graph.name, 1);
+        return Object.assign(Object.create(c) as CompiledGraph, { release: async () => (track(graph.name, -1), c.release()) });
+      },
+    });
+    try {
+      for (const releaseSessions of [undefined, false]) {
+        live.clear();
+        const pipe = await StableDiffusionPipeline.fromPretrained(join(dir, 'copy'), { releaseSessions });
+        const seen: Record<string, number>[] = [];
+        await pipe.call({ prompt: 'a cat', numInferenceSteps: 1, height: 64, width: 64, seed: 1, callback: () => void seen.push(Object.fromEntries(live)) });
+        if (releaseSessions === false) {
+          expect(Object.fromEntries(live)).toEqual({ text_encoder: 1, unet: 1, vae_decoder: 1 });
+        } else {
+          expect(seen[0]).toEqual({ text_encoder: 0, unet: 1 }); // during the loop: the text encoder is gone
+          expect(Object.fromEntries(live)).toEqual({ text_encoder: 0, unet: 0, vae_decoder: 0 });
+        }
+        await pipe.release();
+        expect([...live.values()].every((n) => n === 0)).toBe(true);
+      }
+    } finally {
+      setRuntime(inner);
     }
   });
 });
