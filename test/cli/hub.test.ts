@@ -37,12 +37,16 @@ describe('latentlab with a Hub model id', () => {
     const dead = await FakeHub.start([]);
     await dead.close();
     const offline = { ...online, HF_ENDPOINT: dead.endpoint, HF_HUB_OFFLINE: '1' };
-    const [again, tokens, local] = await Promise.all([
+    const [again, tokens, local, unreachable] = await Promise.all([
       runCli(['generate', '--model', ID, ...settings, '--out', join(dir, 'offline.png')], { env: offline }),
       runCli(['tokenize', '--model', ID, '--prompt', 'a lighthouse', '--json'], { env: offline }),
       runCli(['generate', '--model', TINY_SD15, ...settings, '--out', join(dir, 'local.png')]),
+      runCli(['schedule', '--model', ID, '--steps', '3', '--json'], { env: { ...online, HF_ENDPOINT: dead.endpoint } }),
     ]);
-    for (const r of [again, tokens, local]) expect(r.code, r.stderr).toBe(0);
+    for (const r of [again, tokens, local, unreachable]) expect(r.code, r.stderr).toBe(0);
+    // Not offline, but the Hub cannot be reached: the cache is used, and the command says so.
+    expect(unreachable.stderr).toMatch(/^latentlab: warning: .*using the cached snapshot/m);
+    expect(parseReport(unreachable).warnings).toEqual([expect.stringMatching(/using the cached snapshot/)]);
     expect(parseReport(tokens).prompts[0].inputIds.slice(0, 4)).toEqual([49406, 320, 13717, 49407]); // <|startoftext|> a</w> lighthouse</w> <|endoftext|>
     const [a, b, c] = await Promise.all(['hub.png', 'offline.png', 'local.png'].map((f) => readImage(join(dir, f))));
     expect(Buffer.from(b.data).equals(Buffer.from(a.data))).toBe(true);
