@@ -14,7 +14,7 @@ import { resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 
 import {
-  AutoencoderKL, encodePng, Generator, latentChannelGrid, preprocess, renderLabels, serializeSafetensors, type Tensor,
+  AutoencoderKL, encodePng, Generator, latentChannelGrid, preprocess, renderLabels, serializeSafetensors, tensorStats, type TensorStats,
 } from '../../index.js';
 import { action, newCommand } from '../command.js';
 import { seedFor } from '../generation-flags.js';
@@ -35,24 +35,7 @@ interface EncodeFlags extends ModelFlags {
   json?: boolean;
 }
 
-export interface Stats {
-  min: number;
-  max: number;
-  mean: number;
-}
-
-/** min / max / mean over all values (the mean accumulated in float64). */
-export function stats(t: Tensor<'float32'>): Stats {
-  let [min, max, sum] = [Infinity, -Infinity, 0];
-  for (const v of t.data) {
-    min = Math.min(min, v);
-    max = Math.max(max, v);
-    sum += v;
-  }
-  return { min, max, mean: sum / t.size };
-}
-
-const fmt = (s: Stats) => `min ${s.min.toPrecision(4)}  max ${s.max.toPrecision(4)}  mean ${s.mean.toPrecision(4)}`;
+const fmt = (s: TensorStats) => `min ${s.min.toPrecision(4)}  max ${s.max.toPrecision(4)}  mean ${s.mean.toPrecision(4)}`;
 
 export function encodeCommand(): Command {
   const cmd = newCommand('encode', 'encode an image into latents with the VAE; print the statistics of latentDist');
@@ -102,16 +85,16 @@ Example:
     }
     if (channels) files.push({ path: await writeTarget(channels, await encodePng(await renderLabels(latentChannelGrid(latents)))), kind: 'channels' });
 
-    const dist = { mean: stats(latentDist.mean), std: stats(latentDist.std), var: stats(latentDist.var) };
+    const dist = { mean: tensorStats(latentDist.mean), std: tensorStats(latentDist.std), var: tensorStats(latentDist.var) };
     session.print(`image ${input.image.width}×${input.image.height} → latents [${latents.shape.join(', ')}] (scaling_factor ${vae.scalingFactor}, seed ${seed})`);
     session.print(`latentDist.mean  ${fmt(dist.mean)}`);
     session.print(`latentDist.std   ${fmt(dist.std)}`);
     session.print(`latentDist.var   ${fmt(dist.var)}`);
-    session.print(`latents          ${fmt(stats(latents))}   (= scaling_factor × latentDist.sample())`);
+    session.print(`latents          ${fmt(tensorStats(latents))}   (= scaling_factor × latentDist.sample())`);
     for (const f of files) session.print(`wrote ${f.path}`);
     session.report({
       command: 'encode', image: flags.image, model: flags.model, folder, seed, resizedFrom: input.resizedFrom,
-      shape: latents.shape, scalingFactor: vae.scalingFactor, latentDist: dist, latents: stats(latents), files: files.map((f) => ({ ...f, path: resolve(f.path) })),
+      shape: latents.shape, scalingFactor: vae.scalingFactor, latentDist: dist, latents: tensorStats(latents), files: files.map((f) => ({ ...f, path: resolve(f.path) })),
     }, (v) => stringifyJson(v, { indent: 2 }));
   }));
 }
