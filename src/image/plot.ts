@@ -130,6 +130,8 @@ export function linePlotSvg(options: LinePlotOptions): string {
   if (title) body.push(svgText(width / 2, 26, title, { size: 16, anchor: 'middle', weight: 'bold' }));
   if (xLabel) body.push(svgText((x0 + x1) / 2, height - 10, xLabel, { size: 13, anchor: 'middle' }));
   if (yLabel) body.push(svgText(16, (y0 + y1) / 2, yLabel, { size: 13, anchor: 'middle', rotate: -90 }));
-  if (yLabelRight) body.push(svgText(width - 10, (y0 + y1) / 2, yLabelRight, { size: 13, anchor: 'middle', rotate: 90 }));
+  // Rotated +90° the glyphs grow towards +x from the baseline, so it sits as far from the right
+  // edge as the left label's baseline from the left one.
+  if (yLabelRight) body.push(svgText(width - 16, (y0 + y1) / 2, yLabelRight, { size: 13, anchor: 'middle', rotate: 90 }));
   return svgDocument(width, height, [`<title>${escapeXml(title ?? 'line plot')}</title>`, ...body], '#ffffff');
 }
