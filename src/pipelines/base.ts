@@ -28,7 +28,8 @@ export interface CommonCallOptions {
   eta?: number;
   /** A seeded generator (shared across all random draws, in diffusers' order), or a seed. */
   generator?: Generator;
-  seed?: number;
+  /** torch.manual_seed's range: an integer in [0, 2^64) (a bigint above 2^53). */
+  seed?: number | bigint;
   clipSkip?: number;
   /** "pil" (default): decode to images; "latent": return only the final latents. */
   outputType?: 'pil' | 'latent';
@@ -43,7 +44,7 @@ export interface PipelineOutput {
   /** The final latents [B·n, 4, h, w] (before division by the scaling factor). */
   latents: Tensor<'float32'>;
   /** The seed used (given, or drawn when neither seed nor generator was passed). */
-  seed?: number;
+  seed?: number | bigint;
 }
 
 function argError(name: string, value: unknown, expected: string, hint?: string): LatentlabError {
@@ -85,10 +86,11 @@ export class PipelineBase {
     return 2 ** (this.vae.config.block_out_channels.length - 1);
   }
 
-  protected generatorFor(o: CommonCallOptions): { generator: Generator; seed?: number } {
+  protected generatorFor(o: CommonCallOptions): { generator: Generator; seed?: number | bigint } {
     if (o.generator) return { generator: o.generator };
     const seed = o.seed ?? Math.floor(Math.random() * 2 ** 32);
-    if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 64) throw argError('seed', seed, 'an integer in [0, 2^64)');
+    const ok = typeof seed === 'bigint' ? seed >= 0n && seed < 2n ** 64n : Number.isSafeInteger(seed) && seed >= 0;
+    if (!ok) throw argError('seed', seed, 'an integer in [0, 2^64) (a bigint above 2^53)');
     return { generator: new Generator().manualSeed(seed), seed };
   }
 
