@@ -8,7 +8,7 @@ import type { RgbImage } from '../image/index.js';
 import type { Scheduler } from '../schedulers/index.js';
 import { encodePrompt, repeatEach } from './encode-prompt.js';
 import type { PipelineComponents } from './components.js';
-import type { StepCallback } from './denoise.js';
+import { denoise, type DenoiseArgs, type StepCallback } from './denoise.js';
 import { latentsToImages } from './latents.js';
 
 export interface CommonCallOptions {
@@ -131,13 +131,36 @@ export class PipelineBase {
     return { embeds: Tensor.cat0([repeatEach(negative, n), repeatEach(positive, n)]), batch: batch * n };
   }
 
-  protected checkCommon(o: CommonCallOptions): { steps: number; guidanceScale: number } {
+  /** Validates the shared options; guidance (classifier-free) is on when guidanceScale > 1, as in diffusers. */
+  protected checkCommon(o: CommonCallOptions): { steps: number; guidanceScale: number; guidance: boolean } {
     const steps = o.numInferenceSteps ?? 50;
     checkPositiveInt('numInferenceSteps', steps);
     const guidanceScale = o.guidanceScale ?? 7.5;
     if (typeof guidanceScale !== 'number' || !Number.isFinite(guidanceScale)) throw argError('guidanceScale', guidanceScale, 'a finite number');
     if (o.eta !== undefined && !(o.eta >= 0)) throw argError('eta', o.eta, 'a number ≥ 0');
-    return { steps, guidanceScale };
+    return { steps, guidanceScale, guidance: guidanceScale > 1 };
+  }
+
+  /**
+   * What both pipelines end with: the denoising loop from `latents` over `timesteps`, then (unless
+   * outputType is "latent") the decode, releasing each network when this call is done with it.
+   */
+  protected async loopAndDecode(
+    o: CommonCallOptions,
+    loop: Pick<DenoiseArgs, 'latents' | 'timesteps' | 'promptEmbeds' | 'guidanceScale' | 'doClassifierFreeGuidance' | 'generator'>,
+  ): Promise<{ images: RgbImage[]; latents: Tensor<'float32'> }> {
+    const latents = await denoise({
+      ...loop,
+      unet: this.unet,
+      scheduler: this.scheduler,
+      eta: o.eta ?? 0,
+      callback: o.callback,
+      signal: o.signal,
+    });
+    await this.doneWith(this.unet);
+    const images = o.outputType === 'latent' ? [] : await this.decodeLatents(latents);
+    await this.doneWith(this.vae);
+    return { images, latents };
   }
 
   /** latents → images: vae.decode(latents / scaling_factor), then diffusers' postprocess. */

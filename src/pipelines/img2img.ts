@@ -11,7 +11,6 @@ import { LatentlabError } from '../core/errors.js';
 import type { RgbImage } from '../image/index.js';
 import { CommonCallOptions, PipelineBase, PipelineOutput } from './base.js';
 import { loadPipelineComponents, PipelineLoadOptions } from './components.js';
-import { denoise } from './denoise.js';
 import { repeatEach } from './encode-prompt.js';
 import { imageToLatents } from './latents.js';
 
@@ -53,8 +52,7 @@ export class StableDiffusionImg2ImgPipeline extends PipelineBase {
         throw new LatentlabError('PIPELINE_SIZE', 'all input images must have the same size', { key: 'image' });
       }
     }
-    const { steps, guidanceScale } = this.checkCommon(o);
-    const guidance = guidanceScale > 1;
+    const { steps, guidanceScale, guidance } = this.checkCommon(o);
     const { embeds, batch } = await this.promptEmbeddings(o, guidance);
     await this.doneWith(this.textEncoder);
     if (batch % images.length !== 0) {
@@ -77,22 +75,7 @@ export class StableDiffusionImg2ImgPipeline extends PipelineBase {
     const noise = generator.randn(z0.shape);
     const latents0 = scheduler.addNoise(z0, noise, [timesteps[0]]);
 
-    const latents = await denoise({
-      unet: this.unet,
-      scheduler,
-      latents: latents0,
-      timesteps,
-      promptEmbeds: embeds,
-      guidanceScale,
-      doClassifierFreeGuidance: guidance,
-      generator,
-      eta: o.eta ?? 0,
-      callback: o.callback,
-      signal: o.signal,
-    });
-    await this.doneWith(this.unet);
-    const out = o.outputType === 'latent' ? [] : await this.decodeLatents(latents);
-    await this.doneWith(this.vae);
+    const { images: out, latents } = await this.loopAndDecode(o, { latents: latents0, timesteps, promptEmbeds: embeds, guidanceScale, doClassifierFreeGuidance: guidance, generator });
     return { images: out, latents, seed };
   }
 }

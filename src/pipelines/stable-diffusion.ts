@@ -11,7 +11,6 @@ import type { Tensor } from '../core/tensor.js';
 import { scale } from '../core/tensor-math.js';
 import { CommonCallOptions, PipelineBase, PipelineOutput } from './base.js';
 import { loadPipelineComponents, PipelineLoadOptions } from './components.js';
-import { denoise } from './denoise.js';
 
 export interface Txt2ImgOptions extends CommonCallOptions {
   /** Default: unet sample_size × 8 (512 for SD 1.x). Must be a multiple of 8. */
@@ -47,8 +46,7 @@ export class StableDiffusionPipeline extends PipelineBase {
     const height = o.height ?? this.defaultSize;
     const width = o.width ?? this.defaultSize;
     this.checkSize(height, width);
-    const { steps, guidanceScale } = this.checkCommon(o);
-    const guidance = guidanceScale > 1;
+    const { steps, guidanceScale, guidance } = this.checkCommon(o);
     const { embeds, batch } = await this.promptEmbeddings(o, guidance);
     await this.doneWith(this.textEncoder);
     const { generator, seed } = this.generatorFor(o);
@@ -67,22 +65,7 @@ export class StableDiffusionPipeline extends PipelineBase {
     }
     const latents0 = scale(initial, scheduler.initNoiseSigma);
 
-    const latents = await denoise({
-      unet: this.unet,
-      scheduler,
-      latents: latents0,
-      timesteps: scheduler.timesteps,
-      promptEmbeds: embeds,
-      guidanceScale,
-      doClassifierFreeGuidance: guidance,
-      generator,
-      eta: o.eta ?? 0,
-      callback: o.callback,
-      signal: o.signal,
-    });
-    await this.doneWith(this.unet);
-    const images = o.outputType === 'latent' ? [] : await this.decodeLatents(latents);
-    await this.doneWith(this.vae);
+    const { images, latents } = await this.loopAndDecode(o, { latents: latents0, timesteps: scheduler.timesteps, promptEmbeds: embeds, guidanceScale, doClassifierFreeGuidance: guidance, generator });
     return { images, latents, seed };
   }
 }
