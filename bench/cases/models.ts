@@ -12,7 +12,9 @@ import { graphFlops } from '../../src/graph/flops.js';
 import type { Graph } from '../../src/graph/graph.js';
 import { CompileOptions, runtime } from '../../src/graph/runtime.js';
 import { buildCLIPTextGraph, parseCLIPTextConfig } from '../../src/models/clip-text-graph.js';
-import { bindGraphWeights, loadComponent } from '../../src/models/pretrained.js';
+import { VAE_COMPILE_DEFAULTS } from '../../src/models/autoencoder-kl.js';
+import { bindGraphWeights, loadComponent, withDefaults } from '../../src/models/pretrained.js';
+import { UNET_COMPILE_DEFAULTS } from '../../src/models/unet-2d-condition-model.js';
 import { parseUNet2DConditionConfig } from '../../src/models/unet-config.js';
 import { buildUNetGraph } from '../../src/models/unet-graph.js';
 import { parseAutoencoderKLConfig } from '../../src/models/vae-config.js';
@@ -24,6 +26,8 @@ import { settings } from '../lib/settings.js';
 interface Workload {
   /** The graph as the model class compiles it. */
   graph: Graph;
+  /** The model class's own compile defaults (--compile goes over them, as fromPretrained options do). */
+  defaults: CompileOptions;
   /** FLOPs of one call (from a concrete-shape twin where the class uses a symbolic batch). */
   flops: number;
   weights: ReadonlyMap<string, WeightData>;
@@ -43,7 +47,8 @@ async function textEncoder(batch: number, variant?: string): Promise<Workload> {
   const opts = { seqLen: c.max_position_embeddings, input: 'ids', hiddenStates: false } as const;
   const graph = buildCLIPTextGraph(c, { batch: 'batch', ...opts });
   const ids = Tensor.int64([batch, opts.seqLen], Array.from({ length: batch * opts.seqLen }, (_, i) => (i * 7919) % c.vocab_size));
-  return { graph, flops: graphFlops(buildCLIPTextGraph(c, { batch, ...opts })), weights: bindGraphWeights(graph, weights, 'text_encoder'), feeds: { input_ids: ids } };
+  const flops = graphFlops(buildCLIPTextGraph(c, { batch, ...opts }));
+  return { graph, defaults: {}, flops, weights: bindGraphWeights(graph, weights, 'text_encoder'), feeds: { input_ids: ids } };
 }
 
 async function unet(size: number, batch: number, variant?: string): Promise<Workload> {
@@ -56,7 +61,7 @@ async function unet(size: number, batch: number, variant?: string): Promise<Work
     timestep: Tensor.float32([batch], Array<number>(batch).fill(500)),
     encoder_hidden_states: noise([batch, 77, c.cross_attention_dim[0]], 1, 2),
   };
-  return { graph, flops: graphFlops(graph), weights: bindGraphWeights(graph, weights, 'unet'), feeds };
+  return { graph, defaults: UNET_COMPILE_DEFAULTS, flops: graphFlops(graph), weights: bindGraphWeights(graph, weights, 'unet'), feeds };
 }
 
 async function vae(part: 'decode' | 'encode', size: number, variant?: string): Promise<Workload> {
@@ -69,14 +74,14 @@ async function vae(part: 'decode' | 'encode', size: number, variant?: string): P
   const feeds: Record<string, Tensor> = part === 'decode'
     ? { z: noise([1, c.latent_channels, side, side], 1, 3) } // latents / scaling_factor are O(1)…O(5)
     : { sample: noise([1, c.in_channels, side, side], 0.5, 4) }; // pixels in [−1, 1]
-  return { graph, flops: graphFlops(build(c, { batch: 1, height: side, width: side })), weights: bound, feeds };
+  return { graph, defaults: VAE_COMPILE_DEFAULTS, flops: graphFlops(build(c, { batch: 1, height: side, width: side })), weights: bound, feeds };
 }
 
-/** Compiles with the library's defaults plus --compile, runs `feeds`, and fails on NaN/Inf (which would distort speed). */
+/** Compiles with the model's defaults under --compile, runs `feeds`, and fails on NaN/Inf (which would distort speed). */
 async function prepareWorkload(make: () => Promise<Workload>, extra: CompileOptions = {}): Promise<Prepared> {
   const t0 = performance.now();
   const w = await make();
-  const compiled = await runtime().compile(w.graph, w.weights, { ...settings.compile, ...extra });
+  const compiled = await runtime().compile(w.graph, w.weights, withDefaults(w.defaults, { ...settings.compile, ...extra }));
   const createMs = performance.now() - t0;
   let checked = false;
   return {

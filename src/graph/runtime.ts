@@ -15,16 +15,28 @@ export const DEVICES: readonly Device[] = ['cpu', 'cuda', 'coreml', 'dml', 'webg
 
 export type OptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
 
+/**
+ * Session settings. Each is a switch between the simple reference path and an optimisation; the
+ * models choose their measured best where the caller does not (UNET_COMPILE_DEFAULTS,
+ * VAE_COMPILE_DEFAULTS; numbers in docs/benchmarks.md), and the Node platform's
+ * LATENTLAB_COMPILE_OPTIONS environment variable (JSON) overrides both for a whole process.
+ */
 export interface CompileOptions {
   device?: Device;
   /** Intra-op threads; default: ONNX Runtime's choice (the physical cores). */
   threads?: number;
   /**
-   * Default 'basic': starts in ~0.1 s with the weights memory-mapped in place. 'all' adds the
-   * NCHWc conv layout (~7% faster, +3 GB RAM and ~6 s start-up for SD 1.5's UNet).
+   * Graph optimisations ONNX Runtime applies at session creation. 'basic' (the runtime's default):
+   * constant folding and redundancy removal, ~0.1 s, weights memory-mapped in place. 'extended':
+   * plus fusions (SiLU → QuickGelu, …), as fast to create, ~2% faster for SD 1.5's UNet. 'all':
+   * plus NCHWc convolution kernels, ~13% faster for the VAE, ~5% for the UNet, whose session then
+   * takes ~5 s to create (conv weights reordered into anonymous memory, same peak RSS).
    */
   optimizationLevel?: OptimizationLevel;
-  /** MatMul/Gemm weight prepacking: faster Gemms, but a packed copy of every linear weight. Default false. */
+  /**
+   * MatMul/Gemm weight prepacking: a packed copy of each linear weight replaces the mapped one
+   * (same RSS), ~2% faster UNet, +1 s session creation for SD 1.5's UNet. Runtime default false.
+   */
   prepacking?: boolean;
   /** 'fused' (default): com.microsoft.MultiHeadAttention; 'plain': the MatMul/Softmax/MatMul reference path. */
   attention?: 'fused' | 'plain';

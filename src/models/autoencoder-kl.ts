@@ -11,7 +11,8 @@
 
 import { fmtShape, LatentlabError } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
-import { bindGraphWeights, FromPretrainedOptions, loadComponent, SessionCache } from './pretrained.js';
+import type { CompileOptions } from '../graph/runtime.js';
+import { bindGraphWeights, FromPretrainedOptions, loadComponent, SessionCache, withDefaults } from './pretrained.js';
 import { AutoencoderKLConfig, parseAutoencoderKLConfig } from './vae-config.js';
 import { DiagonalGaussianDistribution } from './vae-distribution.js';
 import { buildVaeDecoderGraph, buildVaeEncoderGraph, buildVaeProbeGraph, vaeIntermediateNames, vaeScaleFactor } from './vae-graph.js';
@@ -41,6 +42,14 @@ export interface DecoderOutput {
   intermediates?: Record<string, Tensor<'float32'>>;
 }
 
+/**
+ * The VAE's session settings unless the caller chooses: level 'all'. Nearly all of its FLOPs are
+ * 3×3 convolutions at full image size, which ORT's NCHWc kernels (level 'all') run ~13% faster:
+ * decode at 512² 12.35 s against 13.97 s at 'basic' (2.51 TFLOP, 89% of the conv peak), encode
+ * 5.65 s against 6.31 s; sessions take ~0.2 s more to create and the same memory.
+ */
+export const VAE_COMPILE_DEFAULTS: CompileOptions = { optimizationLevel: 'all' };
+
 export class AutoencoderKL {
   private constructor(
     readonly config: AutoencoderKLConfig,
@@ -57,7 +66,8 @@ export class AutoencoderKL {
     const { folder, config: reader, weights } = await loadComponent(path, 'vae', options);
     const config = parseAutoencoderKLConfig(reader);
     const bound = bindGraphWeights(buildVaeProbeGraph(config), weights, 'vae');
-    return new AutoencoderKL(config, folder, new SessionCache(bound, options), new SessionCache(bound, options));
+    const compile = withDefaults(VAE_COMPILE_DEFAULTS, options);
+    return new AutoencoderKL(config, folder, new SessionCache(bound, compile), new SessionCache(bound, compile));
   }
 
   /** Latents the UNet sees are `scalingFactor · latentDist.sample()`; decode takes `latents / scalingFactor`. */

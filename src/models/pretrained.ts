@@ -57,6 +57,16 @@ export function bindGraphWeights(graph: Graph, weights: WeightSet, component: st
 }
 
 /**
+ * A model's own compile defaults under the caller's options: a key the caller sets (not undefined)
+ * wins. Each model picks the session settings measured fastest for it on a CPU (docs/benchmarks.md);
+ * LATENTLAB_COMPILE_OPTIONS (platform/node/runtime.ts) overrides both, e.g. for the reference path.
+ */
+export function withDefaults(defaults: CompileOptions, options: CompileOptions): CompileOptions {
+  const set = Object.entries(options).filter(([, v]) => v !== undefined);
+  return { ...defaults, ...Object.fromEntries(set) };
+}
+
+/**
  * Compiles graphs on demand and keeps the sessions: one per key (typically the input shape).
  * At most `maxSessions` stay alive (each holds ONNX Runtime's activation arena); the least
  * recently used is released first.

@@ -12,7 +12,8 @@
 import { isFloat } from '../core/dtype.js';
 import { fmtShape, fmtValue, LatentlabError } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
-import { bindGraphWeights, FromPretrainedOptions, loadComponent, SessionCache } from './pretrained.js';
+import type { CompileOptions } from '../graph/runtime.js';
+import { bindGraphWeights, FromPretrainedOptions, loadComponent, SessionCache, withDefaults } from './pretrained.js';
 import { UNet2DConditionConfig, parseUNet2DConditionConfig } from './unet-config.js';
 import { buildUNetGraph, unetDebugNames } from './unet-graph.js';
 
@@ -35,6 +36,15 @@ export interface UNet2DConditionOutput {
   debug?: Record<string, Tensor<'float32'>>;
 }
 
+/**
+ * The UNet's session settings unless the caller chooses: level 'extended' (ORT's fusions, e.g.
+ * SiLU → QuickGelu; session created in ~0.2 s) with prepacked Gemm weights (+1 s at creation,
+ * the same peak RSS). SD 1.5 at 512², batch 2, on a 2-core AVX-512 box: 8.47 s per call against
+ * 8.70–8.86 s at 'basic'. Level 'all' (NCHWc convs) reaches 8.34 s but takes 5.2 s to create,
+ * which would break the 5 s start-up budget (docs/benchmarks.md).
+ */
+export const UNET_COMPILE_DEFAULTS: CompileOptions = { optimizationLevel: 'extended', prepacking: true };
+
 export class UNet2DConditionModel {
   private constructor(
     readonly config: UNet2DConditionConfig,
@@ -48,7 +58,7 @@ export class UNet2DConditionModel {
     // The weights do not depend on the input size: any probe shape declares them all.
     const probe = buildUNetGraph(config, { batch: 1, height: 8, width: 8, seqLen: 1 });
     const bound = bindGraphWeights(probe, weights, 'unet');
-    return new UNet2DConditionModel(config, folder, new SessionCache(bound, options));
+    return new UNet2DConditionModel(config, folder, new SessionCache(bound, withDefaults(UNET_COMPILE_DEFAULTS, options)));
   }
 
   /**

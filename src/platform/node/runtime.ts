@@ -130,8 +130,35 @@ class OrtCompiledGraph implements CompiledGraph {
   }
 }
 
+const FORCED_KEYS = ['threads', 'optimizationLevel', 'prepacking', 'attention', 'profileFilePrefix'] as const;
+
+/**
+ * LATENTLAB_COMPILE_OPTIONS: a JSON object of compile options that wins over everything else
+ * (the models' own defaults and the caller's options), for every session of the process. It lets
+ * the whole test suite run on the reference path ('{"optimizationLevel":"basic","prepacking":false}')
+ * or with every optimisation on, without a code change. Read at each compile; checked at the boundary.
+ */
+export function forcedCompileOptions(raw = process.env.LATENTLAB_COMPILE_OPTIONS): CompileOptions {
+  if (raw === undefined || raw.trim() === '') return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (e) {
+    throw new LatentlabError('CONFIG_ENV', `LATENTLAB_COMPILE_OPTIONS is not JSON: ${(e as Error).message}`, { cause: e, hint: `e.g. LATENTLAB_COMPILE_OPTIONS='{"optimizationLevel":"basic","prepacking":false}'` });
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new LatentlabError('CONFIG_ENV', `LATENTLAB_COMPILE_OPTIONS must be a JSON object, got ${raw}`);
+  }
+  const unknown = Object.keys(parsed).filter((k) => !(FORCED_KEYS as readonly string[]).includes(k));
+  if (unknown.length) {
+    throw new LatentlabError('CONFIG_ENV', `LATENTLAB_COMPILE_OPTIONS: unknown option(s) ${unknown.join(', ')}`, { hint: `known: ${FORCED_KEYS.join(', ')}` });
+  }
+  return parsed as CompileOptions;
+}
+
 export const nodeRuntime: Runtime = {
-  async compile(graph: Graph, weights: ReadonlyMap<string, WeightData>, options: CompileOptions = {}): Promise<CompiledGraph> {
+  async compile(graph: Graph, weights: ReadonlyMap<string, WeightData>, given: CompileOptions = {}): Promise<CompiledGraph> {
+    const options = { ...given, ...forcedCompileOptions() };
     const device = options.device ?? 'cpu';
     if (!DEVICES.includes(device)) {
       throw new LatentlabError('DEVICE_UNKNOWN', `device ${JSON.stringify(device)} is not one of ${DEVICES.join(', ')}`, { hint: 'use --device cpu' });
