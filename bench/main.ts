@@ -5,8 +5,11 @@
 // Speed is measured here and never asserted in tests: these machines are shared and timings
 // move by 2× when another job runs; each row records how busy the other processes were.
 
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
 import { CASES, findCase, peakProbe } from './cases/index.js';
-import { parseBenchArgs, USAGE } from './lib/args.js';
+import { BenchArgs, parseBenchArgs, USAGE } from './lib/args.js';
 import type { BenchCase } from './lib/case.js';
 import { machineInfo } from './lib/machine.js';
 import { formatJson, formatTable, Report } from './lib/report.js';
@@ -48,7 +51,9 @@ async function main(): Promise<void> {
     process.stderr.write(`[${i + 1}/${queue.length}] ${c.name} … `);
     // The peak probe keeps at least its own run count: its best run is the machine's capability.
     const runs = c === peakProbe ? Math.max(args.runs ?? 0, c.runs ?? 5) : (args.runs ?? c.runs ?? 5);
-    const r = await measure(c, { runs, warmup: args.warmup ?? c.warmup ?? 1, idleWait: args.idleWait });
+    const r = args.isolate && c.isolate && queue.length > 1
+      ? await measureInChild(c, args)
+      : await measure(c, { runs, warmup: args.warmup ?? c.warmup ?? 1, idleWait: args.idleWait });
     process.stderr.write(`${r.medianMs.toFixed(1)} ms\n`);
     results.push(r);
   }
@@ -58,6 +63,26 @@ async function main(): Promise<void> {
   for (const r of results) r.fractionOfPeak = peak && r.gflops !== null ? r.gflops / peak : null;
   const report: Report = { machine, peakGflops: peak, ...(args.compile || args.pipeline ? { settings } : {}), results };
   console.log(args.json ? formatJson(report) : formatTable(report));
+}
+
+/**
+ * Runs one case in a fresh `bench/main.ts --only NAME --no-peak --json`: the heap, arenas and
+ * mappings earlier cases leave behind (glibc keeps freed memory) would otherwise count in its
+ * peak RSS. The parent still divides by its own peak probe.
+ */
+async function measureInChild(c: BenchCase, args: BenchArgs): Promise<Result> {
+  await c.setup?.();
+  const pass = (flag: string, v: unknown) => (v === undefined ? [] : [`--${flag}`, String(v)]);
+  const argv = [
+    '--import', 'tsx', fileURLToPath(new URL('./main.ts', import.meta.url)), '--only', c.name, '--no-peak', '--json',
+    ...pass('runs', args.runs), ...pass('warmup', args.warmup), ...pass('idle-wait', args.idleWait), ...pass('compile', args.compile), ...pass('pipeline', args.pipeline),
+  ];
+  const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
+  let stdout = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  if (code !== 0) throw new Error(`${c.name}: the child process failed (exit code ${code})`);
+  return (JSON.parse(stdout) as Report).results[0];
 }
 
 main().catch((e: unknown) => {

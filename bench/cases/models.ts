@@ -127,7 +127,7 @@ export function modelCase(name: string): BenchCase | undefined {
     const m = base.match(p.re);
     if (!m) continue;
     const c = p.make(m, variant);
-    return { name, ...c, what: variant ? `${c.what} (fp16 file)` : c.what, setup: async () => void (await ensureSd15()) };
+    return { name, ...c, what: variant ? `${c.what} (fp16 file)` : c.what, isolate: true, setup: async () => void (await ensureSd15()) };
   }
   return undefined;
 }

@@ -20,6 +20,7 @@ import { parseUNet2DConditionConfig } from '../../src/models/unet-config.js';
 import { buildUNetGraph } from '../../src/models/unet-graph.js';
 import { parseAutoencoderKLConfig } from '../../src/models/vae-config.js';
 import { buildVaeDecoderGraph } from '../../src/models/vae-graph.js';
+import { schedulerFromPretrained } from '../../src/pipelines/scheduler-from-pretrained.js';
 import { StableDiffusionPipeline } from '../../src/pipelines/stable-diffusion.js';
 import type { BenchCase } from '../lib/case.js';
 import { ensureSd15 } from '../lib/sd15.js';
@@ -32,7 +33,11 @@ function pipelineOptions(variant: string | undefined): Record<string, unknown> {
   return { ...settings.compile, ...settings.pipeline, ...(variant ? { variant } : {}) };
 }
 
-/** FLOPs of a guided generation: two text-encoder calls (prompt, negative), `steps` UNet calls at batch 2, one decode. */
+/**
+ * FLOPs of a guided generation: two text-encoder calls (prompt, negative), one UNet call at batch 2
+ * per timestep, one decode. SD 1.5's PNDM runs steps + 1 UNet calls (its PLMS warm-up repeats the
+ * first timestep), so the timesteps come from the folder's own scheduler.
+ */
 async function generationFlops(folder: string, size: number, steps: number): Promise<number> {
   const config = async (c: string) => (await loadComponent(folder, c, { subfolder: c })).config;
   const te = parseCLIPTextConfig(await config('text_encoder'));
@@ -42,7 +47,9 @@ async function generationFlops(folder: string, size: number, steps: number): Pro
   const text = graphFlops(buildCLIPTextGraph(te, { batch: 1, seqLen: 77, input: 'ids', hiddenStates: false }));
   const step = graphFlops(buildUNetGraph(un, { batch: 2, height: h, width: h, seqLen: 77 }));
   const decode = graphFlops(buildVaeDecoderGraph(va, { batch: 1, height: h, width: h }));
-  return 2 * text + steps * step + decode;
+  const scheduler = await schedulerFromPretrained(folder);
+  scheduler.setTimesteps(steps);
+  return 2 * text + scheduler.timesteps.length * step + decode;
 }
 
 function txt2img(name: string, size: number, steps: number, variant?: string): BenchCase {
@@ -52,6 +59,7 @@ function txt2img(name: string, size: number, steps: number, variant?: string): B
     shape: `${size}×${size}, batch 1`,
     runs: 1,
     warmup: 0,
+    isolate: true,
     setup: async () => void (await ensureSd15()),
     async prepare() {
       const folder = await ensureSd15();
@@ -84,6 +92,7 @@ function startup(name: string, variant?: string): BenchCase {
     shape: '512×512, fresh process',
     runs: 3,
     warmup: 1,
+    isolate: true,
     setup: async () => void (await ensureSd15()),
     async prepare() {
       const folder = await ensureSd15();

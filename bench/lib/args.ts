@@ -14,6 +14,8 @@ export interface BenchArgs {
   json: boolean;
   idleWait: number;
   peak: boolean;
+  /** Run model and pipeline cases each in a fresh process (default), so peak RSS is theirs alone. */
+  isolate: boolean;
   list: boolean;
   help: boolean;
 }
@@ -31,6 +33,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --idle-wait S        wait up to S seconds for other processes to use < 8% CPU before timing
                        each case (default 20; 0 = do not wait)
   --no-peak            skip the peak probe
+  --no-isolate         run model cases in this process too (by default each runs in a fresh
+                       process, so memory earlier cases leave behind does not count in its peak RSS)
   --json               print one JSON object {machine, peakGflops, results:[…]} instead of a table
   --list               list the cases and exit
 
@@ -58,6 +62,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
       pipeline: { type: 'string' },
       'idle-wait': { type: 'string' },
       'no-peak': { type: 'boolean', default: false },
+      'no-isolate': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       list: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -72,6 +77,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     pipeline: values.pipeline,
     idleWait: count('idle-wait', values['idle-wait'], 0) ?? 20,
     peak: !values['no-peak'],
+    isolate: !values['no-isolate'],
     json: values.json,
     list: values.list,
     help: values.help,

@@ -42,6 +42,8 @@ export interface BenchCase {
   runs?: number;
   /** Untimed runs first unless --warmup says otherwise (default 1: the first run grows the arena). */
   warmup?: number;
+  /** Measure in a fresh process when other cases run too (model cases: their peak RSS must be their own). */
+  isolate?: boolean;
   /** Untimed one-off work before prepare, outside the RSS window (writing the random model folder). */
   setup?(): Promise<void>;
   /** `options`: extra compile options for its sessions (bench/profile.ts passes profileFilePrefix). */
