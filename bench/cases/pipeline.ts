@@ -85,7 +85,7 @@ function txt2img(name: string, size: number, steps: number, variant?: string): B
 const run = promisify(execFile);
 
 function startup(name: string, variant?: string): BenchCase {
-  let childPeak = 0;
+  const childPeaks: number[] = []; // one per run, warm-up runs first
   return {
     name,
     what: `process start → first UNet call begins${variant ? ' (fp16 file)' : ''}`,
@@ -99,12 +99,12 @@ function startup(name: string, variant?: string): BenchCase {
       return {
         flops: 0,
         createMs: 0,
-        peakRssMb: () => childPeak,
+        peakRssMb: (timed) => Math.max(...childPeaks.slice(-timed)),
         run: async () => {
           const args = ['--import', 'tsx', join(BENCH, 'startup-child.ts'), folder, JSON.stringify(pipelineOptions(variant))];
           const { stdout } = await run(process.execPath, args, { cwd: join(BENCH, '..'), maxBuffer: 1 << 20 });
           const r = JSON.parse(stdout.trim().split('\n').pop()!) as { firstStepMs: number; peakRssMb: number; phases: Record<string, number> };
-          childPeak = Math.max(childPeak, r.peakRssMb);
+          childPeaks.push(r.peakRssMb);
           process.stderr.write(`[${Object.entries(r.phases).map(([k, v]) => `${k} ${(v / 1000).toFixed(2)} s`).join(', ')}] `);
           return r.firstStepMs;
         },

@@ -25,8 +25,8 @@ export interface Prepared {
   /** Time to get ready to run (session creation for a graph), ms. */
   createMs: number;
   release(): Promise<void>;
-  /** Peak RSS to report instead of this process's (a case that measures a child process). */
-  peakRssMb?(): number;
+  /** Peak RSS to report instead of this process's (a case that measures a child process), over the last `timedRuns` runs. */
+  peakRssMb?(timedRuns: number): number;
   /** Ends ONNX Runtime profiling (when prepared with profileFilePrefix) and returns the file. */
   endProfiling?(): string | undefined;
 }

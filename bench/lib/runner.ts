@@ -68,7 +68,7 @@ export async function measure(c: BenchCase, o: RunOptions): Promise<Result> {
       gflops: gflop > 0 ? gflop / (medianMs / 1000) : null,
       bestGflops: gflop > 0 ? gflop / (Math.min(...times) / 1000) : null,
       fractionOfPeak: null,
-      peakRssMb: prepared.peakRssMb?.() ?? peakRssMb(),
+      peakRssMb: prepared.peakRssMb?.(times.length) ?? peakRssMb(),
       othersCpu,
       runs: times.length,
     };

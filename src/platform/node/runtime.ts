@@ -19,6 +19,7 @@ import { Tensor } from '../../core/tensor.js';
 import type { Graph } from '../../graph/graph.js';
 import { CompiledGraph, CompileOptions, Device, DEVICES, Runtime } from '../../graph/runtime.js';
 import { lowerToOnnx } from '../../onnx/lower.js';
+import { cacheEntry, commitEntry, discardEntry, saveOptions } from './optimized-cache.js';
 
 const ORT_TYPES: Partial<Record<DType, ort.Tensor.Type>> = {
   float32: 'float32',
@@ -130,7 +131,7 @@ class OrtCompiledGraph implements CompiledGraph {
   }
 }
 
-const FORCED_KEYS = ['threads', 'optimizationLevel', 'prepacking', 'attention', 'profileFilePrefix'] as const;
+const FORCED_KEYS = ['threads', 'optimizationLevel', 'prepacking', 'attention', 'profileFilePrefix', 'optimizedModelCache'] as const;
 
 /**
  * LATENTLAB_COMPILE_OPTIONS: a JSON object of compile options that wins over everything else
@@ -175,18 +176,35 @@ export const nodeRuntime: Runtime = {
       disable_prepacking: options.prepacking ? '0' : '1',
       intra_op: { allow_spinning: '0' },
     };
-    if (folder) session.model_external_initializers_file_folder_path = folder;
+    let source: Uint8Array | string = model;
+    let level = options.optimizationLevel ?? 'basic';
+    let saving: ReturnType<typeof saveOptions> | undefined;
+    const entry = options.optimizedModelCache ? cacheEntry(options.optimizedModelCache, graph.name, model, folder, [...real.values()], level, device) : undefined;
+    if (entry?.exists) {
+      source = entry.modelPath; // already optimised, its weights next to it (mapped in place)
+      level = 'disabled';
+    } else {
+      if (folder) session.model_external_initializers_file_folder_path = folder;
+      if (entry) {
+        saving = saveOptions(entry);
+        Object.assign(session, saving.session);
+      }
+    }
     const start = performance.now();
     let s: ort.InferenceSession;
     try {
-      s = await ort.InferenceSession.create(model, {
+      s = await ort.InferenceSession.create(source as never, {
         executionProviders: [device],
-        graphOptimizationLevel: options.optimizationLevel ?? 'basic',
+        graphOptimizationLevel: level,
         ...(options.threads !== undefined ? { intraOpNumThreads: options.threads } : {}),
         ...(options.profileFilePrefix !== undefined ? { enableProfiling: true, profileFilePrefix: options.profileFilePrefix } : {}),
+        // ORT warns that a level-'all' model is hardware specific: the cache key holds the CPU.
+        ...(saving ? { optimizedModelFilePath: saving.optimizedModelFilePath, logSeverityLevel: 3 as const } : {}),
         extra: { session },
       });
+      if (saving) commitEntry(saving.tmp, entry!);
     } catch (e) {
+      if (saving) discardEntry(saving.tmp);
       const msg = (e as Error).message;
       if (device !== 'cpu' && /backend|provider|shared library|adapter/i.test(msg)) {
         throw new LatentlabError('DEVICE_UNAVAILABLE', `device "${device}" is not available here: ${msg}`, { hint: ENABLE_HINT[device], cause: e });
