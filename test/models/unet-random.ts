@@ -6,11 +6,11 @@ import '../../src/platform/node/index.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { Generator } from '../../src/core/random.js';
 import type { Tensor } from '../../src/core/tensor.js';
 import { ConfigReader } from '../../src/models/config-reader.js';
 import { parseUNet2DConditionConfig } from '../../src/models/unet-config.js';
 import { buildUNetGraph } from '../../src/models/unet-graph.js';
+import { randomWeight } from '../../src/pipelines/random-pipeline.js';
 import { writeSafetensors } from '../../src/weights/index.js';
 
 /** A small SD-shaped config; `over` replaces fields. */
@@ -41,22 +41,17 @@ export function unetConfig(over: Record<string, unknown>): Record<string, unknow
 }
 
 /**
- * Writes `dir/config.json` and random weights; returns them too. Scales keep activations O(1):
- * conv/linear weights N(0, 1/fan_in), norm weights 1 + N(0, 0.1²), biases N(0, 0.1²).
+ * Writes `dir/config.json` and random weights; returns them too. Weights come from the library's
+ * randomWeight (std 1/√fan_in for kernels, norm scales 1 ± 0.1·u, biases ±0.1·u), which keeps activations O(1).
  */
 export async function writeRandomUNet(dir: string, raw: Record<string, unknown>, seed: number): Promise<Map<string, Tensor<'float32'>>> {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'config.json'), JSON.stringify(raw, null, 2));
   const parsed = parseUNet2DConditionConfig(new ConfigReader(raw, join(dir, 'config.json')));
-  const g = new Generator(seed);
   const tensors = new Map<string, Tensor<'float32'>>();
   const probe = buildUNetGraph(parsed, { batch: 1, height: 8, width: 8, seqLen: 1 });
   for (const { key, shape } of probe.weights.values()) {
-    const t = g.randn(shape);
-    const isNorm = /norm[^.]*\.weight$/.test(key);
-    const fanIn = shape.slice(1).reduce((a, b) => a * b, 1);
-    const scale = shape.length > 1 ? 1 / Math.sqrt(fanIn) : 0.1;
-    for (let i = 0; i < t.size; i++) t.data[i] = (isNorm ? 1 : 0) + scale * t.data[i];
+    const t = randomWeight(key, shape, seed);
     tensors.set(key, t);
   }
   await writeSafetensors(join(dir, 'diffusion_pytorch_model.safetensors'), tensors, { format: 'pt' });
