@@ -1,6 +1,6 @@
-// docs/cli.md's examples on the tiny model, run in order in an empty folder (later examples use the
-// files earlier ones wrote), so the documentation cannot rot. Examples on a real Hub model or on a
-// file the reader is assumed to have are skipped.
+// docs/cli.md's and the README's examples on the tiny model, run in order in an empty folder (later
+// examples use the files earlier ones wrote), so the documentation cannot rot. Examples on a real
+// Hub model or on a file the reader is assumed to have are skipped.
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,7 +10,9 @@ import { describe, expect, it } from 'vitest';
 import { CONFORMANCE } from '../helpers/fixtures.js';
 import { listFiles, runCli, tempDir } from './run-cli.js';
 
-const DOC = readFileSync(join(CONFORMANCE, '..', '..', '..', 'docs', 'cli.md'), 'utf8');
+const ROOT = join(CONFORMANCE, '..', '..', '..');
+const DOC = readFileSync(join(ROOT, 'docs', 'cli.md'), 'utf8');
+const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
 const SKIP = /stable-diffusion-v1-5\/|HF_HUB_OFFLINE|my_scheduler_config|…/;
 
 /** The `latentlab …` command lines of the ```sh blocks, continuation lines joined. */
@@ -18,13 +20,24 @@ function examples(markdown: string): string[] {
   const blocks = [...markdown.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]);
   const lines = blocks.flatMap((b) => b.replace(/\\\n\s*/g, '').split('\n')).map((l) => l.trim());
   return lines
-    .map((l) => l.replace(/^node dist\/cli\/main\.js /, 'latentlab '))
+    .map((l) => l.replace(/^(node dist\/cli\/main\.js|npx latentlab) /, 'latentlab '))
     .filter((l) => l.startsWith('latentlab ') && !SKIP.test(l));
 }
 
 /** Shell words: spaces separate, double quotes group. */
 function words(line: string): string[] {
   return [...line.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]);
+}
+
+/** Runs the command lines one after another in one empty folder; each must exit 0. Returns the folder. */
+async function runInOrder(commands: readonly string[]): Promise<string> {
+  const dir = tempDir();
+  for (const line of commands) {
+    const args = words(line).slice(1).map((w) => (w.startsWith('test/fixtures/') ? join(ROOT, w) : w));
+    const r = await runCli(args, { cwd: dir });
+    expect(r.code, `${line}\n${r.stderr}`).toBe(0);
+  }
+  return dir;
 }
 
 describe('docs/cli.md examples', () => {
@@ -36,12 +49,15 @@ describe('docs/cli.md examples', () => {
   });
 
   it('runs each tiny-model example in order', async () => {
-    const dir = tempDir();
-    for (const line of commands) {
-      const args = words(line).slice(1).map((w) => (w.startsWith('test/fixtures/') ? join(CONFORMANCE, '..', '..', '..', w) : w));
-      const r = await runCli(args, { cwd: dir });
-      expect(r.code, `${line}\n${r.stderr}`).toBe(0);
-    }
+    const dir = await runInOrder(commands);
     expect(listFiles(dir)).toEqual(expect.arrayContaining(['cube.png', 'pair-0.png', 'pair-1.png', 'mosaic.png', 'euler-a.png', 'latents.safetensors', 'channels.png', 'decoded.png']));
+  });
+});
+
+describe('README quickstart', () => {
+  it('runs offline on the tiny model', async () => {
+    const commands = examples(README);
+    expect(commands.length).toBeGreaterThan(0);
+    expect(listFiles(await runInOrder(commands))).toContain('cube.png');
   });
 });
