@@ -11,7 +11,7 @@ export {
 export { heatmapSvg, type HeatmapOptions } from './heatmap.js';
 export { type LinePlotOptions, linePlotSvg, type LineSeries } from './plot.js';
 export {
-  crc32, insertPngText, isLatin1, listPngChunks, type PngChunk, pngText, type PngTextChunk, readPngTextChunks, type ReadTextOptions,
+  concatBytes, crc32, insertPngText, isLatin1, listPngChunks, type PngChunk, pngText, type PngTextChunk, readPngTextChunks, type ReadTextOptions,
 } from './png-text.js';
 export { blit, checkRgbImage, createRgbImage, pixelAt, type Rgb, type RgbImage, upscaleNearest } from './rgb-image.js';
 export { escapeXml } from './svg.js';

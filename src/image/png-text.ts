@@ -174,7 +174,11 @@ export function insertPngText(png: Uint8Array, text: Readonly<Record<string, str
   const added = Object.entries(text).map(([k, v]) => textChunk(k, v));
   const kept = chunks.filter((c) => !(isTextType(c.type) && keys.has(chunkKeyword(png, c))));
   const ihdrEnd = chunks[0].offset + 12 + chunks[0].length;
-  const parts = [png.subarray(0, ihdrEnd), ...added, ...kept.slice(1).map((c) => png.subarray(c.offset, c.offset + 12 + c.length))];
+  return concatBytes([png.subarray(0, ihdrEnd), ...added, ...kept.slice(1).map((c) => png.subarray(c.offset, c.offset + 12 + c.length))]);
+}
+
+/** The byte arrays one after another in a new array. */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const p of parts) {

@@ -2,7 +2,9 @@
 // Uses node:zlib for the image data; the code under test never does.
 import { deflateSync } from 'node:zlib';
 
-import { crc32 } from '../../src/image/png-text.js';
+import { concatBytes as concat, crc32 } from '../../src/image/png-text.js';
+
+export { concat };
 
 export function chunk(type: string, data: Uint8Array | number[]): Uint8Array {
   const body = Uint8Array.from(data);
@@ -45,16 +47,6 @@ export function makePng(spec: PngSpec): Uint8Array {
 export function be16(values: number[]): Uint8Array {
   const out = new Uint8Array(values.length * 2);
   values.forEach((x, i) => new DataView(out.buffer).setUint16(2 * i, x));
-  return out;
-}
-
-export function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
   return out;
 }
 
