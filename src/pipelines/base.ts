@@ -6,37 +6,14 @@ import { Generator } from '../core/random.js';
 import { Tensor } from '../core/tensor.js';
 import type { RgbImage } from '../image/index.js';
 import type { Scheduler } from '../schedulers/index.js';
+import type { CommonCallOptions } from './call-options.js';
 import { encodePrompt, repeatEach } from './encode-prompt.js';
 import type { PipelineComponents } from './components.js';
-import { denoise, type DenoiseArgs, type StepCallback } from './denoise.js';
+import { denoise, type DenoiseArgs } from './denoise.js';
 import { latentsToImages } from './latents.js';
+import { checkMemory, estimateCallMemory, type MemoryEstimate, type MemoryRequest } from './memory-estimate.js';
 
-export interface CommonCallOptions {
-  /** One prompt or a batch of prompts. Omit when passing `promptEmbeds`. */
-  prompt?: string | readonly string[];
-  /** Default "" (for every prompt). One string applies to all prompts; a list needs one per prompt. */
-  negativePrompt?: string | readonly string[];
-  /** Precomputed text embeddings [B, 77, H] instead of `prompt`. */
-  promptEmbeds?: Tensor<'float32'>;
-  negativePromptEmbeds?: Tensor<'float32'>;
-  numImagesPerPrompt?: number;
-  /** Default 50. */
-  numInferenceSteps?: number;
-  /** Classifier-free guidance scale w; guidance is off at w ≤ 1. Default 7.5. */
-  guidanceScale?: number;
-  /** DDIM's η (ignored by other schedulers). Default 0. */
-  eta?: number;
-  /** A seeded generator (shared across all random draws, in diffusers' order), or a seed. */
-  generator?: Generator;
-  /** torch.manual_seed's range: an integer in [0, 2^64) (a bigint above 2^53). */
-  seed?: number | bigint;
-  clipSkip?: number;
-  /** "pil" (default): decode to images; "latent": return only the final latents. */
-  outputType?: 'pil' | 'latent';
-  /** Called after every scheduler step (previews, progress). */
-  callback?: StepCallback;
-  signal?: AbortSignal;
-}
+export type { CommonCallOptions } from './call-options.js';
 
 export interface PipelineOutput {
   /** uint8 RGB images, in batch order (prompt-major: p0 image 0, p0 image 1, p1 image 0, …). Empty for outputType "latent". */
@@ -139,6 +116,18 @@ export class PipelineBase {
     if (typeof guidanceScale !== 'number' || !Number.isFinite(guidanceScale)) throw argError('guidanceScale', guidanceScale, 'a finite number');
     if (o.eta !== undefined && !(o.eta >= 0)) throw argError('eta', o.eta, 'a number ≥ 0');
     return { steps, guidanceScale, guidance: guidanceScale > 1 };
+  }
+
+  /** The memory a call with `request` needs (memory-estimate.ts): what `call` checks before any session is built. */
+  estimateMemory(request: Omit<MemoryRequest, 'releaseSessions'>): MemoryEstimate {
+    const configs = { unet: this.unet.config, vae: this.vae.config, textEncoder: this.textEncoder.config };
+    return estimateCallMemory(configs, { releaseSessions: this.releaseSessions, ...request });
+  }
+
+  /** Refuses (RESOURCE_MEMORY) a call that would not fit in memory or under `o.memoryLimit`. */
+  protected admit(o: CommonCallOptions, size: { width: number; height: number }, guidance: boolean, img2img = false): void {
+    const prompts = o.promptEmbeds ? o.promptEmbeds.shape[0] : typeof o.prompt === 'string' ? 1 : o.prompt?.length ?? 1;
+    checkMemory(this.estimateMemory({ batch: prompts * (o.numImagesPerPrompt ?? 1), ...size, guidance, img2img }), o.memoryLimit);
   }
 
   /**

@@ -9,17 +9,13 @@
 
 import { LatentlabError } from '../core/errors.js';
 import type { RgbImage } from '../image/index.js';
-import { CommonCallOptions, PipelineBase, PipelineOutput } from './base.js';
+import { PipelineBase, PipelineOutput } from './base.js';
+import { type Img2ImgOptions, img2imgOptionsSchema, parseCallOptions } from './call-options.js';
 import { loadPipelineComponents, PipelineLoadOptions } from './components.js';
 import { repeatEach } from './encode-prompt.js';
 import { imageToLatents } from './latents.js';
 
-export interface Img2ImgOptions extends CommonCallOptions {
-  /** The starting image(s): one for all prompts, or one per prompt. Sides must be multiples of 8 (no silent resize). */
-  image: RgbImage | readonly RgbImage[];
-  /** How much to change the image, in (0, 1]: 1 ignores it entirely (pure noise at the first timestep). Default 0.8. */
-  strength?: number;
-}
+export type { Img2ImgOptions } from './call-options.js';
 
 /** The part of the schedule img2img runs (diffusers `get_timesteps`). */
 export function img2imgTimesteps(timesteps: readonly number[], order: number, steps: number, strength: number): { timesteps: number[]; tStart: number } {
@@ -33,7 +29,8 @@ export class StableDiffusionImg2ImgPipeline extends PipelineBase {
     return new StableDiffusionImg2ImgPipeline(await loadPipelineComponents(pathOrId, options));
   }
 
-  async call(o: Img2ImgOptions): Promise<PipelineOutput> {
+  async call(options: Img2ImgOptions): Promise<PipelineOutput> {
+    const o = parseCallOptions(img2imgOptionsSchema, options);
     const strength = o.strength ?? 0.8;
     if (typeof strength !== 'number' || !(strength > 0 && strength <= 1)) {
       throw new LatentlabError('PIPELINE_ARGUMENT', `strength is ${strength}; expected a number in (0, 1]`, {
@@ -53,6 +50,7 @@ export class StableDiffusionImg2ImgPipeline extends PipelineBase {
       }
     }
     const { steps, guidanceScale, guidance } = this.checkCommon(o);
+    this.admit(o, images[0], guidance, true);
     const { embeds, batch } = await this.promptEmbeddings(o, guidance);
     await this.doneWith(this.textEncoder);
     if (batch % images.length !== 0) {

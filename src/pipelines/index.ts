@@ -7,3 +7,11 @@ export { encodePrompt, type EncodePromptOptions, repeatEach, tokenizePrompts } f
 export { type Img2ImgOptions, img2imgTimesteps, StableDiffusionImg2ImgPipeline } from './img2img.js';
 export { StableDiffusionPipeline, type Txt2ImgOptions } from './stable-diffusion.js';
 export { createRandomPipeline, type CreateRandomPipelineOptions, RANDOM_PIPELINE_PRESETS, randomWeight, type RandomPipelinePreset, type RandomPipelinePresetName } from './random-pipeline.js';
+export {
+  commonCallOptionFields, commonCallOptionsSchema, img2imgOptionFields, img2imgOptionsSchema, opt, parseCallOptions, txt2imgOptionFields,
+  txt2imgOptionsSchema,
+} from './call-options.js';
+export {
+  checkMemory, estimateCallMemory, estimateGraphMemory, type GraphMemory, LIBRARY_MEMORY_NAMES, type MemoryEstimate, type MemoryNames, type MemoryRequest,
+  type ModelConfigs, type PhaseMemory,
+} from './memory-estimate.js';

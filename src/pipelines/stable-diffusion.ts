@@ -9,16 +9,11 @@
 import { LatentlabError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
 import { scale } from '../core/tensor-math.js';
-import { CommonCallOptions, PipelineBase, PipelineOutput } from './base.js';
+import { PipelineBase, PipelineOutput } from './base.js';
+import { parseCallOptions, type Txt2ImgOptions, txt2imgOptionsSchema } from './call-options.js';
 import { loadPipelineComponents, PipelineLoadOptions } from './components.js';
 
-export interface Txt2ImgOptions extends CommonCallOptions {
-  /** Default: unet sample_size × 8 (512 for SD 1.x). Must be a multiple of 8. */
-  height?: number;
-  width?: number;
-  /** Start from these latents [B·n, 4, H/8, W/8] instead of drawing them (still scaled by init_noise_sigma). */
-  latents?: Tensor<'float32'>;
-}
+export type { Txt2ImgOptions } from './call-options.js';
 
 export class StableDiffusionPipeline extends PipelineBase {
   static async fromPretrained(pathOrId: string, options: PipelineLoadOptions = {}): Promise<StableDiffusionPipeline> {
@@ -42,11 +37,13 @@ export class StableDiffusionPipeline extends PipelineBase {
     }
   }
 
-  async call(o: Txt2ImgOptions): Promise<PipelineOutput> {
+  async call(options: Txt2ImgOptions): Promise<PipelineOutput> {
+    const o = parseCallOptions(txt2imgOptionsSchema, options);
     const height = o.height ?? this.defaultSize;
     const width = o.width ?? this.defaultSize;
     this.checkSize(height, width);
     const { steps, guidanceScale, guidance } = this.checkCommon(o);
+    this.admit(o, { width, height }, guidance);
     const { embeds, batch } = await this.promptEmbeddings(o, guidance);
     await this.doneWith(this.textEncoder);
     const { generator, seed } = this.generatorFor(o);
