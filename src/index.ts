@@ -17,6 +17,7 @@ export { cosineSimilarity, dot, euclideanDistance, norm, pairwiseMatrix, type Ve
 export { tensorDifference, type TensorDifference, tensorStats, type TensorStats } from './core/tensor-stats.js';
 export { setWarningHandler, type WarningHandler } from './core/log.js';
 export { resolveModelPath, type ResolveOptions } from './core/model-resolver.js';
+export { fmtBytes, type SystemResources, systemResources } from './core/system.js';
 
 // the graph engine (for building and running your own networks)
 export { Graph, Module, Value } from './graph/graph.js';

@@ -1,0 +1,16 @@
+// The Node implementation of core/system's SystemResources.
+//
+// Available memory: process.availableMemory() (Node ≥ 20.13) is the smaller of the kernel's
+// MemAvailable and what the process's cgroup limit leaves — the number that predicts an OOM kill in
+// a container. Older Node: os.freemem(), which libuv reads from MemAvailable too.
+
+import * as os from 'node:os';
+
+import type { SystemResources } from '../../core/system.js';
+
+const proc = process as NodeJS.Process & { availableMemory?: () => number };
+
+export const nodeSystemResources: SystemResources = {
+  availableMemory: () => (typeof proc.availableMemory === 'function' ? proc.availableMemory() : os.freemem()),
+  cores: () => os.availableParallelism(),
+};
