@@ -31,6 +31,8 @@ function buildProgram(): Command {
 }
 
 async function main(argv: readonly string[]): Promise<number> {
+  // --debug is LATENTLAB_DEBUG=1 for the whole process: the library's ONNX Runtime logging reads it too.
+  if (debugRequested(argv)) process.env.LATENTLAB_DEBUG = '1';
   try {
     const program = buildProgram();
     if (argv.length <= 2) {

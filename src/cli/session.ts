@@ -8,7 +8,8 @@
 //   'prepare'  (reading inputs, loading or downloading the model): quit at once — nothing of ours is
 //              half-written, and a Hub download resumes from its .incomplete file next time;
 //   'compute'  abort the AbortSignal that the pipeline checks between steps; the command then stops
-//              without writing its outputs. A second Ctrl-C quits at once;
+//              without writing its outputs. A second Ctrl-C quits at once, even inside a long
+//              ONNX Runtime run (which runs in its own thread: quitNow below);
 //   'write'    let the (atomic, millisecond) writes finish, so a batch is never left half-saved.
 
 import { LatentlabError, setWarningHandler } from '../index.js';
@@ -17,6 +18,20 @@ import { EXIT } from './errors.js';
 export interface Streams {
   stdout: { write(text: string): unknown };
   stderr: { write(text: string): unknown; isTTY?: boolean; columns?: number };
+}
+
+/**
+ * Ends the process at once, as the default Ctrl-C would. process.exit() is not enough: it waits for
+ * the ONNX Runtime thread (platform/node/ort-thread.ts), which cannot stop inside a native run (~15 s
+ * at 1024², then an abort). So the handler is removed and SIGINT raised again: the kernel ends the
+ * process, and the shell sees status 130 (128 + SIGINT) as before. Nothing of ours is half-written —
+ * every output is a temporary file until its rename.
+ */
+function quitNow(): never {
+  process.removeAllListeners('SIGINT');
+  process.kill(process.pid, 'SIGINT');
+  // Not reached on POSIX; where a signal cannot be raised this way (Windows), exit normally.
+  process.exit(EXIT.cancelled);
 }
 
 export class Session {
@@ -78,7 +93,7 @@ export class Session {
     }
     if (this.phase === 'prepare' || this.controller.signal.aborted) {
       this.streams.stderr.write('\nlatentlab: cancelled\n');
-      process.exit(EXIT.cancelled);
+      quitNow();
     }
     this.streams.stderr.write('\nlatentlab: cancelling after the current step (Ctrl-C again to quit at once)\n');
     this.controller.abort(new Error('interrupted by SIGINT'));

@@ -15,11 +15,14 @@ import * as ort from 'onnxruntime-node';
 import type { DType } from '../../core/dtype.js';
 import { LatentlabError } from '../../core/errors.js';
 import { isExternal, WeightData } from '../../core/external.js';
+import { warn } from '../../core/log.js';
 import { Tensor } from '../../core/tensor.js';
 import type { Graph } from '../../graph/graph.js';
 import { CompiledGraph, CompileOptions, Device, DEVICES, Runtime } from '../../graph/runtime.js';
 import { lowerToOnnx } from '../../onnx/lower.js';
 import { cacheEntry, commitEntry, discardEntry, saveOptions } from './optimized-cache.js';
+import { ortLogLevel, ThreadSession, type WireTensor } from './ort-thread.js';
+import { nodeSystemResources } from './system.js';
 
 const ORT_TYPES: Partial<Record<DType, ort.Tensor.Type>> = {
   float32: 'float32',
@@ -75,21 +78,55 @@ function newestProfile(prefix: string): string | undefined {
   return files.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
 }
 
-function toOrt(name: string, t: Tensor): ort.Tensor {
+function toWire(name: string, t: Tensor): WireTensor {
   const type = ORT_TYPES[t.dtype];
   if (!type) throw new LatentlabError('RUNTIME_DTYPE', `input "${name}": dtype ${t.dtype} cannot be passed to ONNX Runtime`);
-  return new ort.Tensor(type, t.data as never, t.shape as number[]);
+  return { type, data: t.data as ort.Tensor.DataType, dims: t.shape };
 }
 
-function fromOrt(t: ort.Tensor): Tensor {
+function fromWire(t: WireTensor): Tensor {
   const dtype = (Object.keys(ORT_TYPES) as DType[]).find((d) => ORT_TYPES[d] === t.type);
   if (!dtype) throw new LatentlabError('RUNTIME_DTYPE', `ONNX Runtime returned an output of unsupported type ${t.type}`);
   return new Tensor(dtype, t.dims as number[], t.data as never);
 }
 
+/** What OrtCompiledGraph needs of a session: one in the ONNX Runtime thread, or (profiling) one here. */
+interface SessionHandle {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  run(feeds: Record<string, WireTensor>, outputs?: readonly string[]): Promise<Record<string, WireTensor>>;
+  release(): Promise<void>;
+  endProfiling?(): void;
+}
+
+/**
+ * A session on this thread. Only for profiling: CompiledGraph.endProfiling is synchronous, which a
+ * session in the ONNX Runtime thread (ort-thread.ts) cannot be.
+ */
+class LocalSession implements SessionHandle {
+  constructor(private readonly s: ort.InferenceSession) {}
+  get inputNames(): readonly string[] {
+    return this.s.inputNames;
+  }
+  get outputNames(): readonly string[] {
+    return this.s.outputNames;
+  }
+  async run(feeds: Record<string, WireTensor>, outputs?: readonly string[]): Promise<Record<string, WireTensor>> {
+    const tensors = Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, new ort.Tensor(t.type, t.data as never, t.dims as number[])]));
+    const r = outputs ? await this.s.run(tensors, outputs as string[]) : await this.s.run(tensors);
+    return Object.fromEntries(Object.entries(r).map(([k, t]) => [k, { type: t.type, data: t.data, dims: t.dims }]));
+  }
+  release(): Promise<void> {
+    return this.s.release();
+  }
+  endProfiling(): void {
+    this.s.endProfiling();
+  }
+}
+
 class OrtCompiledGraph implements CompiledGraph {
   constructor(
-    private readonly session: ort.InferenceSession,
+    private readonly session: SessionHandle,
     readonly createMs: number,
     private readonly graphName: string,
     private readonly profilePrefix?: string,
@@ -104,25 +141,25 @@ class OrtCompiledGraph implements CompiledGraph {
   }
 
   async run(feeds: Readonly<Record<string, Tensor>>, outputs?: readonly string[]): Promise<Record<string, Tensor>> {
-    const ortFeeds: Record<string, ort.Tensor> = {};
+    const wire: Record<string, WireTensor> = {};
     for (const name of this.inputNames) {
       const t = feeds[name];
       if (!t) throw new LatentlabError('RUNTIME_INPUT', `${this.graphName}: missing input "${name}"; expected ${this.inputNames.join(', ')}`);
-      ortFeeds[name] = toOrt(name, t);
+      wire[name] = toWire(name, t);
     }
-    let result: ort.InferenceSession.ReturnType;
+    let result: Record<string, WireTensor>;
     try {
-      result = outputs ? await this.session.run(ortFeeds, outputs as string[]) : await this.session.run(ortFeeds);
+      result = await this.session.run(wire, outputs);
     } catch (e) {
       throw new LatentlabError('RUNTIME_RUN', `${this.graphName}: ONNX Runtime failed: ${(e as Error).message}`, { cause: e });
     }
     const out: Record<string, Tensor> = {};
-    for (const [name, t] of Object.entries(result)) out[name] = fromOrt(t);
+    for (const [name, t] of Object.entries(result)) out[name] = fromWire(t);
     return out;
   }
 
   endProfiling(): string | undefined {
-    this.session.endProfiling();
+    this.session.endProfiling?.();
     return this.profilePrefix === undefined ? undefined : newestProfile(this.profilePrefix);
   }
 
@@ -130,6 +167,9 @@ class OrtCompiledGraph implements CompiledGraph {
     await this.session.release();
   }
 }
+
+// The in-process sessions (profiling) log like the thread's: ONNX Runtime's own lines only with --debug.
+ort.env.logLevel = ortLogLevel();
 
 const FORCED_KEYS = ['threads', 'optimizationLevel', 'prepacking', 'attention', 'profileFilePrefix', 'optimizedModelCache'] as const;
 
@@ -157,9 +197,26 @@ export function forcedCompileOptions(raw = process.env.LATENTLAB_COMPILE_OPTIONS
   return parsed as CompileOptions;
 }
 
+const cappedWarnings = new Set<number>();
+
+/**
+ * More intra-op threads than cores only adds contention (and ONNX Runtime allocates a stack and
+ * per-thread buffers for each: `threads: 100000` climbs in memory for minutes), so a larger number is
+ * capped at the cores, with a warning — once per number per process.
+ */
+export function capThreads(threads: number | undefined, cores = nodeSystemResources.cores()): number | undefined {
+  if (threads === undefined || threads <= cores) return threads;
+  if (!cappedWarnings.has(threads)) {
+    cappedWarnings.add(threads);
+    warn(`${threads} threads asked for, but this machine has ${cores} cores; using ${cores}`);
+  }
+  return cores;
+}
+
 export const nodeRuntime: Runtime = {
   async compile(graph: Graph, weights: ReadonlyMap<string, WeightData>, given: CompileOptions = {}): Promise<CompiledGraph> {
     const options = { ...given, ...forcedCompileOptions() };
+    options.threads = capThreads(options.threads);
     const device = options.device ?? 'cpu';
     if (!DEVICES.includes(device)) {
       throw new LatentlabError('DEVICE_UNKNOWN', `device ${JSON.stringify(device)} is not one of ${DEVICES.join(', ')}`, { hint: 'use --device cpu' });
@@ -191,9 +248,9 @@ export const nodeRuntime: Runtime = {
       }
     }
     const start = performance.now();
-    let s: ort.InferenceSession;
+    let s: SessionHandle;
     try {
-      s = await ort.InferenceSession.create(source as never, {
+      const sessionOptions: ort.InferenceSession.SessionOptions = {
         executionProviders: [device],
         graphOptimizationLevel: level,
         ...(options.threads !== undefined ? { intraOpNumThreads: options.threads } : {}),
@@ -201,7 +258,10 @@ export const nodeRuntime: Runtime = {
         // ORT warns that a level-'all' model is hardware specific: the cache key holds the CPU.
         ...(saving ? { optimizedModelFilePath: saving.optimizedModelFilePath, logSeverityLevel: 3 as const } : {}),
         extra: { session },
-      });
+      };
+      s = options.profileFilePrefix !== undefined
+        ? new LocalSession(await ort.InferenceSession.create(source as never, sessionOptions))
+        : await ThreadSession.create(source, sessionOptions);
       if (saving) commitEntry(saving.tmp, entry!);
     } catch (e) {
       if (saving) discardEntry(saving.tmp);
