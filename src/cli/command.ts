@@ -37,3 +37,9 @@ export function action<F>(fn: Action<F>): (...args: unknown[]) => Promise<void> 
     }
   };
 }
+
+/** "(required)" after the help text of every mandatory flag, so --help shows what must be given. */
+export function markRequired(cmd: Command): Command {
+  for (const o of cmd.options) if (o.mandatory && !o.description.endsWith('(required)')) o.description = `${o.description} (required)`;
+  return cmd;
+}

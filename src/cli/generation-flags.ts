@@ -7,8 +7,10 @@ import { randomInt } from 'node:crypto';
 import { type Command, Option } from 'commander';
 
 import { LatentlabError } from '../index.js';
+import { memoryFlag } from './limits.js';
 import { addModelOptions, addSchedulerOptions, type ModelFlags, type SchedulerFlags } from './model.js';
-import { collectText, integerFlag, nonEmptyFlag, numberFlag, seedFlag, sizeFlag } from './values.js';
+import { PROGRESS_MODES, type ProgressMode } from './progress.js';
+import { choiceFlag, collectText, integerFlag, nonEmptyFlag, numberFlag, seedFlag, sizeFlag } from './values.js';
 
 export interface GenerationFlags extends ModelFlags, SchedulerFlags {
   prompt: string[];
@@ -26,6 +28,8 @@ export interface GenerationFlags extends ModelFlags, SchedulerFlags {
   preview?: string;
   overwrite?: boolean;
   json?: boolean;
+  progress?: ProgressMode;
+  maxMemory?: number;
   /** img2img only. */
   image?: string;
   strength?: number;
@@ -52,6 +56,10 @@ export function addGenerationOptions(cmd: Command, img2img: boolean): Command {
   cmd.addOption(new Option('--save-latents <file.safetensors>', 'also save the final latents [B, 4, H/8, W/8] (scaled, as the UNet sees them)').argParser(nonEmptyFlag('--save-latents')));
   cmd.addOption(new Option('--preview <dir>', 'after every step, write the decoded predicted clean image to DIR/step-XX.png').argParser(nonEmptyFlag('--preview')));
   cmd.option('--overwrite', 'replace existing files named by --out / --save-latents / --preview');
+  cmd.addOption(new Option('--progress <mode>', 'bar (redrawn in place), lines (one every tenth of the run) or none (default: bar on a terminal, else lines)')
+    .argParser(choiceFlag('--progress', PROGRESS_MODES)));
+  cmd.addOption(new Option('--max-memory <size>', 'refuse runs estimated to need more memory than this, e.g. 8G (default: LATENTLAB_MAX_MEMORY, else the memory available)')
+    .argParser(memoryFlag));
   cmd.option('--json', 'print one JSON object (files written, settings) on stdout and nothing else');
   return cmd;
 }

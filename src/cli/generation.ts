@@ -11,14 +11,17 @@ import {
   encodePng, Generator, LatentlabError, type PipelineOutput, serializeSafetensors, StableDiffusionImg2ImgPipeline, StableDiffusionPipeline, type StepInfo,
   type Tensor,
 } from '../index.js';
+import { checkApplicable } from './applicability.js';
 import { flagError } from './errors.js';
 import { DEFAULT_GUIDANCE, DEFAULT_STEPS, type GenerationFlags, negativesFor, seedFor } from './generation-flags.js';
 import { type InputImage, prepareInputImage } from './input-image.js';
 import { a1111Text, type GenerationSettings, latentlabVersion, modelName, promptIndex, stringifyJson } from './metadata.js';
 import { isFolder, loadOptions, resolveFolder, schedulerChoice, schedulerReport } from './model.js';
 import { explicitTarget, imageTargets, type Target, writeTarget } from './outputs.js';
+import { capThreadsFlag, checkRunMemory, memoryCap } from './limits.js';
 import { Previewer } from './preview.js';
 import { StepProgress } from './progress.js';
+import { unetCallsLabel } from './progress-label.js';
 import type { Session } from './session.js';
 
 export interface WrittenFile {
@@ -47,6 +50,9 @@ interface Plan {
   imageOut: Target[];
   latentsOut?: Target;
   previewer?: Previewer;
+  localFolder: boolean;
+  /** --max-memory or LATENTLAB_MAX_MEMORY, bytes. */
+  maxMemory?: number;
 }
 
 export async function runGeneration(kind: 'generate' | 'img2img', flags: GenerationFlags, session: Session): Promise<void> {
@@ -54,7 +60,7 @@ export async function runGeneration(kind: 'generate' | 'img2img', flags: Generat
   const { pipe, settings, model } = await loadPipeline(plan, flags, session);
   try {
     session.phase = 'compute';
-    const output = await denoiseWithProgress(pipe, plan, settings, session);
+    const output = await denoiseWithProgress(pipe, plan, settings, flags, session);
     session.checkCancelled();
     session.phase = 'write';
     await writeOutputs(output, plan, settings, model, session);
@@ -72,10 +78,14 @@ async function planRun(kind: 'generate' | 'img2img', flags: GenerationFlags, ses
   const steps = flags.steps ?? DEFAULT_STEPS;
   const strength = flags.strength ?? 0.8;
   if (kind === 'img2img') checkDenoisingSteps(steps, strength);
+  const localFolder = await isFolder(flags.model!);
+  checkApplicable(flags, { localFolder });
+  flags.threads = capThreadsFlag(flags.threads, session);
+  const maxMemory = memoryCap(flags.maxMemory);
   const input = kind === 'img2img' ? await prepareInputImage(flags) : undefined;
   const overwrite = flags.overwrite ?? false;
   return {
-    kind, negatives, numImages, seed, randomSeed: random, scheduler, steps, strength, input,
+    kind, negatives, numImages, seed, randomSeed: random, scheduler, steps, strength, input, localFolder, maxMemory,
     imageOut: await imageTargets('--out', flags.out, flags.prompt.length * numImages, String(seed), overwrite),
     latentsOut: flags.saveLatents === undefined ? undefined : await explicitTarget('--save-latents', flags.saveLatents, ['.safetensors'], overwrite),
     previewer: flags.preview === undefined ? undefined : await Previewer.create(flags.preview, overwrite, session),
@@ -85,10 +95,11 @@ async function planRun(kind: 'generate' | 'img2img', flags: GenerationFlags, ses
 /** The pipeline (downloading a Hub model if needed), the limits it sets, and the settings the run will use. */
 async function loadPipeline(plan: Plan, flags: GenerationFlags, session: Session): Promise<{ pipe: Pipeline; settings: GenerationSettings; model: string }> {
   const folder = await resolveFolder(flags, session);
-  const model = modelName(flags.model!, await isFolder(flags.model!));
+  const model = modelName(flags.model!, plan.localFolder);
   const Class = plan.kind === 'generate' ? StableDiffusionPipeline : StableDiffusionImg2ImgPipeline;
   const pipe: Pipeline = await Class.fromPretrained(folder, { ...loadOptions(flags), scheduler: plan.scheduler.choice });
   checkAgainstModel(pipe, plan.steps, flags.clipSkip);
+  checkApplicable(flags, { localFolder: plan.localFolder, schedulerClass: pipe.scheduler.className });
   const { input } = plan;
   if (input?.resizedFrom) session.note(`resized ${flags.image} from ${input.resizedFrom.width}×${input.resizedFrom.height} to ${input.image.width}×${input.image.height} (Lanczos), as --width/--height asked`);
   if (plan.randomSeed) session.note(`seed ${plan.seed} (random; pass --seed ${plan.seed} to get the same images again)`);
@@ -115,12 +126,14 @@ async function loadPipeline(plan: Plan, flags: GenerationFlags, session: Session
     clipSkip: flags.clipSkip,
     ...(input ? { image: flags.image, strength: plan.strength, resizedFrom: input.resizedFrom } : {}),
   };
+  const guidance = settings.guidance > 1;
+  checkRunMemory(pipe, { batch: settings.batchSize, width: settings.width, height: settings.height, guidance, img2img: plan.kind === 'img2img' }, plan.maxMemory);
   return { pipe, settings, model };
 }
 
 /** The pipeline's call, with the progress bar and the previews in its step callback. */
-async function denoiseWithProgress(pipe: Pipeline, plan: Plan, s: GenerationSettings, session: Session): Promise<PipelineOutput> {
-  const progress = new StepProgress(session.streams.stderr);
+async function denoiseWithProgress(pipe: Pipeline, plan: Plan, s: GenerationSettings, flags: GenerationFlags, session: Session): Promise<PipelineOutput> {
+  const progress = new StepProgress(session.streams.stderr, 'denoising', undefined, flags.progress);
   const common = {
     prompt: s.prompts,
     negativePrompt: s.negativePrompts,
@@ -131,7 +144,9 @@ async function denoiseWithProgress(pipe: Pipeline, plan: Plan, s: GenerationSett
     eta: s.eta,
     clipSkip: s.clipSkip,
     signal: session.signal,
+    memoryLimit: plan.maxMemory,
     callback: async (info: StepInfo) => {
+      if (info.step === 0) progress.label = unetCallsLabel(pipe.scheduler, info.numSteps, plan.kind === 'img2img' ? Math.trunc(s.steps * plan.strength) : s.steps);
       progress.update(info.step + 1, info.numSteps);
       await plan.previewer?.step(info, (x0) => pipe.decodeLatents(x0));
     },

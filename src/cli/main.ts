@@ -7,13 +7,14 @@
 
 import { Command, CommanderError } from 'commander';
 
-import { configure, DEBUG_HELP } from './command.js';
+import { configure, DEBUG_HELP, markRequired } from './command.js';
 import { decodeCommand } from './commands/decode.js';
 import { encodeCommand } from './commands/encode.js';
 import { generateCommand } from './commands/generate.js';
 import { img2imgCommand } from './commands/img2img.js';
 import { infoCommand } from './commands/info.js';
 import { scheduleCommand } from './commands/schedule.js';
+import { schedulersCommand } from './commands/schedulers.js';
 import { tokenizeCommand } from './commands/tokenize.js';
 import { debugRequested, EXIT, exitCodeFor, formatError } from './errors.js';
 import { latentlabVersion } from './metadata.js';
@@ -23,8 +24,8 @@ function buildProgram(): Command {
     .description('Stable Diffusion in TypeScript: generate images, and look inside the models (tokens, schedules, latents).')
     .version(latentlabVersion(), '-V, --version')
     .option('--debug', DEBUG_HELP);
-  for (const cmd of [generateCommand(), img2imgCommand(), tokenizeCommand(), scheduleCommand(), encodeCommand(), decodeCommand(), infoCommand()]) {
-    program.addCommand(cmd.option('--debug', DEBUG_HELP));
+  for (const cmd of [generateCommand(), img2imgCommand(), tokenizeCommand(), scheduleCommand(), schedulersCommand(), encodeCommand(), decodeCommand(), infoCommand()]) {
+    program.addCommand(markRequired(cmd.option('--debug', DEBUG_HELP)));
   }
   program.addHelpText('after', '\nRun "latentlab <command> --help" for a command\'s flags. Documentation: docs/cli.md');
   return program;

@@ -10,6 +10,7 @@ import {
   a1111SamplerName, type Device, type HubProgressEvent, LatentlabError, parseJson, resolveModelPath, type Scheduler, schedulerFromConfig, schedulerName,
   terminalProgress,
 } from '../index.js';
+import { checkApplicable } from './applicability.js';
 import { flagError } from './errors.js';
 import type { SchedulerReport } from './metadata.js';
 import type { Session } from './session.js';
@@ -66,6 +67,7 @@ export async function isFolder(model: string): Promise<boolean> {
  */
 export async function resolveFolder(f: ModelFlags, session: Session): Promise<string> {
   if (f.model === undefined) throw flagError('--model', '', 'a diffusers folder or a Hub id');
+  checkApplicable(f, { localFolder: await isFolder(f.model) });
   const bar = terminalProgress(session.streams.stderr);
   const onProgress = (e: HubProgressEvent) => (e.type === 'warning' ? session.warn(e.message) : bar(e));
   return resolve(await resolveModelPath(f.model, { variant: f.variant, revision: f.revision, onProgress: onProgress as (event: never) => void }));

@@ -1,5 +1,6 @@
-// The denoising progress bar, redrawn in place on stderr — only when stderr is a terminal, so logs
-// and pipes stay clean (downloads have their own bar, drawn by the Hub client):
+// Denoising progress on stderr (--progress bar|lines|none). On a terminal, a bar redrawn in place
+// (downloads have their own bar, drawn by the Hub client); elsewhere — a log, a pipe, CI — one plain
+// line every tenth of the run, so a long run is never silent and a log never fills with redraws:
 //
 //   denoising  12/50 [#######-------------------]  24%  3.10 it/s  ETA 0:12
 //
@@ -33,6 +34,18 @@ export function progressLine(label: string, done: number, total: number, elapsed
   return `${label}  ${counter} [${'#'.repeat(filled).padEnd(width, '-')}] ${tail}`;
 }
 
+/** How progress is shown: a bar redrawn in place, a plain line every few steps (logs, CI), or nothing. */
+export type ProgressMode = 'bar' | 'lines' | 'none';
+export const PROGRESS_MODES: readonly ProgressMode[] = ['bar', 'lines', 'none'];
+
+/** The default: the bar on a terminal, lines anywhere else (a log file, a pipe, CI). */
+export function defaultProgressMode(stream: ProgressStream): ProgressMode {
+  return stream.isTTY ? 'bar' : 'lines';
+}
+
+/** Lines mode prints about ten lines per run, and at least one every LINE_MS while steps complete. */
+const LINE_MS = 10_000;
+
 export class StepProgress {
   private started = 0;
   private last = 0;
@@ -40,20 +53,31 @@ export class StepProgress {
 
   constructor(
     private readonly stream: ProgressStream,
-    private readonly label = 'denoising',
+    /** May change once the loop knows its length (PNDM's extra UNet call: cli/generation.ts). */
+    public label = 'denoising',
     private readonly now: () => number = () => performance.now(),
+    private readonly mode: ProgressMode = defaultProgressMode(stream),
   ) {}
 
   start(): void {
     this.started = this.now();
+    this.last = this.started;
   }
 
   update(done: number, total: number): void {
-    if (!this.stream.isTTY) return;
     const t = this.now();
+    const elapsed = (t - this.started) / 1000;
+    if (this.mode === 'lines') {
+      const every = Math.max(1, Math.ceil(total / 10));
+      if (done % every !== 0 && done !== total && t - this.last < LINE_MS) return;
+      this.last = t;
+      this.stream.write(`latentlab: ${progressLine(this.label, done, total, elapsed, 100)}\n`);
+      return;
+    }
+    if (this.mode !== 'bar') return;
     if (t - this.last < REDRAW_MS && done < total) return;
     this.last = t;
-    this.stream.write(`\r\x1b[2K${progressLine(this.label, done, total, (t - this.started) / 1000, this.stream.columns || 80)}`);
+    this.stream.write(`\r\x1b[2K${progressLine(this.label, done, total, elapsed, this.stream.columns || 80)}`);
     this.drawn = true;
   }
 

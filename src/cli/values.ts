@@ -65,8 +65,7 @@ export const strengthFlag = numberFlag('--strength', { min: 0, minExclusive: tru
   'strength is how much of the image is replaced: 0.3 keeps most of it, 1.0 replaces it entirely');
 
 export function deviceFlag(text: string): Device {
-  if (!(DEVICES as readonly string[]).includes(text)) throw flagError('--device', text, `one of ${DEVICES.join(', ')}`);
-  return text as Device;
+  return choiceFlag('--device', DEVICES)(text);
 }
 
 /** A scheduler name, checked now (the error lists every valid name) but kept as typed. */
@@ -75,7 +74,7 @@ export function schedulerFlag(text: string): string {
     resolveSchedulerName(text);
   } catch {
     throw flagError('--scheduler', text, `one of: ${schedulerNames().join(', ')}`,
-      'names are case-insensitive; "euler-a", "Euler a" and "EulerAncestralDiscreteScheduler" are the same sampler (docs/schedulers.md)');
+      '`latentlab schedulers` lists them; names are case-insensitive: "euler-a", "Euler a" and "EulerAncestralDiscreteScheduler" are the same sampler');
   }
   return text;
 }
@@ -92,5 +91,13 @@ export function nonEmptyFlag(flag: string): (text: string) => string {
   return (text) => {
     if (text.trim() === '') throw flagError(flag, text, 'a non-empty value');
     return text;
+  };
+}
+
+/** One of a fixed set of words. */
+export function choiceFlag<T extends string>(flag: string, choices: readonly T[]): (text: string) => T {
+  return (text) => {
+    if (!(choices as readonly string[]).includes(text)) throw flagError(flag, text, `one of ${choices.join(', ')}`);
+    return text as T;
   };
 }

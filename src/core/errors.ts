@@ -58,3 +58,18 @@ export function fmtValue(value: unknown): string {
   }
   return s.length > 120 ? `${s.slice(0, 117)}...` : s;
 }
+
+/**
+ * Runs `fn`; a LatentlabError it throws that names no file is re-thrown naming `file` (same code,
+ * key and hint). For checks written without knowing where their input came from — a scheduler
+ * config checked by the scheduler — when the caller does know: "scheduler/scheduler_config.json: …".
+ */
+export function inFile<T>(file: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (!(e instanceof LatentlabError) || e.file !== undefined) throw e;
+    const message = e.hint ? e.message.slice(0, e.message.length - `\n  hint: ${e.hint}`.length) : e.message;
+    throw new LatentlabError(e.code, `${file}: ${message}`, { file, key: e.key, hint: e.hint, cause: e });
+  }
+}

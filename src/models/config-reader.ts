@@ -31,9 +31,11 @@ export class ConfigReader {
     return v;
   }
 
-  number(name: string, dflt?: number): number {
+  /** A number; `positive`: a finite number > 0 (a value that divides or scales, such as scaling_factor). */
+  number(name: string, dflt?: number, o: { positive?: boolean } = {}): number {
     const v = this.has(name) ? this.raw[name] : dflt;
     if (typeof v !== 'number' || Number.isNaN(v)) this.fail(name, 'a number');
+    if (o.positive && !(v > 0 && Number.isFinite(v))) this.fail(name, 'a finite number > 0');
     return v;
   }
 

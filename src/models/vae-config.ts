@@ -53,7 +53,8 @@ export function parseAutoencoderKLConfig(r: ConfigReader): AutoencoderKLConfig {
     act_fn: unsupportedUnless(r, 'act_fn', ['silu', 'swish'], 'silu'),
     down_block_types: blockTypes(r, 'down_block_types', 'DownEncoderBlock2D', n),
     up_block_types: blockTypes(r, 'up_block_types', 'UpDecoderBlock2D', n),
-    scaling_factor: r.number('scaling_factor', 0.18215),
+    // The pipelines divide the latents by it: 0 gives Inf, a negative value a wrong image.
+    scaling_factor: r.number('scaling_factor', 0.18215, { positive: true }),
     shift_factor: r.has('shift_factor') ? r.number('shift_factor') : null,
     sample_size: r.int('sample_size', 32, 1),
     force_upcast: r.bool('force_upcast', true),

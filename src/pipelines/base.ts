@@ -8,6 +8,7 @@ import type { RgbImage } from '../image/index.js';
 import type { Scheduler } from '../schedulers/index.js';
 import type { CommonCallOptions } from './call-options.js';
 import { encodePrompt, repeatEach } from './encode-prompt.js';
+import { checkFinite } from './finite-check.js';
 import type { PipelineComponents } from './components.js';
 import { denoise, type DenoiseArgs } from './denoise.js';
 import { latentsToImages } from './latents.js';
@@ -90,6 +91,7 @@ export class PipelineBase {
       if (prompts.length === 0 || prompts.some((p) => typeof p !== 'string')) throw argError('prompt', o.prompt, 'a string or a non-empty list of strings');
       positive = await encodePrompt(this.tokenizer, this.textEncoder, prompts, { clipSkip: o.clipSkip });
     }
+    checkFinite(positive, 'the prompt embeddings', 'the text encoder weights (text_encoder/*.safetensors) probably hold NaN or Inf values, or promptEmbeds did');
     const batch = positive.shape[0];
     if (!guidance) return { embeds: repeatEach(positive, n), batch: batch * n };
     let negative: Tensor<'float32'>;

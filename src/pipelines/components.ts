@@ -2,7 +2,7 @@
 // model_index.json names the components; latentlab loads tokenizer, text_encoder, unet, vae and
 // the scheduler config, and skips safety_checker / feature_extractor / image_encoder.
 
-import { LatentlabError } from '../core/errors.js';
+import { inFile, LatentlabError } from '../core/errors.js';
 import { fileSystem } from '../core/io.js';
 import { warn } from '../core/log.js';
 import { resolveModelPath, ResolveOptions } from '../core/model-resolver.js';
@@ -70,6 +70,22 @@ export function makeScheduler(modelConfig: Record<string, unknown>, choice?: str
   return schedulerFromConfig(choice);
 }
 
+/** The model_index.json classes whose folders hold an SD 1.x / 2.x pipeline (tokenizer, CLIP, UNet, AutoencoderKL). */
+export const SD_PIPELINE_CLASSES = ['StableDiffusionPipeline', 'StableDiffusionImg2ImgPipeline', 'StableDiffusionInpaintPipeline', 'LatentConsistencyModelPipeline'] as const;
+
+/**
+ * Another pipeline's folder (SDXL, video, Kandinsky, …) has other components with the same folder
+ * names: loading it would fail much later, on a weight, or silently produce noise. Refuse it here.
+ */
+function checkPipelineClass(index: Record<string, unknown>, indexFile: string): void {
+  const found = index._class_name;
+  if (found === undefined || (SD_PIPELINE_CLASSES as readonly unknown[]).includes(found)) return;
+  throw new LatentlabError('PIPELINE_UNSUPPORTED', `${indexFile} declares "_class_name": ${JSON.stringify(found)}; latentlab loads Stable Diffusion 1.x / 2.x pipelines`, {
+    file: indexFile, key: '_class_name',
+    hint: `supported: ${SD_PIPELINE_CLASSES.join(', ')}. SDXL, SD 3, video and other pipelines have other networks; use a SD 1.x / 2.x model`,
+  });
+}
+
 export async function loadPipelineComponents(pathOrId: string, options: PipelineLoadOptions = {}): Promise<PipelineComponents> {
   const fs = fileSystem();
   const folder = await resolveModelPath(pathOrId, options);
@@ -81,6 +97,7 @@ export async function loadPipelineComponents(pathOrId: string, options: Pipeline
     });
   }
   const index = await readConfigFile(indexFile);
+  checkPipelineClass(index, indexFile);
   const missing = REQUIRED.filter((c) => !Array.isArray(index[c]) || (index[c] as unknown[])[0] === null);
   if (missing.length > 0) {
     throw new LatentlabError('PIPELINE_NOT_DIFFUSERS', `${indexFile} lacks the component(s) ${missing.join(', ')} that a Stable Diffusion pipeline needs`, {
@@ -94,7 +111,9 @@ export async function loadPipelineComponents(pathOrId: string, options: Pipeline
     UNet2DConditionModel.fromPretrained(folder, { ...modelOptions, subfolder: 'unet' }),
     AutoencoderKL.fromPretrained(folder, { ...modelOptions, subfolder: 'vae' }),
   ]);
-  const schedulerConfig = fixLegacySchedulerConfig(await readConfigFile(fs.join(folder, 'scheduler', 'scheduler_config.json')));
-  const scheduler = makeScheduler(schedulerConfig, options.scheduler);
+  const schedulerFile = fs.join(folder, 'scheduler', 'scheduler_config.json');
+  const schedulerConfig = fixLegacySchedulerConfig(await readConfigFile(schedulerFile));
+  // A full config object passed by the caller is not the file's fault.
+  const scheduler = typeof options.scheduler === 'object' ? makeScheduler(schedulerConfig, options.scheduler) : inFile(schedulerFile, () => makeScheduler(schedulerConfig, options.scheduler));
   return { folder, tokenizer, textEncoder, unet, vae, scheduler, schedulerConfig, releaseSessions: options.releaseSessions ?? true };
 }

@@ -13,6 +13,7 @@ import type { Generator } from '../core/random.js';
 import { Tensor } from '../core/tensor.js';
 import type { UNet2DConditionModel } from '../models/unet-2d-condition-model.js';
 import type { Scheduler } from '../schedulers/index.js';
+import { checkStepFinite } from './finite-check.js';
 
 export interface StepInfo {
   /** 0-based index into the loop's timesteps. */
@@ -74,6 +75,7 @@ export async function denoise(a: DenoiseArgs): Promise<Tensor<'float32'>> {
     const noisePred = a.doClassifierFreeGuidance ? classifierFreeGuidance(sample, a.guidanceScale) : sample;
     const out = a.scheduler.step(noisePred, t, latents, { generator: a.generator, eta: a.eta });
     latents = out.prevSample;
+    checkStepFinite({ step: i, numSteps: a.timesteps.length, timestep: t, sample, noisePred, latents, guidanceScale: a.guidanceScale });
     await a.callback?.({ step: i, numSteps: a.timesteps.length, timestep: t, latents, predOriginalSample: out.predOriginalSample, noisePred });
   }
   checkCancelled(a.signal);

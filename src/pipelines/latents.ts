@@ -14,6 +14,7 @@ import type { Tensor } from '../core/tensor.js';
 import { divide, scale } from '../core/tensor-math.js';
 import { postprocess, preprocessBatch, type RgbImage } from '../image/index.js';
 import type { AutoencoderKL } from '../models/autoencoder-kl.js';
+import { checkFinite } from './finite-check.js';
 
 /**
  * RGB image(s) → latents [B, 4, H/8, W/8]: one draw `randn(mean.shape)` from `generator` for the
@@ -27,7 +28,10 @@ export async function imageToLatents(vae: AutoencoderKL, image: RgbImage | reado
 
 /** The raw decoder output [B, 3, H, W] (about −1…1) of UNet-scale latents: vae.decode(latents / scaling_factor).sample. */
 export async function decodeToPixels(vae: AutoencoderKL, latents: Tensor<'float32'>): Promise<Tensor<'float32'>> {
-  return (await vae.decode(divide(latents, vae.scalingFactor))).sample;
+  checkFinite(latents, 'the latents to decode', 'they come from a file or a loop that produced NaN/Inf; check where they were made');
+  const { sample } = await vae.decode(divide(latents, vae.scalingFactor));
+  checkFinite(sample, 'the VAE decoder\'s output', 'the VAE weights (vae/*.safetensors) probably hold NaN or Inf values; check the model files (re-download them)');
+  return sample;
 }
 
 /** Latents [B, 4, h, w] → B RGB images of 8h × 8w pixels (decode, then clamp and round like diffusers). */

@@ -137,7 +137,8 @@ export function resolveConfig(spec: ClassSpec, input: SchedulerConfigInput = {})
     if (!valid(rule, value)) {
       throw new LatentlabError('SCHEDULER_CONFIG', `${spec.className}: config field "${key}" is ${fmtValue(value)}; expected ${describe(rule)}`, {
         key,
-        hint: `fix "${key}" in scheduler_config.json or pass an override (e.g. { ${key}: ${fmtValue(rule.type === 'enum' ? rule.values[0] : spec.defaults[key] ?? null)} }).`,
+        // Said in the config file's own terms: the CLI and the library both show it.
+        hint: `set "${key}" to ${describe(rule)} in the scheduler config (e.g. "${key}": ${fmtValue(rule.type === 'enum' ? rule.values[0] : spec.defaults[key] ?? null)}), or leave it out for the default`,
       });
     }
   }
