@@ -7,7 +7,8 @@
 import './platform/node/index.js';
 
 // core
-export { LatentlabError, type ErrorDetails } from './core/errors.js';
+export { inFile, LatentlabError, type ErrorDetails } from './core/errors.js';
+export { errnoCode, ioError } from './core/io-errors.js';
 export { type DType } from './core/dtype.js';
 export { numel, Tensor } from './core/tensor.js';
 export { defaultGenerator, Generator, type GeneratorState } from './core/random.js';

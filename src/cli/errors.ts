@@ -7,7 +7,7 @@
 // error (a flag that does not parse; commander's own errors too), 70 an internal error (a bug:
 // anything that is not a LatentlabError), 130 cancelled with Ctrl-C (128 + SIGINT, as shells do).
 
-import { LatentlabError } from '../index.js';
+import { errnoCode, ioError, LatentlabError } from '../index.js';
 
 export const EXIT = { ok: 0, error: 1, usage: 2, internal: 70, cancelled: 130 } as const;
 
@@ -53,4 +53,16 @@ function stackOf(e: unknown): string {
     cur = cur instanceof Error ? cur.cause : undefined;
   }
   return parts.join('\ncaused by: ');
+}
+
+const WRITES = new Set(['write', 'mkdir', 'rename', 'link', 'unlink', 'rmdir', 'copyfile', 'symlink', 'chmod', 'utime', 'ftruncate']);
+
+/**
+ * A platform file error that escaped without being wrapped (it has an errno code and a path) is a
+ * problem with the user's file, not a bug: the same coded error the library gives (core/io-errors).
+ */
+export function asLatentlabError(e: unknown): unknown {
+  const path = (e as { path?: unknown } | null)?.path;
+  if (e instanceof LatentlabError || !errnoCode(e) || typeof path !== 'string') return e;
+  return ioError(e, path, WRITES.has(String((e as { syscall?: unknown }).syscall)) ? 'write' : 'read');
 }

@@ -15,7 +15,7 @@ import { checkApplicable } from './applicability.js';
 import { flagError } from './errors.js';
 import { DEFAULT_GUIDANCE, DEFAULT_STEPS, type GenerationFlags, negativesFor, seedFor } from './generation-flags.js';
 import { type InputImage, prepareInputImage } from './input-image.js';
-import { a1111Text, type GenerationSettings, latentlabVersion, modelName, promptIndex, stringifyJson } from './metadata.js';
+import { type GenerationSettings, latentlabVersion, modelName, pngTextFor, promptIndex, stringifyJson } from './metadata.js';
 import { isFolder, loadOptions, resolveFolder, schedulerChoice, schedulerReport } from './model.js';
 import { explicitTarget, imageTargets, type Target, writeTarget } from './outputs.js';
 import { capThreadsFlag, checkRunMemory, memoryCap } from './limits.js';
@@ -101,8 +101,6 @@ async function loadPipeline(plan: Plan, flags: GenerationFlags, session: Session
   checkAgainstModel(pipe, plan.steps, flags.clipSkip);
   checkApplicable(flags, { localFolder: plan.localFolder, schedulerClass: pipe.scheduler.className });
   const { input } = plan;
-  if (input?.resizedFrom) session.note(`resized ${flags.image} from ${input.resizedFrom.width}×${input.resizedFrom.height} to ${input.image.width}×${input.image.height} (Lanczos), as --width/--height asked`);
-  if (plan.randomSeed) session.note(`seed ${plan.seed} (random; pass --seed ${plan.seed} to get the same images again)`);
   const size = pipe instanceof StableDiffusionPipeline ? pipe.defaultSize : 0;
   const settings: GenerationSettings = {
     command: plan.kind,
@@ -128,6 +126,8 @@ async function loadPipeline(plan: Plan, flags: GenerationFlags, session: Session
   };
   const guidance = settings.guidance > 1;
   checkRunMemory(pipe, { batch: settings.batchSize, width: settings.width, height: settings.height, guidance, img2img: plan.kind === 'img2img' }, plan.maxMemory);
+  if (input?.resizedFrom) session.note(`resized ${flags.image} from ${input.resizedFrom.width}×${input.resizedFrom.height} to ${input.image.width}×${input.image.height} (Lanczos), as --width/--height asked`);
+  if (plan.randomSeed) session.note(`seed ${plan.seed} (random; pass --seed ${plan.seed} to get the same images again)`);
   return { pipe, settings, model };
 }
 
@@ -165,7 +165,7 @@ async function denoiseWithProgress(pipe: Pipeline, plan: Plan, s: GenerationSett
 async function writeOutputs(output: PipelineOutput, plan: Plan, s: GenerationSettings, model: string, session: Session): Promise<void> {
   const files: WrittenFile[] = [];
   for (let i = 0; i < output.images.length; i++) {
-    const png = await encodePng(output.images[i], { text: { parameters: a1111Text(s, i, model) } });
+    const png = await encodePng(output.images[i], { text: pngTextFor(s, i, model) });
     files.push({ path: await writeTarget(plan.imageOut[i], png), kind: 'image', index: i, prompt: s.prompts[promptIndex(s, i)] });
   }
   if (plan.latentsOut) files.push({ path: await writeLatents(plan.latentsOut, output.latents, s, model), kind: 'latents' });

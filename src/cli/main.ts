@@ -16,7 +16,7 @@ import { infoCommand } from './commands/info.js';
 import { scheduleCommand } from './commands/schedule.js';
 import { schedulersCommand } from './commands/schedulers.js';
 import { tokenizeCommand } from './commands/tokenize.js';
-import { debugRequested, EXIT, exitCodeFor, formatError } from './errors.js';
+import { asLatentlabError, debugRequested, EXIT, exitCodeFor, formatError } from './errors.js';
 import { latentlabVersion } from './metadata.js';
 
 function buildProgram(): Command {
@@ -45,8 +45,9 @@ async function main(argv: readonly string[]): Promise<number> {
   } catch (e) {
     // Commander has already printed its own message (or the help / version, exit code 0).
     if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.ok : EXIT.usage;
-    process.stderr.write(`${formatError(e, debugRequested(argv))}\n`);
-    return exitCodeFor(e);
+    const error = asLatentlabError(e);
+    process.stderr.write(`${formatError(error, debugRequested(argv))}\n`);
+    return exitCodeFor(error);
   }
 }
 

@@ -9,7 +9,7 @@
 
 import { readFileSync } from 'node:fs';
 
-import { formatA1111Parameters } from '../index.js';
+import { type A1111Parameters, infotextChunks } from '../index.js';
 
 /** The package version, read from package.json (two folders up from both src/cli and dist/cli). */
 export function latentlabVersion(): string {
@@ -72,8 +72,13 @@ export function modelName(model: string, isFolder: boolean): string {
   return isFolder ? model.replace(/[\\/]+$/, '').split(/[\\/]/).pop() ?? model : model;
 }
 
-/** The infotext of image `i` of the batch. */
-export function a1111Text(s: GenerationSettings, i: number, model: string): string {
+/** The PNG text chunks of image `i` of the batch: A1111's `parameters`, and the exact prompts where it is ambiguous. */
+export function pngTextFor(s: GenerationSettings, i: number, model: string): Record<string, string> {
+  return infotextChunks(a1111Parameters(s, i, model));
+}
+
+/** The infotext fields of image `i` of the batch. */
+function a1111Parameters(s: GenerationSettings, i: number, model: string): A1111Parameters {
   const p = promptIndex(s, i);
   const extra: Record<string, string> = {};
   if (s.command === 'img2img') extra['Denoising strength'] = String(s.strength);
@@ -90,7 +95,7 @@ export function a1111Text(s: GenerationSettings, i: number, model: string): stri
   if (s.variant) extra.Variant = s.variant;
   if (s.revision) extra.Revision = s.revision;
   extra.Version = `latentlab ${latentlabVersion()}`;
-  return formatA1111Parameters({
+  return {
     prompt: s.prompts[p],
     negativePrompt: s.negativePrompts[p],
     steps: s.steps,
@@ -101,7 +106,7 @@ export function a1111Text(s: GenerationSettings, i: number, model: string): stri
     height: s.height,
     model,
     extra,
-  });
+  };
 }
 
 export interface JsonOptions {

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 
 import {
-  a1111SamplerName, type Device, type HubProgressEvent, LatentlabError, parseJson, resolveModelPath, type Scheduler, schedulerFromConfig, schedulerName,
+  a1111SamplerName, type Device, type HubProgressEvent, ioError, LatentlabError, parseJson, resolveModelPath, type Scheduler, schedulerFromConfig, schedulerName,
   terminalProgress,
 } from '../index.js';
 import { checkApplicable } from './applicability.js';
@@ -89,9 +89,7 @@ export async function readSchedulerConfig(path: string): Promise<Record<string, 
   try {
     text = await readFile(path, 'utf8');
   } catch (e) {
-    throw new LatentlabError('IO_NOT_FOUND', `--scheduler-config ${path}: cannot read the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, {
-      file: path, hint: 'pass the path of a scheduler_config.json, e.g. <model>/scheduler/scheduler_config.json', cause: e,
-    });
+    throw ioError(e, path, 'read', '--scheduler-config');
   }
   let config: unknown;
   try {

@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { link, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve, sep } from 'node:path';
 
-import { LatentlabError } from '../index.js';
+import { ioError, LatentlabError } from '../index.js';
 import { flagError } from './errors.js';
 
 /** How a target may be written: a new file only, replacing an existing one, or the next free number. */
@@ -38,7 +38,7 @@ async function exists(path: string): Promise<boolean> {
   return (await stat(path).catch(() => undefined)) !== undefined;
 }
 
-/** The folder of an output path must exist (checked before any compute). */
+/** The folder of an output path must exist and take new files (checked before any compute). */
 export async function checkFolder(flag: string, path: string): Promise<void> {
   const dir = dirname(resolve(path));
   if (!(await isDirectory(dir))) {
@@ -46,6 +46,25 @@ export async function checkFolder(flag: string, path: string): Promise<void> {
       file: path, hint: `create it first (mkdir -p ${JSON.stringify(dir)}) or choose another output path`,
     });
   }
+  await checkWritable(flag, dir);
+}
+
+/**
+ * Can files be created in `dir`? Asked by creating (and removing) an empty hidden file, the one test
+ * that also sees read-only mounts, ACLs and root-squashed network folders, where the permission
+ * bits (fs.access) tell nothing. Before the model loads, so a minute of compute is never lost on it.
+ */
+export async function checkWritable(flag: string, dir: string): Promise<void> {
+  const probe = join(dir, `.latentlab-write-test-${randomBytes(6).toString('hex')}`);
+  try {
+    await writeFile(probe, '', { flag: 'wx' });
+  } catch (e) {
+    const cause = ioError(e, dir, 'write');
+    throw new LatentlabError(cause.code, `${flag}: cannot create files in the folder ${dir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, {
+      file: dir, hint: cause.hint ?? 'choose another output folder', cause: e,
+    });
+  }
+  await rm(probe, { force: true });
 }
 
 function checkExtension(flag: string, path: string, extensions: readonly string[]): void {
@@ -91,6 +110,7 @@ export async function imageTargets(flag: string, out: string | undefined, count:
         file: folder, hint: `create it first (mkdir -p ${JSON.stringify(resolve(folder))}) or choose another output path`,
       });
     }
+    await checkWritable(flag, resolve(folder));
     const suffix = `-${tag}.png`;
     const first = (await lastNumber(folder)) + 1;
     return Array.from({ length: count }, (_, i) => ({ path: numbered(folder, first + i, suffix), policy: 'numbered' as const, suffix }));
@@ -105,8 +125,7 @@ export async function imageTargets(flag: string, out: string | undefined, count:
 }
 
 function writeError(path: string, e: unknown): LatentlabError {
-  if (e instanceof LatentlabError) return e;
-  return new LatentlabError('IO_WRITE', `cannot write ${path}: ${(e as Error).message}`, { file: path, cause: e });
+  return ioError(e, path, 'write');
 }
 
 /** Links tmp to path; false when the name is taken. Falls back to rename on file systems without hard links. */

@@ -11,7 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 
 import { encodePng, imageGrid, LatentlabError, type RgbImage, type StepInfo, type Tensor } from '../index.js';
 import type { WrittenFile } from './generation.js';
-import { type Target, writeTarget } from './outputs.js';
+import { checkWritable, type Target, writeTarget } from './outputs.js';
 import type { Session } from './session.js';
 
 export class Previewer {
@@ -40,6 +40,7 @@ export class Previewer {
           file: dir, hint: `create it first (mkdir -p ${JSON.stringify(resolve(dir))}) or choose another preview folder`,
         });
       }
+      await checkWritable('--preview', parent);
     } else if (!overwrite) {
       const old = (await readdir(dir)).filter((n) => /^step-\d+\.png$/.test(n));
       if (old.length > 0) {
@@ -48,6 +49,7 @@ export class Previewer {
         });
       }
     }
+    if (st) await checkWritable('--preview', resolve(dir));
     return new Previewer(dir, overwrite, session, !st);
   }
 

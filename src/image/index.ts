@@ -2,6 +2,7 @@
 // sharp), usable in Node and in a browser. Decoding and encoding image files lives in
 // src/platform/node/image.ts.
 export { type A1111Parameters, formatA1111Parameters, parseA1111Parameters } from './a1111.js';
+export { EXACT_PROMPTS_CHUNK, infotextChunks, readInfotextChunks } from './infotext-chunks.js';
 export { colormap, type ColormapName, NAN_COLOR, normalize, type RangeOptions, type ValueRange, valueRange } from './colormap.js';
 export { postprocess, preprocess, preprocessBatch, roundHalfEven } from './convert.js';
 export {

@@ -155,10 +155,10 @@ export function checkMemory(estimate: MemoryEstimate, limit: number | undefined,
   const which = limit !== undefined && limit <= available ? `the limit of ${fmtBytes(limit)} (${names.limit})` : `the ${fmtBytes(available)} of memory available now`;
   const dominant = `${peak.largest.op} at ${peak.largest.scope || 'the top level'}`;
   throw new LatentlabError('RESOURCE_MEMORY',
-    `${r.batch} image${r.batch === 1 ? '' : 's'} of ${r.width}×${r.height} need an estimated ${fmtBytes(estimate.total)} of memory, more than ${which}: `
+    `${r.batch} image${r.batch === 1 ? '' : 's'} of ${r.width}×${r.height} need${r.batch === 1 ? 's' : ''} an estimated ${fmtBytes(estimate.total)} of memory, more than ${which}: `
     + `the ${peak.phase} needs ${fmtBytes(peak.weights)} of weights and ${fmtBytes(peak.activations)} of activations (the largest, ${fmtBytes(peak.largest.bytes)}, for ${dominant})`, {
       key: names.size,
-      hint: `use a smaller ${names.size} or ${names.batch} (memory grows with the batch and, through attention, with the square of the pixel count)`
+      hint: `use a smaller ${names.size} or ${names.batch} (the memory grows with both)`
         + `${limit !== undefined && limit <= available ? `, or raise ${names.limit}` : ''}`,
     });
 }

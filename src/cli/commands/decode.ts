@@ -11,7 +11,7 @@ import {
   AutoencoderKL, encodePng, LatentlabError, parseJson, postprocess, SafetensorsFile, Tensor,
 } from '../../index.js';
 import { action, newCommand } from '../command.js';
-import { a1111Text, type GenerationSettings, modelName, stringifyJson } from '../metadata.js';
+import { type GenerationSettings, modelName, pngTextFor, stringifyJson } from '../metadata.js';
 import { addModelOptions, isFolder, loadOptions, type ModelFlags, resolveFolder } from '../model.js';
 import { imageTargets, writeTarget } from '../outputs.js';
 import { nonEmptyFlag } from '../values.js';
@@ -83,7 +83,7 @@ export function decodeCommand(): Command {
     const model = modelName(flags.model!, await isFolder(flags.model!));
     const files: string[] = [];
     for (let i = 0; i < images.length; i++) {
-      const text: Record<string, string> = settings ? { parameters: a1111Text(settings, i, model) } : { Comment: `latentlab decode of ${flags.latents}` };
+      const text: Record<string, string> = settings ? pngTextFor(settings, i, model) : { Comment: `latentlab decode of ${flags.latents}` };
       files.push(await writeTarget(targets[i], await encodePng(images[i], { text })));
     }
     for (const f of files) session.print(`wrote ${f}`);

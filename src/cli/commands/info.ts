@@ -3,9 +3,10 @@
 
 import type { Command } from 'commander';
 
-import { LatentlabError, parseA1111Parameters, readPngText } from '../../index.js';
+import { EXACT_PROMPTS_CHUNK, LatentlabError, readInfotextChunks, readPngText } from '../../index.js';
 import { action, newCommand } from '../command.js';
 import { stringifyJson } from '../metadata.js';
+import { escapeControl } from '../terminal-text.js';
 
 export function infoCommand(): Command {
   const cmd = newCommand('info', 'print the generation settings stored in a PNG (A1111 "parameters" text)')
@@ -21,7 +22,14 @@ export function infoCommand(): Command {
         file, hint: 'only PNGs saved with generation settings carry it (latentlab, AUTOMATIC1111, ComfyUI with metadata); image editors usually drop it',
       });
     }
-    session.print(text);
-    session.report({ command: 'info', file, parameters: text, parsed: parseA1111Parameters(text), text: chunks }, (v) => stringifyJson(v, { indent: 2 }));
+    // On the terminal: the text as stored, control characters escaped. In --json the JSON escaping does it.
+    session.print(escapeControl(text));
+    const parsed = readInfotextChunks(chunks)!;
+    if (parsed.exactPrompts) {
+      session.print(`\n(this infotext is ambiguous; the exact prompts, from the ${EXACT_PROMPTS_CHUNK} chunk:)`);
+      session.print(`prompt: ${escapeControl(JSON.stringify(parsed.prompt))}`);
+      session.print(`negative prompt: ${escapeControl(JSON.stringify(parsed.negativePrompt))}`);
+    }
+    session.report({ command: 'info', file, parameters: text, parsed, text: chunks }, (v) => stringifyJson(v, { indent: 2 }));
   }));
 }

@@ -6,9 +6,18 @@ import * as path from 'node:path';
 
 import { LatentlabError } from '../../core/errors.js';
 import type { FileStat, FileSystem } from '../../core/io.js';
+import { ioError } from '../../core/io-errors.js';
 
 async function readBytes(file: string, offset = 0, length?: number): Promise<Uint8Array> {
-  const handle = await open(file);
+  try {
+    return await readRange(file, offset, length);
+  } catch (e) {
+    throw ioError(e, file, 'read'); // EISDIR (a folder opens fine, then read() fails), EACCES, EIO, …
+  }
+}
+
+async function readRange(file: string, offset: number, length?: number): Promise<Uint8Array> {
+  const handle = await fsp.open(file, 'r');
   try {
     const { size } = await handle.stat();
     const n = length ?? size - offset;
@@ -29,14 +38,6 @@ async function readBytes(file: string, offset = 0, length?: number): Promise<Uin
   }
 }
 
-async function open(file: string): Promise<fsp.FileHandle> {
-  try {
-    return await fsp.open(file, 'r');
-  } catch (e) {
-    throw ioError(e, file);
-  }
-}
-
 // Streams chunks to a new file; write() may write fewer bytes than asked (and at most 2 GiB at once).
 async function writeChunks(file: string, chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array>): Promise<void> {
   const handle = await fsp.open(file, 'w');
@@ -53,18 +54,12 @@ async function writeChunks(file: string, chunks: Iterable<Uint8Array> | AsyncIte
   }
 }
 
-function ioError(e: unknown, file: string): LatentlabError {
-  const code = (e as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return new LatentlabError('IO_NOT_FOUND', `${file}: no such file`, { file, cause: e });
-  return new LatentlabError('IO_READ', `${file}: ${(e as Error).message}`, { file, cause: e });
-}
-
 export const nodeFileSystem: FileSystem = {
   async readText(file) {
     try {
       return await fsp.readFile(file, 'utf8');
     } catch (e) {
-      throw ioError(e, file);
+      throw ioError(e, file, 'read');
     }
   },
   readBytes,
@@ -80,14 +75,14 @@ export const nodeFileSystem: FileSystem = {
     try {
       return await fsp.readdir(dir);
     } catch (e) {
-      throw ioError(e, dir);
+      throw ioError(e, dir, 'read');
     }
   },
   async realpath(file) {
     try {
       return await fsp.realpath(file);
     } catch (e) {
-      throw ioError(e, file);
+      throw ioError(e, file, 'read');
     }
   },
   async writeFileAtomic(file, data) {
@@ -107,8 +102,7 @@ export const nodeFileSystem: FileSystem = {
     } catch (e) {
       await fsp.rm(tmp, { force: true });
       // An error raised by the producer of the chunks (a bad tensor, say) is the real cause: keep it.
-      if (e instanceof LatentlabError) throw e;
-      throw new LatentlabError('IO_WRITE', `cannot write ${file}: ${(e as Error).message}`, { file, cause: e });
+      throw ioError(e, file, 'write');
     }
   },
   async mkdirp(dir) {
