@@ -55,6 +55,7 @@ export async function checkFolder(flag: string, path: string): Promise<void> {
  * bits (fs.access) tell nothing. Before the model loads, so a minute of compute is never lost on it.
  */
 export async function checkWritable(flag: string, dir: string): Promise<void> {
+  if (writable.has(dir)) return; // once per folder: a batch of 100000 names one folder 100000 times
   const probe = join(dir, `.latentlab-write-test-${randomBytes(6).toString('hex')}`);
   try {
     await writeFile(probe, '', { flag: 'wx' });
@@ -65,7 +66,10 @@ export async function checkWritable(flag: string, dir: string): Promise<void> {
     });
   }
   await rm(probe, { force: true });
+  writable.add(dir);
 }
+
+const writable = new Set<string>();
 
 function checkExtension(flag: string, path: string, extensions: readonly string[]): void {
   if (!extensions.includes(extname(path).toLowerCase())) {

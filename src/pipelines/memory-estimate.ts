@@ -118,14 +118,18 @@ export function estimateCallMemory(configs: ModelConfigs, request: MemoryRequest
   const [h, w] = [Math.ceil(request.height / f), Math.ceil(request.width / f)];
   const prompts = request.guidance ? 2 : 1;
   const seqLen = textEncoder.max_position_embeddings;
-  const graphs: [PhaseMemory['phase'], () => Graph][] = [
-    ['text_encoder', () => buildCLIPTextGraph(textEncoder, { batch: request.batch * prompts, seqLen, input: 'ids', hiddenStates: false })],
-    ...(request.img2img ? [['vae_encoder', () => buildVaeEncoderGraph(vae, { batch: request.batch, height: request.height, width: request.width })] as [PhaseMemory['phase'], () => Graph]] : []),
-    ['unet', () => buildUNetGraph(unet, { batch: request.batch * prompts, height: h, width: w, seqLen })],
-    ['vae_decoder', () => buildVaeDecoderGraph(vae, { batch: request.batch, height: h, width: w })],
+  // Each graph is built for ONE batch item and its activations scaled by the batch: every
+  // intermediate has the batch as its first dimension, so the peak is linear in it — and a graph
+  // built for a batch of 100000 would itself allocate gigabytes of constants (masks, position ids).
+  const graphs: [PhaseMemory['phase'], number, () => Graph][] = [
+    ['text_encoder', request.batch * prompts, () => buildCLIPTextGraph(textEncoder, { batch: 1, seqLen, input: 'ids', hiddenStates: false })],
+    ...(request.img2img ? [['vae_encoder', request.batch, () => buildVaeEncoderGraph(vae, { batch: 1, height: request.height, width: request.width })] as [PhaseMemory['phase'], number, () => Graph]] : []),
+    ['unet', request.batch * prompts, () => buildUNetGraph(unet, { batch: 1, height: h, width: w, seqLen })],
+    ['vae_decoder', request.batch, () => buildVaeDecoderGraph(vae, { batch: 1, height: h, width: w })],
   ];
-  const phases = graphs.map(([phase, build]): PhaseMemory => {
-    const g = estimateGraphMemory(build(), request.attention);
+  const phases = graphs.map(([phase, batch, build]): PhaseMemory => {
+    const one = estimateGraphMemory(build(), request.attention);
+    const g = { ...one, activations: one.activations * batch, largest: { ...one.largest, bytes: one.largest.bytes * batch } };
     return { phase, ...g, bytes: g.weights + g.activations * ARENA_MARGIN };
   });
   const peak = phases.reduce((a, b) => (b.bytes > a.bytes ? b : a));

@@ -44,7 +44,7 @@ describe('fixture cases through the latentlab command', () => {
       kind === 'txt2img' ? 'generate' : 'img2img', '--model', fixturePath('pipelines', model),
       ...prompts.flatMap((p) => ['--prompt', p]), ...negatives.flatMap((n) => ['--negative-prompt', n]),
       '--scheduler-config', configFile, '--steps', String(c.num_inference_steps), '--guidance', String(c.guidance_scale), '--seed', String(c.seed),
-      '--out', join(dir, 'out.png'), '--save-latents', join(dir, 'latents.safetensors'), '--json',
+      '--out', join(dir, 'out.png'), '--save-latents', join(dir, 'latents.safetensors'), '--json', '--progress', 'none',
       ...(kind === 'txt2img' ? ['--width', String(c.width), '--height', String(c.height)] : ['--image', fixturePath('reference', model, kind, c.input_png), '--strength', String(c.strength)]),
       ...(c.eta !== undefined ? ['--eta', String(c.eta)] : []),
     ];

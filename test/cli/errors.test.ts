@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 
 import { createRgbImage, encodePng } from '../../src/index.js';
 import { fixturePath } from '../helpers/fixtures.js';
-import { listFiles, runCli, tempDir, TINY_SD15 } from './run-cli.js';
+import { inParallel, listFiles, runCli, tempDir, TINY_SD15 } from './run-cli.js';
 
 const INPUT_PNG = fixturePath('reference', 'tiny-sd15', 'img2img', 'sd15_pndm_img2img_64x64_input.png');
 /** Never loaded: errors that must come before the model is touched still name the real problem. */
@@ -53,7 +53,7 @@ const CASES: ErrorCase[] = [
   { name: 'unknown device', args: (d) => gen(d, '--device', 'tpu'), code: 2, message: /--device "tpu": expected one of cpu, cuda/ },
   { name: 'unknown scheduler name', args: (d) => gen(d, '--scheduler', 'euler-b'), code: 2, message: /--scheduler "euler-b": expected one of: .*euler-a.*DPM\+\+ 2M Karras.*EulerDiscreteScheduler/ },
   { name: 'both --scheduler and --scheduler-config', args: (d) => gen(d, '--scheduler', 'euler', '--scheduler-config', join(d, 'c.json')), code: 2, message: /cannot be used with option '--scheduler-config/ },
-  { name: 'missing --scheduler-config file', args: (d) => gen(d, '--scheduler-config', join(d, 'nope.json')), code: 1, message: /--scheduler-config .*nope\.json: cannot read the file \(ENOENT\)/ },
+  { name: 'missing --scheduler-config file', args: (d) => gen(d, '--scheduler-config', join(d, 'nope.json')), code: 1, message: /IO_NOT_FOUND.*--scheduler-config .*nope\.json: no such file/ },
   { name: 'a --scheduler-config that is not JSON', args: (d) => gen(d, '--scheduler-config', join(d, 'broken.json')), code: 1, message: /CONFIG_JSON.*broken\.json: not valid JSON \(line 1, column/ },
   { name: 'negative prompts that do not pair with the prompts', args: (d) => gen(d, '--prompt', 'b', '--prompt', 'c', '--negative-prompt', 'x', '--negative-prompt', 'y'), code: 2,
     message: /--negative-prompt is given 2 times for 3 --prompts; expected it once \(for all prompts\) or once per prompt \(3 times\)/ },
@@ -74,20 +74,6 @@ const CASES: ErrorCase[] = [
   { name: 'an unknown flag', args: (d) => gen(d, '--stpes', '5'), code: 2, message: /error: unknown option '--stpes'/ },
   { name: 'a missing required flag', args: () => ['generate', '--model', NO_MODEL], code: 2, message: /error: required option '--prompt <text>' not specified/ },
 ];
-
-/** `work` on every item, at most `width` at a time (the runs are small processes; a few at once keep the suite quick). */
-async function inParallel<T, R>(items: readonly T[], width: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await work(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: width }, lane));
-  return out;
-}
 
 /** The inputs some cases need; everything else in the folder afterwards would be a leftover. */
 async function prepare(dir: string): Promise<string[]> {

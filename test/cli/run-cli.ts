@@ -20,7 +20,7 @@ const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SOURCE = join(REPO, 'src', 'cli', 'main.ts');
 const BUILT = join(REPO, 'dist', 'cli', 'main.js');
 /** tsx's loader, by absolute URL so the child may run in any folder. */
-const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+export const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 function newestSource(dir: string): number {
   let newest = 0;
@@ -100,4 +100,18 @@ export function listFiles(dir: string): string[] {
     .filter((e) => e.isFile())
     .map((e) => relative(dir, join(e.parentPath, e.name)))
     .sort();
+}
+
+/** `work` on every item, at most `width` at a time (the runs are small processes; a few at once keep the suite quick). */
+export async function inParallel<T, R>(items: readonly T[], width: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await work(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: width }, lane));
+  return out;
 }

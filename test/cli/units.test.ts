@@ -18,7 +18,7 @@ describe('progress bar', () => {
     expect(formatDuration(Infinity)).toBe('?');
   });
 
-  it('draws on a terminal only, redrawing in place and ending the line', () => {
+  it('draws a bar on a terminal, lines elsewhere, nothing with --progress none', () => {
     let t = 0;
     const written: string[] = [];
     const tty = new StepProgress({ isTTY: true, columns: 100, write: (s) => written.push(s) }, 'denoising', () => t);
@@ -33,12 +33,22 @@ describe('progress bar', () => {
     expect(written[2]).toMatch(/3\/3 \[#+\] 100% {2}2\.00 it\/s {2}ETA 0:00$/);
     expect(written[3]).toBe('\n');
 
+    // Not a terminal: a plain line every tenth of the run (and the last), never a redraw.
     const piped: string[] = [];
-    const pipe = new StepProgress({ isTTY: false, write: (s) => piped.push(s) });
+    const pipe = new StepProgress({ isTTY: false, write: (s) => piped.push(s) }, 'denoising', () => t);
     pipe.start();
-    pipe.update(1, 1);
+    for (let i = 1; i <= 20; i++) pipe.update(i, 20);
     pipe.finish();
-    expect(piped).toEqual([]);
+    expect(piped).toHaveLength(10);
+    expect(piped[0]).toMatch(/^latentlab: denoising {2}2\/20 \[.*\n$/);
+    expect(piped.join('')).not.toMatch(/\r|\x1b/);
+
+    const none: string[] = [];
+    const quiet = new StepProgress({ isTTY: true, write: (s) => none.push(s) }, 'denoising', () => t, 'none');
+    quiet.start();
+    quiet.update(1, 1);
+    quiet.finish();
+    expect(none).toEqual([]);
   });
 });
 

@@ -24,12 +24,12 @@ export function infoCommand(): Command {
     }
     // On the terminal: the text as stored, control characters escaped. In --json the JSON escaping does it.
     session.print(escapeControl(text));
-    const parsed = readInfotextChunks(chunks)!;
-    if (parsed.exactPrompts) {
+    const { exactPrompts, ...parsed } = readInfotextChunks(chunks)!;
+    if (exactPrompts) {
       session.print(`\n(this infotext is ambiguous; the exact prompts, from the ${EXACT_PROMPTS_CHUNK} chunk:)`);
       session.print(`prompt: ${escapeControl(JSON.stringify(parsed.prompt))}`);
       session.print(`negative prompt: ${escapeControl(JSON.stringify(parsed.negativePrompt))}`);
     }
-    session.report({ command: 'info', file, parameters: text, parsed, text: chunks }, (v) => stringifyJson(v, { indent: 2 }));
+    session.report({ command: 'info', file, parameters: text, parsed, exactPrompts, text: chunks }, (v) => stringifyJson(v, { indent: 2 }));
   }));
 }
