@@ -55,6 +55,8 @@ export interface CliOptions {
   env?: Record<string, string | undefined>;
   /** Called with the child once it runs (to send it signals). */
   onSpawn?: (child: ChildProcess, output: { stderr: () => string }) => void;
+  /** Kill the child (SIGKILL) after this long: a hang then shows as `signal: 'SIGKILL'`. */
+  timeoutMs?: number;
 }
 
 /** The environment a test run gets: no Hub token or offline switch leaking in from the machine running the tests. */
@@ -76,7 +78,11 @@ export function runCli(args: readonly string[], options: CliOptions = {}): Promi
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), options.timeoutMs);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
     options.onSpawn?.(child, { stderr: () => stderr });
   });
 }

@@ -1,0 +1,82 @@
+// The fuzz's inputs: a seeded generator and pools of flag / option values, valid and invalid mixed.
+// Valid values stay small (the tiny model, ≤ 128², ≤ 3 steps) so a valid case runs in about a
+// second; the huge ones come in combinations that must be refused (100000 images, 100000²), never
+// as a valid-but-endless run.
+
+/** mulberry32: a tiny seeded PRNG, uniform in [0, 1). */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const pick = <T>(random: () => number, items: readonly T[]): T => items[Math.floor(random() * items.length)];
+
+const TEXTS = ['a cat', '', ' ', 'x '.repeat(200), '\u0007\u001b[31mred', 'emoji 😀 ünïcödé', 'Negative prompt: y', 'Steps: 9, Sampler: Euler, CFG scale: 3'];
+
+/** Flags with their value pools; `(dir) => …` values are paths in the case's own folder. */
+const FLAGS: Record<string, readonly (string | ((dir: string) => string))[]> = {
+  '--negative-prompt': TEXTS,
+  '--steps': ['1', '2', '3', '0', '-1', '2.5', '1e1', 'abc', '1001', '99999999999999999999', ''],
+  '--guidance': ['7.5', '1', '0', '-5', '1e308', 'NaN', 'Infinity', 'abc', '30'],
+  '--seed': ['0', '1', '18446744073709551615', '18446744073709551616', '-1', '1.5', 'abc'],
+  '--scheduler': ['euler-a', 'Euler a', 'ddim', 'heun', 'unipc', 'DPM++ 2M Karras', 'nope', ''],
+  '--eta': ['0', '0.5', '-1', 'abc'],
+  '--clip-skip': ['0', '1', '5', '-1'],
+  '--threads': ['1', '2', '100000', '0'],
+  '--max-memory': ['8G', '1M', 'abc', '0'],
+  '--revision': ['main'],
+  '--device': ['cpu', 'tpu', 'cuda'],
+  '--save-latents': [(d) => `${d}/z.safetensors`, (d) => d, 'z.png', (d) => `${d}/missing/z.safetensors`],
+  '--scheduler-config': [(d) => d, (d) => `${d}/nope.json`],
+  '--stpes': ['2'],
+};
+
+const SIZES: readonly (readonly [string, string] | undefined)[] = [
+  undefined, ['64', '64'], ['8', '8'], ['128', '64'], ['60', '64'], ['0', '64'], ['-8', '64'], ['abc', '64'], ['100000', '100000'],
+];
+
+/** One `generate` command line (without --model and --out). */
+export function cliCase(random: () => number): { args: (dir: string) => string[] } {
+  const prompts = Array.from({ length: 1 + Math.floor(random() * 2) }, () => pick(random, TEXTS));
+  const flags = Object.keys(FLAGS).filter(() => random() < 0.3);
+  const huge = random() < 0.1;
+  const size = huge ? undefined : pick(random, SIZES);
+  const numImages = huge ? '100000' : pick(random, ['1', '2', '0', '-1', 'abc']);
+  const steps = flags.includes('--steps') ? [] : ['--steps', pick(random, ['1', '2'])];
+  const chosen = flags.map((f) => [f, pick(random, FLAGS[f])] as const);
+  return {
+    args: (dir) => [
+      ...prompts.flatMap((p) => ['--prompt', p]), ...steps, '--num-images', numImages,
+      ...(size ? ['--width', size[0], '--height', size[1]] : []),
+      ...chosen.flatMap(([f, v]) => [f, typeof v === 'function' ? v(dir) : v]),
+    ],
+  };
+}
+
+const OPTIONS: Record<string, readonly unknown[]> = {
+  negativePrompt: ['x', ['x', 'y'], 5, ''],
+  numInferenceSteps: [1, 2, 0, -1, 2.5, NaN, Infinity, '2', 1001],
+  guidanceScale: [1, 7.5, 1e308, NaN, -1, '7'],
+  numImagesPerPrompt: [1, 2, 0, 1.5],
+  seed: [0, 1, -1, 2 ** 53, 1.5, 18446744073709551615n, 2n ** 64n],
+  eta: [0, 0.5, -1, NaN],
+  clipSkip: [0, 1, 5, -1],
+  outputType: ['pil', 'latent', 'np'],
+  memoryLimit: [1, 1e12, -5],
+  steps: [2],
+  negative_prompt: ['x'],
+};
+
+/** One options object for `pipe.call`. */
+export function libraryCase(random: () => number): Record<string, unknown> {
+  const o: Record<string, unknown> = { prompt: pick(random, ['a cat', ['a', 'b'], [], 123, null, '', ['a', 3]] as unknown[]), numInferenceSteps: 1 };
+  for (const [k, pool] of Object.entries(OPTIONS)) if (random() < 0.25) o[k] = pick(random, pool);
+  if (random() < 0.4) [o.width, o.height] = pick(random, [[64, 64], [8, 8], [60, 64], [0, 64], [64, -8], [NaN, 64], [100000, 100000]] as const);
+  return o;
+}
