@@ -134,7 +134,11 @@ export function fmtStats(s: TensorStats): string {
 /** Runs `main` when the file is executed (`npx tsx examples/deep-dive/x.ts`), not when imported by a test. */
 export function runIfMain(moduleUrl: string, main: (argv: string[]) => Promise<unknown>): void {
   if (process.argv[1] === undefined || pathToFileURL(resolve(process.argv[1])).href !== moduleUrl) return;
-  main(process.argv.slice(2)).catch((e: unknown) => {
+  main(process.argv.slice(2)).then((result) => {
+    // Say where the pictures went (every example returns the files it wrote).
+    const files = (result as { files?: string[] } | undefined)?.files ?? [];
+    if (files.length > 0) console.log(`\nwrote ${files.length} file${files.length === 1 ? '' : 's'}:\n  ${files.join('\n  ')}`);
+  }, (e: unknown) => {
     console.error(e instanceof Error ? e.message : e);
     process.exitCode = 1;
   });

@@ -1,8 +1,9 @@
 // Renders the pictures of docs/deep-dive.md: runs every example on the tiny model (or --model) and
-// copies a selection into docs/images/deep-dive/, PNGs reduced to a 256-colour palette so the
-// repository stays small. Run it again after changing an example:
+// copies a selection into --out, PNGs reduced to a 256-colour palette so the repository stays
+// small. To refresh the docs' pictures after changing an example, name their folder:
 //
-//   npx tsx examples/deep-dive/make-doc-images.ts [--model DIR|ID] [--out docs/images/deep-dive]
+//   npx tsx examples/deep-dive/make-doc-images.ts [--model DIR|ID] [--out DIR]   (default deep-dive-out/doc-images)
+//   npx tsx examples/deep-dive/make-doc-images.ts --out docs/images/deep-dive     (replaces the docs' pictures)
 
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -32,7 +33,9 @@ const SECTIONS = [
 
 export async function main(argv: string[] = []) {
   const args = parseExampleArgs(argv, 'doc-images', {});
-  const target = argv.includes('--out') ? args.out : join('docs', 'images', 'deep-dive');
+  // The tracked pictures in docs/images/deep-dive are replaced only when asked for by name
+  // (--out docs/images/deep-dive); by default the selection goes to deep-dive-out/doc-images.
+  const target = args.out;
   await mkdir(target, { recursive: true });
   const scratch = await mkdtemp(join(tmpdir(), 'deep-dive-docs-'));
   const written: string[] = [];
@@ -50,7 +53,6 @@ export async function main(argv: string[] = []) {
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
-  console.log(`wrote ${written.length} pictures:\n${written.join('\n')}`);
   return { files: written };
 }
 

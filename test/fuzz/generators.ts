@@ -1,7 +1,7 @@
 // The fuzz's inputs: a seeded generator and pools of flag / option values, valid and invalid mixed.
 // Valid values stay small (the tiny model, ≤ 128², ≤ 3 steps) so a valid case runs in about a
 // second; the huge ones come in combinations that must be refused (100000 images, 100000²), never
-// as a valid-but-endless run.
+// as a valid-but-endless run. `--guidance 1e308` counts as invalid: it must end in NUMERIC_NONFINITE.
 
 /** mulberry32: a tiny seeded PRNG, uniform in [0, 1). */
 export function mulberry32(seed: number): () => number {
@@ -19,41 +19,52 @@ const pick = <T>(random: () => number, items: readonly T[]): T => items[Math.flo
 
 const TEXTS = ['a cat', '', ' ', 'x '.repeat(200), '\u0007\u001b[31mred', 'emoji 😀 ünïcödé', 'Negative prompt: y', 'Steps: 9, Sampler: Euler, CFG scale: 3'];
 
-/** Flags with their value pools; `(dir) => …` values are paths in the case's own folder. */
-const FLAGS: Record<string, readonly (string | ((dir: string) => string))[]> = {
-  '--negative-prompt': TEXTS,
-  '--steps': ['1', '2', '3', '0', '-1', '2.5', '1e1', 'abc', '1001', '99999999999999999999', ''],
-  '--guidance': ['7.5', '1', '0', '-5', '1e308', 'NaN', 'Infinity', 'abc', '30'],
-  '--seed': ['0', '1', '18446744073709551615', '18446744073709551616', '-1', '1.5', 'abc'],
-  '--scheduler': ['euler-a', 'Euler a', 'ddim', 'heun', 'unipc', 'DPM++ 2M Karras', 'nope', ''],
-  '--eta': ['0', '0.5', '-1', 'abc'],
-  '--clip-skip': ['0', '1', '5', '-1'],
-  '--threads': ['1', '2', '100000', '0'],
-  '--max-memory': ['8G', '1M', 'abc', '0'],
-  '--revision': ['main'],
-  '--device': ['cpu', 'tpu', 'cuda'],
-  '--save-latents': [(d) => `${d}/z.safetensors`, (d) => d, 'z.png', (d) => `${d}/missing/z.safetensors`],
-  '--scheduler-config': [(d) => d, (d) => `${d}/nope.json`],
-  '--stpes': ['2'],
+/** Each flag's values: [valid, invalid]; `(dir) => …` values are paths in the case's own folder. */
+type Pool = readonly (string | ((dir: string) => string))[];
+const FLAGS: Record<string, readonly [Pool, Pool]> = {
+  '--negative-prompt': [TEXTS, []],
+  '--steps': [['1', '2', '3'], ['0', '-1', '2.5', '1e1', 'abc', '1001', '99999999999999999999', '']],
+  '--guidance': [['7.5', '1', '0', '-5', '30'], ['1e308', 'NaN', 'Infinity', 'abc']],
+  '--seed': [['0', '1', '18446744073709551615'], ['18446744073709551616', '-1', '1.5', 'abc']],
+  '--scheduler': [['euler-a', 'Euler a', 'ddim', 'heun', 'unipc', 'DPM++ 2M Karras'], ['nope', '']],
+  '--eta': [['0'], ['0.5', '-1', 'abc']],
+  '--clip-skip': [['0', '1'], ['5', '-1']],
+  '--threads': [['1', '2', '100000'], ['0']],
+  '--max-memory': [['8G'], ['1M', 'abc', '0']],
+  '--revision': [[], ['main']],
+  '--device': [['cpu'], ['tpu', 'cuda']],
+  '--save-latents': [[(d) => `${d}/z.safetensors`], [(d) => d, 'z.png', (d) => `${d}/missing/z.safetensors`]],
+  '--scheduler-config': [[], [(d) => d, (d) => `${d}/nope.json`]],
+  '--stpes': [[], ['2']],
 };
 
-const SIZES: readonly (readonly [string, string] | undefined)[] = [
-  undefined, ['64', '64'], ['8', '8'], ['128', '64'], ['60', '64'], ['0', '64'], ['-8', '64'], ['abc', '64'], ['100000', '100000'],
+const SIZES: readonly [readonly (readonly [string, string] | undefined)[], readonly (readonly [string, string])[]] = [
+  [undefined, ['64', '64'], ['8', '8'], ['128', '64']],
+  [['60', '64'], ['0', '64'], ['-8', '64'], ['abc', '64'], ['100000', '100000']],
 ];
 
-/** One `generate` command line (without --model and --out). */
+/**
+ * One `generate` command line (without --model and --out): a few flags, of which none (about a
+ * third of the cases, which must then succeed), one or two take an invalid value.
+ */
 export function cliCase(random: () => number): { args: (dir: string) => string[] } {
   const prompts = Array.from({ length: 1 + Math.floor(random() * 2) }, () => pick(random, TEXTS));
-  const flags = Object.keys(FLAGS).filter(() => random() < 0.3);
-  const huge = random() < 0.1;
-  const size = huge ? undefined : pick(random, SIZES);
-  const numImages = huge ? '100000' : pick(random, ['1', '2', '0', '-1', 'abc']);
+  const flags = Object.keys(FLAGS).filter((f) => random() < (FLAGS[f][0].length === 0 ? 0.08 : 0.3)); // flags with no valid value: rarely
+  const bad = new Set<string>();
+  for (let n = Math.floor(random() * 3); n > 0; n--) bad.add(pick(random, [...flags, '--width', '--num-images']));
+  const value = (f: string) => {
+    const [valid, invalid] = FLAGS[f];
+    return pick(random, bad.has(f) || valid.length === 0 ? (invalid.length > 0 ? invalid : valid) : valid);
+  };
+  const size = bad.has('--width') ? pick(random, SIZES[1]) : pick(random, SIZES[0]);
+  // 100000 images only at the default size: refused for memory (at 8×8 it would fit, and run for hours).
+  const numImages = bad.has('--num-images') ? pick(random, ['0', '-1', 'abc', '100000']) : pick(random, ['1', '2']);
   const steps = flags.includes('--steps') ? [] : ['--steps', pick(random, ['1', '2'])];
-  const chosen = flags.map((f) => [f, pick(random, FLAGS[f])] as const);
+  const chosen = flags.map((f) => [f, value(f)] as const);
   return {
     args: (dir) => [
       ...prompts.flatMap((p) => ['--prompt', p]), ...steps, '--num-images', numImages,
-      ...(size ? ['--width', size[0], '--height', size[1]] : []),
+      ...(size && numImages !== '100000' ? ['--width', size[0], '--height', size[1]] : []),
       ...chosen.flatMap(([f, v]) => [f, typeof v === 'function' ? v(dir) : v]),
     ],
   };

@@ -19,7 +19,8 @@ Examples:
     --image test/fixtures/conformance/reference/tiny-sd15/img2img/sd15_pndm_img2img_64x64_input.png \\
     --prompt "a watercolor painting" --strength 0.6 --steps 10 --seed 7 --out painted.png
   latentlab img2img --model stable-diffusion-v1-5/stable-diffusion-v1-5 --variant fp16 \\
-    --image photo.jpg --width 512 --height 512 --prompt "oil painting" --strength 0.5 --seed 1
+    --image test/fixtures/conformance/reference/tiny-sd15/img2img/sd15_pndm_img2img_64x64_input.png \\
+    --width 512 --height 512 --prompt "oil painting" --strength 0.5 --seed 1 --out painting.png
 
 Runs int(steps × strength) of the steps, like diffusers. More: docs/cli.md`);
   return cmd.action(action<GenerationFlags>((flags, session) => runGeneration('img2img', flags, session)));
