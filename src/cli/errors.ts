@@ -32,11 +32,32 @@ export function exitCodeFor(e: unknown): number {
   return EXIT.internal;
 }
 
+/**
+ * The library's hints speak the library's language (`{ name: "euler-a" }`, `numInferenceSteps`);
+ * printed by the command they must say what to type. One table for every hint, instead of a CLI
+ * wording in each library error.
+ */
+const HINT_SYNTAX: [RegExp, string][] = [
+  [/\{ name: "([^"]+)" \}/g, '--scheduler $1'],
+  [/schedulerNames\(\)/g, '`latentlab schedulers`'],
+  [/\bnumInferenceSteps\b/g, '--steps'],
+  [/\bguidanceScale\b/g, '--guidance'],
+  [/\bnumImagesPerPrompt\b/g, '--num-images'],
+  [/\bclipSkip\b/g, '--clip-skip'],
+  [/\bnegativePrompt\b/g, '--negative-prompt'],
+  [/\bmemoryLimit\b/g, '--max-memory'],
+];
+
+export function cliHint(hint: string): string {
+  return HINT_SYNTAX.reduce((h, [pattern, flag]) => h.replace(pattern, flag), hint);
+}
+
 /** The text printed for an error (without a trailing newline). */
 export function formatError(e: unknown, debug: boolean): string {
   if (e instanceof LatentlabError) {
     if (e.code === 'CANCELLED') return 'latentlab: cancelled (Ctrl-C); no output files were written for the unfinished work';
-    const text = `latentlab: error [${e.code}]: ${e.message}`;
+    const message = e.hint ? e.message.replace(`\n  hint: ${e.hint}`, `\n  hint: ${cliHint(e.hint)}`) : e.message;
+    const text = `latentlab: error [${e.code}]: ${message}`;
     return debug ? `${text}\n${stackOf(e)}` : text;
   }
   const message = e instanceof Error ? e.message : String(e);

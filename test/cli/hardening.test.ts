@@ -65,6 +65,8 @@ describe('bad input is refused before compute, with a coded error', () => {
   };
   const folder = join(root, 'a-folder');
   mkdirSync(folder);
+  const unknownClass = join(root, 'foo_scheduler.json');
+  writeFileSync(unknownClass, '{"_class_name": "FooScheduler"}');
   const out = (name: string) => ['--out', join(root, name), '--progress', 'none'];
   const gen = (model: string, ...more: string[]) => ['generate', '--model', model, '--prompt', 'a cat', '--steps', '2', '--seed', '1', ...more];
 
@@ -96,6 +98,8 @@ describe('bad input is refused before compute, with a coded error', () => {
     { name: 'a folder as encode --image', args: ['encode', '--model', TINY_SD15, '--image', folder], code: 1, message: /IO_IS_FOLDER/ },
     { name: 'an output folder that takes no files, before the model loads', args: ['generate', '--model', NO_MODEL, '--prompt', 'x', '--out', join(unwritableFolder(root), 'x.png')], code: 1,
       message: /IO_PERMISSION.*--out: cannot create files in the folder/ },
+    { name: 'a library hint, shown in CLI syntax', args: gen(NO_MODEL, '--scheduler-config', unknownClass, ...out('u.png')), code: 1,
+      message: /SCHEDULER_UNKNOWN.*unknown scheduler class "FooScheduler"/, hint: /hint: pick a scheduler by name \(--scheduler euler-a\)/ },
     { name: 'an unknown --progress mode', args: gen(NO_MODEL, '--progress', 'fancy'), code: 2, message: /--progress "fancy": expected one of bar, lines, none/ },
   ];
 
