@@ -70,24 +70,34 @@ export function cliCase(random: () => number): { args: (dir: string) => string[]
   };
 }
 
-const OPTIONS: Record<string, readonly unknown[]> = {
-  negativePrompt: ['x', ['x', 'y'], 5, ''],
-  numInferenceSteps: [1, 2, 0, -1, 2.5, NaN, Infinity, '2', 1001],
-  guidanceScale: [1, 7.5, 1e308, NaN, -1, '7'],
-  numImagesPerPrompt: [1, 2, 0, 1.5],
-  seed: [0, 1, -1, 2 ** 53, 1.5, 18446744073709551615n, 2n ** 64n],
-  eta: [0, 0.5, -1, NaN],
-  clipSkip: [0, 1, 5, -1],
-  outputType: ['pil', 'latent', 'np'],
-  memoryLimit: [1, 1e12, -5],
-  steps: [2],
-  negative_prompt: ['x'],
+/** Each option's values: [valid, invalid]. Unknown names (`steps`, `negative_prompt`) only come as invalid. */
+const OPTIONS: Record<string, readonly [readonly unknown[], readonly unknown[]]> = {
+  prompt: [['a cat', ['a', 'b'], '', 'emoji 😀'], [[], 123, null, ['a', 3]]],
+  negativePrompt: [['x', ''], [5, ['x', 'y', 'z']]],
+  numInferenceSteps: [[1, 2], [0, -1, 2.5, NaN, Infinity, '2', 1001]],
+  guidanceScale: [[1, 7.5, 0, -3], [1e308, NaN, '7']],
+  numImagesPerPrompt: [[1, 2], [0, 1.5]],
+  seed: [[0, 1, 2 ** 53 - 1, 18446744073709551615n], [-1, 1.5, 2n ** 64n]],
+  eta: [[0, 0.5], [-1, NaN]],
+  clipSkip: [[0, 1], [5, -1]],
+  outputType: [['pil', 'latent'], ['np']],
+  memoryLimit: [[1e12], [1, -5]],
+  size: [[[64, 64], [8, 8], [128, 64]], [[60, 64], [0, 64], [64, -8], [NaN, 64], [100000, 100000]]],
+  steps: [[], [2]],
+  negative_prompt: [[], ['x']],
 };
 
-/** One options object for `pipe.call`. */
+/** One options object for `pipe.call`: a few options, none (about a third of the cases), one or two of them invalid. */
 export function libraryCase(random: () => number): Record<string, unknown> {
-  const o: Record<string, unknown> = { prompt: pick(random, ['a cat', ['a', 'b'], [], 123, null, '', ['a', 3]] as unknown[]), numInferenceSteps: 1 };
-  for (const [k, pool] of Object.entries(OPTIONS)) if (random() < 0.25) o[k] = pick(random, pool);
-  if (random() < 0.4) [o.width, o.height] = pick(random, [[64, 64], [8, 8], [60, 64], [0, 64], [64, -8], [NaN, 64], [100000, 100000]] as const);
+  const keys = ['prompt', ...Object.keys(OPTIONS).filter((k) => k !== 'prompt' && random() < (OPTIONS[k][0].length === 0 ? 0.05 : 0.3))];
+  const bad = new Set<string>();
+  for (let n = Math.floor(random() * 3); n > 0; n--) bad.add(pick(random, keys));
+  const o: Record<string, unknown> = { numInferenceSteps: 1 };
+  for (const k of keys) {
+    const [valid, invalid] = OPTIONS[k];
+    const v = pick(random, bad.has(k) || valid.length === 0 ? invalid : valid);
+    if (k === 'size') [o.width, o.height] = v as [number, number];
+    else o[k] = v;
+  }
   return o;
 }
