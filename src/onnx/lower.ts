@@ -11,7 +11,9 @@ import { isExternal, WeightData } from '../core/external.js';
 import { fmtShape } from '../core/errors.js';
 import type { Graph, Value } from '../graph/graph.js';
 import { Emitter, valueInfo } from './emitter.js';
-import { LOWERINGS, LoweringContext } from './lower-ops.js';
+import type { OpName } from '../graph/op-types.js';
+import { LOWERINGS } from './lower-ops.js';
+import type { Lowering, LoweringContext } from './lowering.js';
 import { IR_VERSION, ModelProto, MS_DOMAIN, OPSET } from './schema.js';
 
 export type AttentionImpl = 'fused' | 'plain';
@@ -61,8 +63,8 @@ export function lowerToOnnx(graph: Graph, options: LowerOptions): Uint8Array {
   for (const [v, t] of graph.constants) names.set(v, e.constant(t));
 
   for (const node of graph.nodes) {
-    const lower = LOWERINGS[node.op];
-    if (!lower) throw new LatentlabError('ONNX_LOWERING', `no ONNX lowering for op "${node.op}" (at "${node.scope}")`);
+    // The table is exhaustive by type; TypeScript cannot pair LOWERINGS[op] with node's own K.
+    const lower = LOWERINGS[node.op] as Lowering<OpName>;
     e.scope = node.scope;
     const outs = lower(ctx, node);
     node.outputs.forEach((v, i) => names.set(v, outs[i]));

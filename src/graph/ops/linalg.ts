@@ -1,6 +1,7 @@
 // The compute-heavy ops: linear (PyTorch [out, in] weights used as stored), matmul, conv2d and
 // multi-head attention. Nearly all of Stable Diffusion's FLOPs are here (see graph/flops.ts).
 
+import { Tensor } from '../../core/tensor.js';
 import { broadcastShapes, Dim, dimAffine } from '../dims.js';
 import type { Value } from '../graph.js';
 import { shapeError } from './common.js';
@@ -79,6 +80,14 @@ export function conv2d(x: Value, weight: Value, bias?: Value, options: Conv2dOpt
     throw shapeError('conv2d', inputs, `the ${kh}×${kw} kernel does not fit the padded input (output would be ${oh}×${ow})`);
   }
   return x.graph.addNode('conv2d', inputs, { stride, pads, dilation, groups }, [{ dtype: x.dtype, shape: [n, o, oh, ow] }])[0];
+}
+
+/** Additive causal mask [1, 1, S, S]: 0 on and below the diagonal, float32 lowest above (as HF CLIP). */
+export function causalMask(s: number): Tensor<'float32'> {
+  const t = Tensor.zeros([1, 1, s, s]);
+  const lowest = -3.4028234663852886e38;
+  for (let i = 0; i < s; i++) for (let j = i + 1; j < s; j++) t.data[i * s + j] = lowest;
+  return t;
 }
 
 export interface AttentionOptions {

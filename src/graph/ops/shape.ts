@@ -2,6 +2,7 @@
 // nearest-neighbour resize, gather (embedding lookup) and cast.
 
 import { DType, DTYPES, isFloat } from '../../core/dtype.js';
+import { Tensor } from '../../core/tensor.js';
 import { Dim, dimProduct, dimScale, normAxis, Shape } from '../dims.js';
 import type { Value } from '../graph.js';
 import { shapeError } from './common.js';
@@ -105,8 +106,14 @@ export function resizeNearest(x: Value, to: { scale: number } | { size: readonly
     if (!to.size.every((d) => Number.isInteger(d) && d >= 1)) throw shapeError('resizeNearest', [x], `bad size ${JSON.stringify(to.size)}`);
     hw = [to.size[0], to.size[1]];
   }
-  const attrs = 'scale' in to ? { scale: to.scale } : { size: [...to.size] };
+  const attrs = 'scale' in to ? { scale: to.scale } : { size: [to.size[0], to.size[1]] as const };
   return x.graph.addNode('resizeNearest', [x], attrs, [{ dtype: x.dtype, shape: [x.shape[0], x.shape[1], ...hw] }])[0];
+}
+
+/** PyTorch's nearest source index: min(floor(dst · float32(in/out)), in − 1). */
+export function torchNearestIndices(inSize: number, outSize: number): Tensor<'int64'> {
+  const scale = Math.fround(inSize / outSize);
+  return Tensor.int64([outSize], Array.from({ length: outSize }, (_, d) => Math.min(Math.floor(Math.fround(d * scale)), inSize - 1)));
 }
 
 /** Embedding lookup: table [V, ...rest], ids int64/int32 of any shape → [...ids, ...rest]. */
