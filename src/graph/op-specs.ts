@@ -1,6 +1,7 @@
 // One specification per op beyond its builder (ops/, which validates and infers the output
-// shape): how many FLOPs one evaluation costs. The table is a mapped type over every op name,
-// so an op added to op-types.ts without its rules does not compile; its ONNX lowering is checked the same way in onnx/lower-ops.ts (kept there so the
+// shape): how many FLOPs one evaluation costs and its vector-Jacobian product. The table is a
+// mapped type over every op name, so an op added to op-types.ts without both rules does not
+// compile; its ONNX lowering is checked the same way in onnx/lower-ops.ts (kept there so the
 // graph layer knows nothing about ONNX).
 //
 // FLOPs are 2 × multiply-adds of convolutions, linears, matmuls and attention — the convention of
@@ -10,9 +11,14 @@
 import type { Dim } from './dims.js';
 import type { NodeOf } from './graph.js';
 import type { OpName } from './op-types.js';
+import type { Vjp } from './autodiff/common.js';
+import { ELEMENTWISE_VJPS } from './autodiff/vjp-elementwise.js';
+import { LINALG_VJPS } from './autodiff/vjp-linalg.js';
+import { SHAPE_VJPS } from './autodiff/vjp-shape.js';
 
 export interface OpSpec<K extends OpName> {
   flops(node: NodeOf<K>): number;
+  vjp: Vjp<K>;
 }
 
 const prod = (dims: readonly Dim[]) => dims.reduce<number>((a, d) => a * (d as number), 1);
@@ -51,18 +57,26 @@ const FLOPS: { readonly [K in OpName]: (n: NodeOf<K>) => number } = {
   reduceSum: memoryBound,
   reshape: memoryBound,
   transpose: memoryBound,
+  expand: memoryBound,
   concat: memoryBound,
   split: memoryBound,
   slice: memoryBound,
   pad: memoryBound,
   resizeNearest: memoryBound,
   gather: memoryBound,
+  scatterAddRows: memoryBound,
   cast: memoryBound,
+  fill: memoryBound,
   linear: (n) => 2 * prod(n.outputs[0].shape) * (n.inputs[1].shape[1] as number), // [..., in] × [out, in]ᵀ
   matmul: (n) => 2 * prod(n.outputs[0].shape) * (n.inputs[0].shape[n.inputs[0].rank - 1] as number),
   conv2d: (n) => {
     const [, cPerGroup, kh, kw] = n.inputs[1].shape as number[];
     return 2 * prod(n.outputs[0].shape) * cPerGroup * kh * kw;
+  },
+  // Each input element meets C/groups·kh·kw weights: the MACs of the conv it transposes.
+  convTranspose2d: (n) => {
+    const [, cPerGroup, kh, kw] = n.inputs[1].shape as number[];
+    return 2 * prod(n.inputs[0].shape) * cPerGroup * kh * kw;
   },
   // scores q·kᵀ: B·heads·Sq·Sk·d, then probs·v: B·heads·Sq·Sk·dv — per head widths sum to C.
   attention: (n) => {
@@ -72,7 +86,12 @@ const FLOPS: { readonly [K in OpName]: (n: NodeOf<K>) => number } = {
   },
 };
 
+const VJPS: { readonly [K in OpName]: Vjp<K> } = { ...ELEMENTWISE_VJPS, ...LINALG_VJPS, ...SHAPE_VJPS };
+
+/** Every op name (the keys of the exhaustive tables). */
+export const OP_NAMES = Object.keys(VJPS) as OpName[];
+
 /** The specification of op `name`. */
 export function opSpec<K extends OpName>(name: K): OpSpec<K> {
-  return { flops: FLOPS[name] };
+  return { flops: FLOPS[name], vjp: VJPS[name] };
 }

@@ -1,5 +1,5 @@
 // The set of latentlab ops and the attributes each carries: the one list every other table is
-// checked against. FLOP rules (graph/op-specs.ts) and the ONNX
+// checked against. FLOP rules and vector-Jacobian products (graph/op-specs.ts) and the ONNX
 // lowerings (onnx/lower-ops.ts) are mapped types over `OpName`, so an op added here without a
 // rule in each of them is a compile error, not a run-time surprise.
 
@@ -47,6 +47,8 @@ export interface OpAttrs {
   linear: None;
   matmul: None;
   conv2d: ConvAttrs;
+  /** The transpose of conv2d (the input gradient of a conv): output size fixed by `outputPadding`. */
+  convTranspose2d: ConvAttrs & { readonly outputPadding: readonly [number, number] };
   attention: { readonly heads: number; readonly scale: number; readonly causal: boolean };
   // normalisations and reductions
   softmax: { readonly axis: number };
@@ -57,13 +59,18 @@ export interface OpAttrs {
   // data movement
   reshape: { readonly shape: readonly Dim[] };
   transpose: { readonly perm: readonly number[] };
+  expand: { readonly shape: readonly Dim[] };
   concat: { readonly axis: number };
   split: { readonly axis: number; readonly sizes: readonly number[] };
   slice: { readonly axis: number; readonly start: number; readonly end: number; readonly step: number };
   pad: { readonly pads: readonly (readonly [number, number])[]; readonly value: number };
   resizeNearest: { readonly scale: number } | { readonly size: readonly [number, number] };
   gather: None;
+  /** The transpose of gather: rows[ids[i]] += updates[i] into a zero table of `rows` rows. */
+  scatterAddRows: { readonly rows: number };
   cast: { readonly to: DType };
+  /** A tensor of one value (zeros for gradients that do not flow). */
+  fill: { readonly shape: readonly number[]; readonly value: number; readonly dtype: DType };
 }
 
 export type OpName = keyof OpAttrs;

@@ -16,6 +16,14 @@ const simple =
   (opType: string): Lowering<OpName> =>
   (ctx, n) => [ctx.e.op(opType, n.inputs.map(ctx.name))];
 
+/** A concrete shape for ONNX shape inputs (Expand, fills); gradients are built on concrete shapes. */
+function concrete(shape: readonly Dim[], what: string, scope: string): number[] {
+  if (!shape.every((d): d is number => typeof d === 'number')) {
+    throw new LatentlabError('ONNX_LOWERING', `${what} at "${scope}" needs a concrete shape, got ${JSON.stringify(shape)}`, { hint: 'build the graph with concrete sizes' });
+  }
+  return [...shape];
+}
+
 /**
  * An ONNX Reshape target for `shape`, taken from a value of shape `from`. Numbers are literal;
  * a symbolic dim at the same position as in `from` becomes 0 ("copy that input dim"); other
@@ -54,6 +62,32 @@ const conv2d: Lowering<'conv2d'> = (ctx, n) => {
   const { stride, pads, dilation, groups } = n.attrs;
   const w = n.inputs[1].shape as number[];
   return [ctx.e.op('Conv', n.inputs.map(ctx.name), { kernel_shape: [w[2], w[3]], strides: stride, pads, dilations: dilation, group: groups })];
+};
+
+const convTranspose2d: Lowering<'convTranspose2d'> = (ctx, n) => {
+  const { stride, pads, dilation, groups, outputPadding } = n.attrs;
+  const w = n.inputs[1].shape as number[];
+  return [
+    ctx.e.op('ConvTranspose', n.inputs.map(ctx.name), {
+      kernel_shape: [w[2], w[3]],
+      strides: stride,
+      pads,
+      dilations: dilation,
+      group: groups,
+      output_padding: outputPadding,
+    }),
+  ];
+};
+
+/** rows[ids[i]] += updates[i]: ScatterND(reduction add) into zeros, ids as [..., 1] index tuples. */
+const scatterAddRows: Lowering<'scatterAddRows'> = (ctx, n) => {
+  const { e } = ctx;
+  const [ids, updates] = n.inputs;
+  const rest = concrete(updates.shape.slice(ids.rank), 'scatterAddRows', n.scope);
+  const zeros = e.op('Expand', [e.scalar(updates.dtype, 0), e.ints([n.attrs.rows, ...rest])]);
+  let index = e.op('Unsqueeze', [ctx.name(ids), e.ints([-1])]);
+  if (ids.dtype !== 'int64') index = e.op('Cast', [index], { to: onnxDtype('int64') });
+  return [e.op('ScatterND', [zeros, index, ctx.name(updates)], { reduction: 'add' })];
 };
 
 /** GroupNorm as InstanceNormalization over [N, G, -1] + per-channel affine (ORT's CPU EP has no GroupNorm kernel). */
@@ -158,4 +192,8 @@ export const LOWERINGS: { readonly [K in OpName]: Lowering<K> } = {
     return [e.op('Pad', [ctx.name(x), e.ints([...pads.map((p) => p[0]), ...pads.map((p) => p[1])]), value], { mode: 'constant' })];
   },
   resizeNearest,
+  convTranspose2d,
+  scatterAddRows,
+  expand: (ctx, n) => [ctx.e.op('Expand', [ctx.name(n.inputs[0]), ctx.e.ints(concrete(n.attrs.shape, 'expand', n.scope))])],
+  fill: (ctx, n) => [ctx.e.op('Expand', [ctx.e.scalar(n.attrs.dtype, n.attrs.value), ctx.e.ints(n.attrs.shape)])],
 };

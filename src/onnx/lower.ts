@@ -25,6 +25,8 @@ export interface LowerOptions {
   location: (file: string) => string;
   /** `fused`: com.microsoft.MultiHeadAttention (default); `plain`: MatMul/Softmax/MatMul reference path. */
   attention?: AttentionImpl;
+  /** Weight keys that become graph inputs (fed each run) instead of initializers; they need no data. */
+  trainable?: readonly string[];
 }
 
 export function lowerToOnnx(graph: Graph, options: LowerOptions): Uint8Array {
@@ -40,7 +42,21 @@ export function lowerToOnnx(graph: Graph, options: LowerOptions): Uint8Array {
 
   for (const v of graph.inputs) names.set(v, v.name!);
 
+  const trainable = new Set(options.trainable ?? []);
+  for (const key of trainable) {
+    if (!graph.weights.has(key)) {
+      throw new LatentlabError('ONNX_LOWERING', `graph ${graph.name}: trainable weight "${key}" is not a weight of this graph`, { key, hint: 'name checkpoint keys the graph declares' });
+    }
+    if (graph.inputs.some((v) => v.name === key)) throw new LatentlabError('ONNX_LOWERING', `graph ${graph.name}: trainable weight "${key}" clashes with an input of the same name`, { key });
+  }
+  const weightInputs: object[] = [];
+
   for (const decl of graph.weights.values()) {
+    if (trainable.has(decl.key)) {
+      names.set(decl.value, decl.key);
+      weightInputs.push(valueInfo(decl.key, decl.dtype, decl.shape));
+      continue;
+    }
     const data = options.weights.get(decl.key);
     if (!data) {
       throw new LatentlabError('ONNX_LOWERING', `graph ${graph.name}: no data for weight "${decl.key}"`, { key: decl.key, hint: 'bind the checkpoint weights before compiling' });
@@ -87,7 +103,7 @@ export function lowerToOnnx(graph: Graph, options: LowerOptions): Uint8Array {
       name: graph.name,
       node: e.nodes,
       initializer: e.initializers,
-      input: graph.inputs.map((v) => valueInfo(v.name!, v.dtype, v.shape)),
+      input: [...graph.inputs.map((v) => valueInfo(v.name!, v.dtype, v.shape)), ...weightInputs],
       output: outputs,
     },
   };

@@ -126,3 +126,29 @@ export function attention(q: Value, k: Value, v: Value, options: AttentionOption
   const scale = options.scale ?? 1 / Math.sqrt(headDim);
   return q.graph.addNode('attention', inputs, { heads, scale, causal: options.causal ?? false }, [{ dtype: q.dtype, shape: [b, sq, cv] }])[0];
 }
+
+/**
+ * The transpose of conv2d with the same weight [O, C/groups, kh, kw]: x [N, O, h, w] → [N, C, H, W],
+ * H = (h − 1)·stride − pad_top − pad_bottom + dilation·(kh − 1) + 1 + outputPadding. It is the
+ * gradient of a conv with respect to its input (ONNX ConvTranspose); `outputPadding` < stride
+ * recovers the rows a strided conv's floor division dropped.
+ */
+export function convTranspose2d(x: Value, weight: Value, options: Conv2dOptions & { outputPadding?: readonly [number, number] } = {}): Value {
+  checkFloat('convTranspose2d', [x, weight]);
+  const { stride, pads, dilation, groups } = convParams(options);
+  const outputPadding = options.outputPadding ?? [0, 0];
+  if (x.rank !== 4 || weight.rank !== 4) throw shapeError('convTranspose2d', [x, weight], 'input must be [N, O, h, w] and weight [O, C/groups, kh, kw]');
+  const [n, o, h, w] = x.shape;
+  const [wo, cg, kh, kw] = weight.shape as number[];
+  if (o !== wo) throw shapeError('convTranspose2d', [x, weight], `input has ${o} channels, the weight's first dimension is ${wo}`);
+  if (!outputPadding.every((p, i) => Number.isInteger(p) && p >= 0 && p < Math.max(stride[i], dilation[i]))) {
+    throw shapeError('convTranspose2d', [x, weight], `outputPadding ${JSON.stringify(outputPadding)} must be smaller than the stride or dilation`);
+  }
+  if (typeof h !== 'number' || typeof w !== 'number') throw shapeError('convTranspose2d', [x, weight], 'needs a concrete spatial size');
+  const H = (h - 1) * stride[0] - pads[0] - pads[2] + dilation[0] * (kh - 1) + 1 + outputPadding[0];
+  const W = (w - 1) * stride[1] - pads[1] - pads[3] + dilation[1] * (kw - 1) + 1 + outputPadding[1];
+  if (H < 1 || W < 1) throw shapeError('convTranspose2d', [x, weight], `the output would be ${H}×${W}`);
+  return x.graph.addNode('convTranspose2d', [x, weight], { stride, pads, dilation, groups, outputPadding: [outputPadding[0], outputPadding[1]] }, [
+    { dtype: x.dtype, shape: [n, cg * groups, H, W] },
+  ])[0];
+}
