@@ -37,6 +37,9 @@ export * from './pipelines/index.js';
 export { decodeToPixels, imageToLatents, latentsToImages } from './pipelines/latents.js';
 export { schedulerFromPretrained, type SchedulerFromPretrainedOptions } from './pipelines/scheduler-from-pretrained.js';
 
+// training
+export { AdamW, type AdamWOptions } from './train/adamw.js';
+
 // weights and files
 export { readWeight, SafetensorsFile, serializeSafetensors, WeightSet, writeSafetensors } from './weights/index.js';
 export { JsonSyntaxError, parseJson, type JsonParseOptions } from './weights/index.js';
