@@ -18,12 +18,15 @@ import { grad } from './grad.js';
 export interface GradCheckSpec {
   /** Graph inputs by name (float32 tensors are perturbed if named in `wrt`). */
   inputs: Readonly<Record<string, Tensor>>;
-  /** Weight data by checkpoint key (in memory or in a file), for weights the builder declares. */
+  /** Weight data by checkpoint key (in memory or in a file), for weights the graph declares. */
   weights?: ReadonlyMap<string, WeightData>;
   /** Input names and weight keys to check. */
   wrt: readonly string[];
-  /** Builds f on the graph inputs; weights are declared inside with Module/graph.weight as usual. */
-  build(g: Graph, inputs: Readonly<Record<string, Value>>): Value;
+  /**
+   * f: either built on fresh graph inputs named like `inputs` (weights declared inside with
+   * Module/graph.weight as usual), or an existing graph (a model builder's) and the name of its output.
+   */
+  build: ((g: Graph, inputs: Readonly<Record<string, Value>>) => Value) | { graph: Graph; output: string };
 }
 
 export interface GradCheckOptions {
@@ -53,9 +56,7 @@ export interface GradCheckReport {
 /** Runs the check; the caller asserts on `maxRelError` (or inspects `entries`). */
 export async function checkGradients(spec: GradCheckSpec, options: GradCheckOptions = {}): Promise<GradCheckReport> {
   const { coordinates = 12, epsilon = 1e-2, seed = 0 } = options;
-  const g = new Graph('grad-check');
-  const inputs = Object.fromEntries(Object.entries(spec.inputs).map(([name, t]) => [name, g.input(name, t.dtype, t.shape)]));
-  const y = new Module(g).build(() => spec.build(g, inputs));
+  const { g, y, inputs } = checkedFunction(spec);
   const gen = new Generator(seed);
   const r = g.constant(toFloat64(gen.randn(y.shape as number[]))); // R, the fixed cotangent
   const loss = op.reduceSum(op.mul(op.cast(y, 'float64'), r), y.shape.map((_, i) => i), false);
@@ -101,6 +102,20 @@ export async function checkGradients(spec: GradCheckSpec, options: GradCheckOpti
   } finally {
     await compiled.release();
   }
+}
+
+/** The graph, f's output and the graph inputs by name. */
+function checkedFunction(spec: GradCheckSpec): { g: Graph; y: Value; inputs: Record<string, Value> } {
+  const { build } = spec;
+  if (typeof build === 'function') {
+    const g = new Graph('grad-check');
+    const inputs = Object.fromEntries(Object.entries(spec.inputs).map(([name, t]) => [name, g.input(name, t.dtype, t.shape)]));
+    return { g, y: new Module(g).build(() => build(g, inputs)), inputs };
+  }
+  const out = build.graph.outputs.find((o) => o.name === build.output);
+  if (!out) throw new LatentlabError('GRAD_INPUT', `checkGradients: the graph has no output "${build.output}"`, { hint: `outputs: ${build.graph.outputs.map((o) => o.name).join(', ')}` });
+  const inputs = Object.fromEntries(build.graph.inputs.map((v) => [v.name!, v]));
+  return { g: build.graph, y: out.value, inputs };
 }
 
 function toFloat64(t: Tensor<'float32'>): Tensor<'float64'> {
