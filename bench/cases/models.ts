@@ -23,7 +23,7 @@ import { BenchCase, noise, Prepared } from '../lib/case.js';
 import { ensureSd15 } from '../lib/sd15.js';
 import { settings } from '../lib/settings.js';
 
-interface Workload {
+export interface Workload {
   /** The graph as the model class compiles it. */
   graph: Graph;
   /** The model class's own compile defaults (--compile goes over them, as fromPretrained options do). */
@@ -36,7 +36,7 @@ interface Workload {
 
 type Component = 'text_encoder' | 'unet' | 'vae';
 
-async function load(component: Component, variant: string | undefined) {
+export async function load(component: Component, variant: string | undefined) {
   const folder = await ensureSd15();
   return loadComponent(folder, component, { subfolder: component, variant });
 }
@@ -78,7 +78,7 @@ async function vae(part: 'decode' | 'encode', size: number, variant?: string): P
 }
 
 /** Compiles with the model's defaults under --compile, runs `feeds`, and fails on NaN/Inf (which would distort speed). */
-async function prepareWorkload(make: () => Promise<Workload>, extra: CompileOptions = {}): Promise<Prepared> {
+export async function prepareWorkload(make: () => Promise<Workload>, extra: CompileOptions = {}): Promise<Prepared> {
   const w = await make();
   // createMs: lowering to ONNX + session creation, what a model's first call adds (opening the
   // checkpoint and building the graph are a few ms more, plus one-off module loading in a fresh process).
@@ -135,7 +135,7 @@ export function modelCase(name: string): BenchCase | undefined {
 }
 
 /** An image side from a case name: a multiple of 8 (the VAE's factor), at least 64. */
-function side(name: string, s: string): number {
+export function side(name: string, s: string): number {
   const n = Number(s);
   if (n % 8 !== 0 || n < 64) throw new Error(`${name}: the image size must be a multiple of 8, at least 64; got ${s}`);
   return n;
