@@ -55,7 +55,7 @@ export function addGenerationOptions(cmd: Command, img2img: boolean): Command {
   cmd.addOption(new Option('--out <file.png|dir/>', 'output image: FILE.png (several images: FILE-0.png, FILE-1.png, …) or a folder for numbered names (default: numbered names in the current folder)').argParser(nonEmptyFlag('--out')));
   cmd.addOption(new Option('--save-latents <file.safetensors>', 'also save the final latents [B, 4, H/8, W/8] (scaled, as the UNet sees them)').argParser(nonEmptyFlag('--save-latents')));
   cmd.addOption(new Option('--preview <dir>', 'after every step, write the decoded predicted clean image to DIR/step-XX.png').argParser(nonEmptyFlag('--preview')));
-  addVaeOptions(cmd);
+  addVaeOptions(cmd, { preview: true });
   cmd.option('--overwrite', 'replace existing files named by --out / --save-latents / --preview');
   cmd.option('--json', 'print one JSON object (files written, settings) on stdout and nothing else');
   return cmd;

@@ -21,9 +21,11 @@ export interface VaeChoice {
 
 const collect = (text: string, previous: string[] | undefined): string[] => [...(previous ?? []), text];
 
-export function addVaeOptions(cmd: Command): Command {
+/** --vae, and --preview-vae for the commands that write previews. */
+export function addVaeOptions(cmd: Command, o: { preview: boolean }): Command {
   cmd.addOption(new Option('--vae <kind-and-path...>', 'decode (img2img: also encode) with this autoencoder instead of the model\'s: "taesd PATH", an AutoencoderTiny folder (e.g. madebyollin/taesd)')
     .argParser(collect));
+  if (!o.preview) return cmd;
   cmd.addOption(new Option('--preview-vae <kind-and-path...>', 'decode the --preview pictures with this autoencoder: "taesd PATH" (fast live previews, as A1111\'s TAESD preview); default: the --vae / model\'s VAE')
     .argParser(collect));
   return cmd;

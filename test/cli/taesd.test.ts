@@ -14,7 +14,7 @@ const LCM = ['--scheduler', 'LCM', '--steps', '4', '--guidance', '1', '--seed', 
 describe('generate --vae taesd / --preview-vae taesd', () => {
   it('decodes with TAESD: the library\'s pixels, and the VAE named in the report and the PNG text', async () => {
     const dir = tempDir();
-    const r = await runCli(['generate', '--model', TINY_SD15, '--prompt', 'a red cube', ...LCM, '--out', join(dir, 'x.png'), '--json', '--vae', 'taesd', TAESD]);
+    const r = await runCli(['generate', '--model', TINY_SD15, '--prompt', 'a red cube', ...LCM, '--out', join(dir, 'x.png'), '--save-latents', join(dir, 'z.safetensors'), '--json', '--vae', 'taesd', TAESD]);
     expect(r.code, r.stderr).toBe(0);
     const report = parseReport(r);
     expect(report.settings.vae).toEqual({ kind: 'taesd', path: TAESD });
@@ -26,6 +26,11 @@ describe('generate --vae taesd / --preview-vae taesd', () => {
     const { images } = await pipe.call({ prompt: 'a red cube', numInferenceSteps: 4, guidanceScale: 1, seed: 3 });
     expect(Array.from((await readImage(join(dir, 'x.png'))).data)).toEqual(Array.from(images[0].data));
     await pipe.release();
+
+    // decode --vae taesd turns the saved latents into the same pixels.
+    const d = await runCli(['decode', '--model', TINY_SD15, '--latents', join(dir, 'z.safetensors'), '--out', join(dir, 'decoded.png'), '--vae', 'taesd', TAESD]);
+    expect(d.code, d.stderr).toBe(0);
+    expect(Array.from((await readImage(join(dir, 'decoded.png'))).data)).toEqual(Array.from(images[0].data));
   });
 
   it('previews with TAESD while the model\'s VAE decodes the result', async () => {
