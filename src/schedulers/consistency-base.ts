@@ -54,17 +54,27 @@ export abstract class ConsistencyScheduler extends AlphaScheduler {
     return this.config.original_inference_steps as number | null;
   }
 
-  protected computeTimesteps(n: number): void {
+  /** The distillation grid (1 … O)·k − 1, ascending (TCD without O: every training timestep). */
+  private grid(): number[] {
+    const T = this.config.num_train_timesteps;
+    const O = this.originalSteps;
+    return O === null ? Array.from({ length: T }, (_, i) => i) : Array.from({ length: O }, (_, i) => (i + 1) * Math.floor(T / O) - 1);
+  }
+
+  protected override checkSteps(n: number): void {
     const T = this.config.num_train_timesteps;
     const O = this.originalSteps;
     check(O === null || O <= T, 'SCHEDULER_CONFIG',
       () => `${this.className}: original_inference_steps is ${fmtValue(O)}, more than num_train_timesteps (${T})`,
       { key: 'original_inference_steps', hint: `use at most ${T} (the distilled models use 50).` });
-    const grid = O === null ? Array.from({ length: T }, (_, i) => i) : Array.from({ length: O }, (_, i) => (i + 1) * Math.floor(T / O) - 1);
-    check(n <= grid.length, 'SCHEDULER_STEPS',
-      () => `${this.className}.setTimesteps: numInferenceSteps is ${n}, more than original_inference_steps (${grid.length})`,
-      { hint: `the schedule is a subset of the ${grid.length}-step distillation grid; sample with at most ${grid.length} steps (1–8 is typical).` });
-    grid.reverse();
+    const size = O ?? T;
+    check(n <= size, 'SCHEDULER_STEPS',
+      () => `${this.className}.setTimesteps: numInferenceSteps is ${n}, more than original_inference_steps (${size})`,
+      { hint: `the schedule is a subset of the ${size}-step distillation grid; sample with at most ${size} steps (1–8 is typical).` });
+  }
+
+  protected computeTimesteps(n: number): void {
+    const grid = this.grid().reverse();
     // np.linspace(0, len, n, endpoint=False) = i·(len/n), floored to indices.
     const stride = grid.length / n;
     this.timesteps = Array.from({ length: n }, (_, i) => grid[Math.floor(i * stride)]);

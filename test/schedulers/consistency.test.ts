@@ -80,6 +80,10 @@ describe('consistency schedules', () => {
 
   it('refuses more steps than the distillation grid has, naming both numbers', () => {
     expect(() => timesteps('lcm', 51)).toThrow(/numInferenceSteps is 51, more than original_inference_steps \(50\)/);
+    const s = schedulerFromConfig(SD15, { name: 'lcm' });
+    s.setTimesteps(4);
+    expect(() => s.setTimesteps(60)).toThrow(/60/);
+    expect([s.numInferenceSteps, s.timesteps]).toEqual([4, [999, 759, 499, 259]]); // a refused call changes nothing
     expect(() => timesteps('lcm', 4, { original_inference_steps: 2000 })).toThrow(/original_inference_steps is 2000/);
     expect(() => schedulerFromConfig(SD15, { name: 'lcm', overrides: { original_inference_steps: null } })).toThrow(/original_inference_steps/);
   });
