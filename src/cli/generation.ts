@@ -201,6 +201,14 @@ function checkDenoisingSteps(steps: number, strength: number): void {
 function checkAgainstModel(pipe: Pipeline, steps: number, clipSkip: number | undefined): void {
   const trained = pipe.scheduler.config.num_train_timesteps;
   if (steps > trained) throw flagError('--steps', String(steps), `at most ${trained}, the number of timesteps the model was trained with`);
+  try {
+    pipe.scheduler.setTimesteps(steps); // the sampler's own limit (LCM / TCD: their distillation grid); the pipeline sets it again
+  } catch (e) {
+    if (e instanceof LatentlabError && e.code === 'SCHEDULER_STEPS') {
+      throw flagError('--steps', String(steps), `a step count ${pipe.scheduler.className} accepts (${e.message.split('\n')[0]})`, e.hint);
+    }
+    throw e;
+  }
   const layers = pipe.textEncoder.config.num_hidden_layers;
   if (clipSkip !== undefined && clipSkip >= layers) {
     throw flagError('--clip-skip', String(clipSkip), `less than ${layers}, the number of layers of this text encoder`, '--clip-skip 1 uses the second-to-last layer (A1111\'s "Clip skip: 2")');

@@ -44,6 +44,8 @@ const CASES: ErrorCase[] = [
     message: /--steps 1 with --strength 0\.5 runs int\(1 × 0\.5\) = 0 denoising steps/, hint: /use at least --steps 2/ },
   { name: 'more steps than the model was trained with', args: (d) => ['generate', '--model', TINY_SD15, '--prompt', 'x', '--steps', '2000', '--out', join(d, 'x.png')], code: 2,
     message: /--steps "2000": expected at most 1000, the number of timesteps the model was trained with/ },
+  { name: 'more steps than LCM\'s distillation grid', args: (d) => ['generate', '--model', TINY_SD15, '--prompt', 'x', '--scheduler', 'lcm', '--steps', '60', '--out', join(d, 'x.png')], code: 2,
+    message: /--steps "60": expected a step count LCMScheduler accepts \(.*numInferenceSteps is 60, more than original_inference_steps \(50\)\)/, hint: /at most 50 steps/ },
   { name: 'clip skip beyond the text encoder', args: (d) => ['generate', '--model', TINY_SD15, '--prompt', 'x', '--clip-skip', '5', '--out', join(d, 'x.png')], code: 2,
     message: /--clip-skip "5": expected less than \d+, the number of layers of this text encoder/ },
   { name: 'guidance not a number', args: (d) => gen(d, '--guidance', 'high'), code: 2, message: /--guidance "high": expected a number/ },
