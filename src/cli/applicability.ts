@@ -22,8 +22,8 @@ interface Rule {
   hint: string;
 }
 
-/** Schedulers whose step takes DDIM's η. */
-const ETA_SCHEDULERS = ['DDIMScheduler'];
+/** Schedulers whose step takes --eta: DDIM's η, TCD's γ. */
+const ETA_SCHEDULERS = ['DDIMScheduler', 'TCDScheduler'];
 
 const RULES: Rule[] = [
   {
@@ -35,8 +35,8 @@ const RULES: Rule[] = [
     // η = 0 is every scheduler's default (and what diffusers passes to all of them): not an error.
     flag: '--eta', given: (f) => f.eta !== undefined && f.eta !== 0,
     applies: (c) => (c.schedulerClass === undefined ? undefined : ETA_SCHEDULERS.includes(c.schedulerClass)),
-    why: (c) => `η only changes DDIM's steps, and this run uses ${c.schedulerClass}`,
-    hint: 'add --scheduler ddim to use η, or leave --eta out',
+    why: (c) => `--eta only changes the steps of DDIM (η) and TCD (γ), and this run uses ${c.schedulerClass}`,
+    hint: 'add --scheduler ddim (or tcd) to use it, or leave --eta out',
   },
 ];
 

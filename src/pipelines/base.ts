@@ -11,7 +11,7 @@ import { encodePrompt, repeatEach } from './encode-prompt.js';
 import { checkFinite } from './finite-check.js';
 import type { PipelineComponents } from './components.js';
 import { denoise, type DenoiseArgs } from './denoise.js';
-import { latentsToImages } from './latents.js';
+import { latentsToImages, type PipelineVae } from './latents.js';
 import { checkMemory, estimateCallMemory, type MemoryEstimate, type MemoryRequest } from './memory-estimate.js';
 
 export type { CommonCallOptions } from './call-options.js';
@@ -37,7 +37,8 @@ export class PipelineBase {
   readonly tokenizer;
   readonly textEncoder;
   readonly unet;
-  readonly vae;
+  /** AutoencoderKL or AutoencoderTiny; replaceable, like `pipe.vae = AutoencoderTiny.from_pretrained(…)`. */
+  vae: PipelineVae;
   /** Replaceable, like `pipe.scheduler = EulerDiscreteScheduler.from_config(pipe.scheduler.config)`. */
   scheduler: Scheduler;
   readonly folder: string;

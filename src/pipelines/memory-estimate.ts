@@ -27,6 +27,8 @@ import type { Graph, Value } from '../graph/graph.js';
 import { buildCLIPTextGraph, type CLIPTextConfig } from '../models/clip-text-graph.js';
 import { buildUNetGraph } from '../models/unet-graph.js';
 import type { UNet2DConditionConfig } from '../models/unet-config.js';
+import type { AutoencoderTinyConfig } from '../models/taesd-config.js';
+import { buildTinyDecoderGraph, buildTinyEncoderGraph, tinyScaleFactor } from '../models/taesd-graph.js';
 import type { AutoencoderKLConfig } from '../models/vae-config.js';
 import { buildVaeDecoderGraph, buildVaeEncoderGraph, vaeScaleFactor } from '../models/vae-graph.js';
 
@@ -92,8 +94,19 @@ export interface MemoryRequest {
 
 export interface ModelConfigs {
   unet: UNet2DConditionConfig;
-  vae: AutoencoderKLConfig;
+  /** AutoencoderKL's config, or TAESD's (AutoencoderTiny). */
+  vae: AutoencoderKLConfig | AutoencoderTinyConfig;
   textEncoder: CLIPTextConfig;
+}
+
+const isTiny = (c: ModelConfigs['vae']): c is AutoencoderTinyConfig => 'num_decoder_blocks' in c;
+
+/** The VAE's graphs, whichever autoencoder the pipeline uses. */
+function vaeGraphs(vae: ModelConfigs['vae']): { factor: number; encoder: (h: number, w: number) => Graph; decoder: (h: number, w: number) => Graph } {
+  if (isTiny(vae)) {
+    return { factor: tinyScaleFactor(vae), encoder: (height, width) => buildTinyEncoderGraph(vae, { batch: 1, height, width }), decoder: (height, width) => buildTinyDecoderGraph(vae, { batch: 1, height, width }) };
+  }
+  return { factor: vaeScaleFactor(vae), encoder: (height, width) => buildVaeEncoderGraph(vae, { batch: 1, height, width }), decoder: (height, width) => buildVaeDecoderGraph(vae, { batch: 1, height, width }) };
 }
 
 export interface PhaseMemory extends GraphMemory {
@@ -113,19 +126,20 @@ export interface MemoryEstimate {
 
 /** The memory a txt2img / img2img call with `request` will need (see the header). */
 export function estimateCallMemory(configs: ModelConfigs, request: MemoryRequest): MemoryEstimate {
-  const { unet, vae, textEncoder } = configs;
-  const f = vaeScaleFactor(vae);
-  const [h, w] = [Math.ceil(request.height / f), Math.ceil(request.width / f)];
+  const { unet, textEncoder } = configs;
+  const vae = vaeGraphs(configs.vae);
+  const [h, w] = [Math.ceil(request.height / vae.factor), Math.ceil(request.width / vae.factor)];
   const prompts = request.guidance ? 2 : 1;
   const seqLen = textEncoder.max_position_embeddings;
   // Each graph is built for ONE batch item and its activations scaled by the batch: every
   // intermediate has the batch as its first dimension, so the peak is linear in it — and a graph
   // built for a batch of 100000 would itself allocate gigabytes of constants (masks, position ids).
-  const graphs: [PhaseMemory['phase'], number, () => Graph][] = [
+  type Phase = [PhaseMemory['phase'], number, () => Graph];
+  const graphs: Phase[] = [
     ['text_encoder', request.batch * prompts, () => buildCLIPTextGraph(textEncoder, { batch: 1, seqLen, input: 'ids', hiddenStates: false })],
-    ...(request.img2img ? [['vae_encoder', request.batch, () => buildVaeEncoderGraph(vae, { batch: 1, height: request.height, width: request.width })] as [PhaseMemory['phase'], number, () => Graph]] : []),
+    ...(request.img2img ? [['vae_encoder', request.batch, () => vae.encoder(request.height, request.width)] as Phase] : []),
     ['unet', request.batch * prompts, () => buildUNetGraph(unet, { batch: 1, height: h, width: w, seqLen })],
-    ['vae_decoder', request.batch, () => buildVaeDecoderGraph(vae, { batch: 1, height: h, width: w })],
+    ['vae_decoder', request.batch, () => vae.decoder(h, w)],
   ];
   const phases = graphs.map(([phase, batch, build]): PhaseMemory => {
     const one = estimateGraphMemory(build(), request.attention);
