@@ -64,7 +64,7 @@ describe(`fuzz (seed ${SEED})`, () => {
         expect(isFlat(image), `${label}\n${f} is one flat colour`).toBe(false);
       }
     }
-  });
+  }, 60_000 + CLI_RUNS * 15_000);
 
   describe('pipeline call options', () => {
     let pipe: StableDiffusionPipeline;
@@ -93,6 +93,6 @@ describe(`fuzz (seed ${SEED})`, () => {
         ran++;
       }
       console.log(`fuzz seed ${SEED}: ${LIBRARY_RUNS} option sets, ${ran} ran, ${LIBRARY_RUNS - ran} refused`);
-    });
+    }, 60_000 + LIBRARY_RUNS * 2_000);
   });
 });
