@@ -29,10 +29,6 @@ function argError(name: string, value: unknown, expected: string, hint?: string)
   return new LatentlabError('PIPELINE_ARGUMENT', `${name} is ${fmtValue(value)}; expected ${expected}`, { key: name, hint });
 }
 
-export function checkPositiveInt(name: string, value: number): void {
-  if (!Number.isInteger(value) || value < 1) throw argError(name, value, 'an integer ≥ 1');
-}
-
 export class PipelineBase {
   readonly tokenizer;
   readonly textEncoder;
@@ -67,9 +63,7 @@ export class PipelineBase {
 
   protected generatorFor(o: CommonCallOptions): { generator: Generator; seed?: number | bigint } {
     if (o.generator) return { generator: o.generator };
-    const seed = o.seed ?? Math.floor(Math.random() * 2 ** 32);
-    const ok = typeof seed === 'bigint' ? seed >= 0n && seed < 2n ** 64n : Number.isSafeInteger(seed) && seed >= 0;
-    if (!ok) throw argError('seed', seed, 'an integer in [0, 2^64) (a bigint above 2^53)');
+    const seed = o.seed ?? Math.floor(Math.random() * 2 ** 32); // a given seed was checked by the schema
     return { generator: new Generator().manualSeed(seed), seed };
   }
 
@@ -79,7 +73,6 @@ export class PipelineBase {
    */
   protected async promptEmbeddings(o: CommonCallOptions, guidance: boolean): Promise<{ embeds: Tensor<'float32'>; batch: number }> {
     const n = o.numImagesPerPrompt ?? 1;
-    checkPositiveInt('numImagesPerPrompt', n);
     let positive: Tensor<'float32'>;
     let prompts: string[] | undefined;
     if (o.promptEmbeds) {
@@ -111,13 +104,13 @@ export class PipelineBase {
     return { embeds: Tensor.cat0([repeatEach(negative, n), repeatEach(positive, n)]), batch: batch * n };
   }
 
-  /** Validates the shared options; guidance (classifier-free) is on when guidanceScale > 1, as in diffusers. */
+  /**
+   * The shared options' defaults (their types and ranges were checked once, by the call's schema:
+   * call-options.ts); guidance (classifier-free) is on when guidanceScale > 1, as in diffusers.
+   */
   protected checkCommon(o: CommonCallOptions): { steps: number; guidanceScale: number; guidance: boolean } {
     const steps = o.numInferenceSteps ?? 50;
-    checkPositiveInt('numInferenceSteps', steps);
     const guidanceScale = o.guidanceScale ?? 7.5;
-    if (typeof guidanceScale !== 'number' || !Number.isFinite(guidanceScale)) throw argError('guidanceScale', guidanceScale, 'a finite number');
-    if (o.eta !== undefined && !(o.eta >= 0)) throw argError('eta', o.eta, 'a number ≥ 0');
     return { steps, guidanceScale, guidance: guidanceScale > 1 };
   }
 

@@ -78,7 +78,7 @@ export const img2imgOptionFields = {
   ...commonCallOptionFields,
   // Required: the one field that is not optional.
   image: z.union([rgbImage, z.array(rgbImage).min(1).readonly()]).describe('The starting image(s): one for all prompts, or one per prompt.'),
-  strength: opt(finite.gt(0).max(1), 'a number in (0, 1]', 'How much to change the image, in (0, 1]: 1 ignores it entirely. Default 0.8.'),
+  strength: opt(finite.gt(0).max(1), 'a number in (0, 1] (0.3 keeps most of the image, 1.0 replaces it entirely)', 'How much to change the image, in (0, 1]: 1 ignores it entirely. Default 0.8.'),
 };
 metas.set(img2imgOptionFields.image, { expected: 'an RgbImage {width, height, data} or a non-empty list of them', description: 'The starting image(s).' });
 

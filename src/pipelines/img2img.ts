@@ -31,12 +31,7 @@ export class StableDiffusionImg2ImgPipeline extends PipelineBase {
 
   async call(options: Img2ImgOptions): Promise<PipelineOutput> {
     const o = parseCallOptions(img2imgOptionsSchema, options);
-    const strength = o.strength ?? 0.8;
-    if (typeof strength !== 'number' || !(strength > 0 && strength <= 1)) {
-      throw new LatentlabError('PIPELINE_ARGUMENT', `strength is ${strength}; expected a number in (0, 1]`, {
-        key: 'strength', hint: 'strength 0.3 keeps most of the image, 1.0 replaces it entirely',
-      });
-    }
+    const strength = o.strength ?? 0.8; // in (0, 1]: checked by the schema
     const images = Array.isArray(o.image) ? (o.image as RgbImage[]) : [o.image as RgbImage];
     const f = this.vaeScaleFactor;
     for (const img of images) {
