@@ -71,8 +71,8 @@ describe('bad input is refused before compute, with a coded error', () => {
   const gen = (model: string, ...more: string[]) => ['generate', '--model', model, '--prompt', 'a cat', '--steps', '2', '--seed', '1', ...more];
 
   const CASES: Case[] = [
-    { name: 'a batch that cannot fit in memory', args: gen(TINY_SD15, '--num-images', '100000', '--out', `${root}/`, '--progress', 'none'), code: 1,
-      message: /RESOURCE_MEMORY.*100000 images of 64×64 need an estimated [\d.]+ [GT]iB of memory, more than the [\d.]+ GiB of memory available now/, hint: /--num-images/ },
+    { name: 'a batch that cannot fit in memory', args: gen(TINY_SD15, '--num-images', '1000000', '--out', `${root}/`, '--progress', 'none'), code: 1,
+      message: /RESOURCE_MEMORY.*1000000 images of 64×64 need an estimated [\d.]+ [GT]iB of memory, more than the [\d.]+ GiB of memory available now/, hint: /--num-images/ },
     { name: 'over --max-memory', args: gen(TINY_SD15, '--width', '1024', '--height', '1024', '--max-memory', '64M', ...out('cap.png')), code: 1,
       message: /RESOURCE_MEMORY.*1 image of 1024×1024 needs an estimated [\d.]+ MiB of memory, more than the limit of 64\.0 MiB \(--max-memory\): the vae_decoder needs/,
       hint: /--width \/ --height .*raise --max-memory/ },
