@@ -47,7 +47,7 @@ export class StableDiffusionPipeline extends PipelineBase {
     const width = o.width ?? this.defaultSize;
     this.checkSize(height, width);
     const { steps, guidanceScale, guidance } = this.checkCommon(o);
-    const { embeds, batch } = await this.promptEmbeddings(o, guidance);
+    const { embeds, batch } = await this.promptEmbeddings(o, guidance, steps);
     await this.doneWith(this.textEncoder);
     const { generator, seed } = this.generatorFor(o);
     const scheduler = this.scheduler;

@@ -3,3 +3,4 @@
 // weights, schedules in the denoising loop) is in src/pipelines/prompt-conditioning.ts.
 export { type AttentionPart, parsePromptAttention } from './attention.js';
 export { getPromptSchedule, type PromptSchedule, type PromptScheduleOptions, scheduleIndexAt } from './schedule.js';
+export { CHUNK_TOKENS, type ChunkOptions, COMMA_PADDING_BACKTRACK, emptyPromptChunk, type PromptChunk, type PromptChunks, tokenizePromptChunks } from './chunks.js';
