@@ -26,7 +26,7 @@ beforeAll(async () => {
 afterAll(() => te.release());
 
 /** max |a − b| ≤ abs over all values (a Tensor's data or plain numbers). */
-function expectNear(label: string, actual: Tensor | ArrayLike<number>, expected: Tensor | ArrayLike<number>, abs: number): void {
+function expectNear(label: string, actual: Tensor<'float32'> | ArrayLike<number>, expected: Tensor<'float32'> | ArrayLike<number>, abs: number): void {
   const a = actual instanceof Tensor ? actual.data : actual;
   const e = expected instanceof Tensor ? expected.data : expected;
   expect(a.length, `${label}: size`).toBe(e.length);
