@@ -161,6 +161,11 @@ export async function encodePromptConditioning(
   textEncoder: CLIPTextModel,
   o: PromptConditioningOptions,
 ): Promise<PromptConditioning> {
+  if (o.prompts.length === 0 || (o.negativePrompts && o.negativePrompts.length !== o.prompts.length)) {
+    throw new LatentlabError('PIPELINE_ARGUMENT', `${o.prompts.length} prompts and ${o.negativePrompts?.length ?? 'no'} negative prompts; expected at least one prompt and, if any, one negative prompt each`, {
+      key: 'negativePrompts', hint: 'give one negative prompt per prompt ("" for none)',
+    });
+  }
   const options: EncodeScheduledOptions = { steps: o.steps, syntax: o.syntax, clipSkip: o.clipSkip };
   if (o.syntax !== 'plain' && o.prompts.some((p) => AND.test(p))) {
     warn('a prompt contains AND: A1111 composes prompts joined by AND ("composable diffusion"); latentlab does not, and reads AND as a word');
