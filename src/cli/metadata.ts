@@ -57,6 +57,9 @@ export interface GenerationSettings {
   seed: number | bigint;
   eta?: number;
   clipSkip?: number;
+  /** --vae / --preview-vae: `{ kind: 'taesd', path }`. */
+  vae?: { kind: string; path: string };
+  previewVae?: { kind: string; path: string };
   /** img2img only. */
   image?: string;
   strength?: number;
@@ -86,6 +89,8 @@ export function a1111Text(s: GenerationSettings, i: number, model: string): stri
     extra['Batch size'] = String(s.batchSize);
     extra['Batch pos'] = String(i);
   }
+  // A1111 names the VAE file it decoded with; ours is a folder, named the same way as the model.
+  if (s.vae) extra.VAE = modelName(s.vae.path, true);
   if (s.resizedFrom) extra['Resized from'] = `${s.resizedFrom.width}x${s.resizedFrom.height}`;
   if (s.promptSyntax) extra['Prompt syntax'] = s.promptSyntax;
   extra.Scheduler = s.scheduler.className;

@@ -7,6 +7,9 @@
 //   const posEmb = await textEncoder.textModel.embeddings.positionEmbedding.weight()    // [77, H]
 //   const out = await textEncoder.getOutputEmbeds(add(tokEmb, posEmb))          // the "puppy → cat" experiment
 
+import type { WeightData } from '../core/external.js';
+import type { Graph } from '../graph/graph.js';
+import type { CompiledGraph, CompileOptions } from '../graph/runtime.js';
 import { LatentlabError } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
 import type { WeightSet } from '../weights/index.js';
@@ -76,6 +79,7 @@ function idsTensor(ids: Tensor | readonly (readonly number[])[]): Tensor<'int64'
 export class CLIPTextModel {
   readonly textModel: { embeddings: { tokenEmbedding: Embedding; positionEmbedding: Embedding } };
   private readonly sessions: SessionCache;
+  private readonly custom: SessionCache;
 
   private constructor(
     readonly config: CLIPTextConfig,
@@ -91,6 +95,7 @@ export class CLIPTextModel {
       },
     };
     this.sessions = sessions;
+    this.custom = new SessionCache(sessions.weights, sessions.options);
   }
 
   static async fromPretrained(path: string, options: FromPretrainedOptions = {}): Promise<CLIPTextModel> {
@@ -156,7 +161,23 @@ export class CLIPTextModel {
     return out;
   }
 
+
+  /**
+   * Compiles a graph of your own on this model's weights — e.g. the encoder (buildCLIPTextGraph) plus a loss and its
+   * gradient (grad()) — and keeps the session under `key` for the next call. Weights the graph
+   * declares are found by checkpoint key; `options.trainable` feeds chosen ones as inputs (readWeight).
+   */
+  compileGraph(key: string, build: () => Graph, options: CompileOptions = {}): Promise<CompiledGraph> {
+    return this.custom.get(key, build, options);
+  }
+
+  /** The checkpoint's tensors this model uses, by key (in-place references into the files). */
+  get weightData(): ReadonlyMap<string, WeightData> {
+    return this.custom.weights;
+  }
+
   async release(): Promise<void> {
     await this.sessions.release();
+    await this.custom.release();
   }
 }

@@ -9,8 +9,8 @@ import type { Scheduler } from '../schedulers/index.js';
 import { encodePrompt, repeatEach } from './encode-prompt.js';
 import type { PipelineComponents } from './components.js';
 import { denoise, type DenoiseArgs, type StepCallback } from './denoise.js';
+import { latentsToImages, type PipelineVae } from './latents.js';
 import { encodePromptConditioning, type PromptSyntax } from './prompt-conditioning.js';
-import { latentsToImages } from './latents.js';
 
 export interface CommonCallOptions {
   /** One prompt or a batch of prompts. Omit when passing `promptEmbeds`. */
@@ -74,7 +74,8 @@ export class PipelineBase {
   readonly tokenizer;
   readonly textEncoder;
   readonly unet;
-  readonly vae;
+  /** AutoencoderKL or AutoencoderTiny; replaceable, like `pipe.vae = AutoencoderTiny.from_pretrained(…)`. */
+  vae: PipelineVae;
   /** Replaceable, like `pipe.scheduler = EulerDiscreteScheduler.from_config(pipe.scheduler.config)`. */
   scheduler: Scheduler;
   readonly folder: string;

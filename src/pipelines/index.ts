@@ -11,4 +11,5 @@ export {
 export { applyA1111Emphasis, applyComfyWeights, type Weighting } from './prompt-weighting.js';
 export { type Img2ImgOptions, img2imgTimesteps, StableDiffusionImg2ImgPipeline } from './img2img.js';
 export { StableDiffusionPipeline, type Txt2ImgOptions } from './stable-diffusion.js';
+export type { PipelineVae } from './latents.js';
 export { createRandomPipeline, type CreateRandomPipelineOptions, RANDOM_PIPELINE_PRESETS, randomWeight, type RandomPipelinePreset, type RandomPipelinePresetName } from './random-pipeline.js';

@@ -8,3 +8,4 @@ export { SafetensorsFile } from './safetensors-file.js';
 export { safetensorsChunks, serializeSafetensors, writeSafetensors, type TensorDict } from './safetensors-write.js';
 export { DTYPE_TO_SAFETENSORS, MAX_HEADER_BYTES, SAFETENSORS_DTYPES, type SafetensorsEntry, type SafetensorsHeader } from './safetensors.js';
 export { WeightSet, type WeightEntry } from './weight-set.js';
+export { readWeight } from './read-weight.js';
