@@ -13,7 +13,7 @@ import {
 } from '../index.js';
 import { checkApplicable } from './applicability.js';
 import { flagError } from './errors.js';
-import { DEFAULT_GUIDANCE, DEFAULT_STEPS, type GenerationFlags, negativesFor, seedFor } from './generation-flags.js';
+import { DEFAULT_GUIDANCE, DEFAULT_PROMPT_SYNTAX, DEFAULT_STEPS, type GenerationFlags, negativesFor, seedFor } from './generation-flags.js';
 import { type InputImage, prepareInputImage } from './input-image.js';
 import { type GenerationSettings, latentlabVersion, modelName, pngTextFor, promptIndex, stringifyJson } from './metadata.js';
 import { isFolder, loadOptions, resolveFolder, schedulerChoice, schedulerReport } from './model.js';
@@ -121,6 +121,7 @@ async function loadPipeline(plan: Plan, flags: GenerationFlags, session: Session
     scheduler: schedulerReport(pipe.scheduler, plan.scheduler.source),
     prompts: flags.prompt,
     negativePrompts: plan.negatives,
+    promptSyntax: flags.promptSyntax ?? DEFAULT_PROMPT_SYNTAX,
     numImagesPerPrompt: plan.numImages,
     batchSize: flags.prompt.length * plan.numImages,
     steps: plan.steps,
@@ -147,6 +148,7 @@ async function denoiseWithProgress(pipe: Pipeline, plan: Plan, s: GenerationSett
   const common = {
     prompt: s.prompts,
     negativePrompt: s.negativePrompts,
+    promptSyntax: s.promptSyntax,
     numImagesPerPrompt: s.numImagesPerPrompt,
     numInferenceSteps: s.steps,
     guidanceScale: s.guidance,

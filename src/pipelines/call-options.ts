@@ -21,6 +21,7 @@ import { Tensor } from '../core/tensor.js';
 import type { RgbImage } from '../image/index.js';
 import { closestKey } from '../weights/similar.js';
 import type { StepCallback } from './denoise.js';
+import { PROMPT_SYNTAXES } from './prompt-conditioning.js';
 
 interface FieldMeta {
   expected: string;
@@ -51,6 +52,8 @@ const text = z.union([z.string(), z.array(z.string()).min(1).readonly()]);
 export const commonCallOptionFields = {
   prompt: opt(text, 'a string or a non-empty list of strings', 'One prompt or a batch of prompts. Omit when passing promptEmbeds.'),
   negativePrompt: opt(text, 'a string or a list of strings', 'Default "" (for every prompt). One string applies to all prompts; a list needs one per prompt.'),
+  promptSyntax: opt(z.enum(PROMPT_SYNTAXES), 'one of "a1111", "comfy", "plain"',
+    'How the prompt text is read (default "a1111"): AUTOMATIC1111\'s syntax with its weighting, ComfyUI\'s weighting ("comfy"), or diffusers\' plain text cut at 77 tokens.'),
   promptEmbeds: opt(float32Tensor, 'a float32 Tensor [batch, 77, hidden]', 'Precomputed text embeddings [B, 77, H] instead of prompt.'),
   negativePromptEmbeds: opt(float32Tensor, 'a float32 Tensor shaped like promptEmbeds', 'Precomputed negative embeddings, shaped like promptEmbeds.'),
   numImagesPerPrompt: opt(positiveInt, 'an integer ≥ 1', 'Images per prompt. Default 1.'),

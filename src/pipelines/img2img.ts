@@ -46,7 +46,7 @@ export class StableDiffusionImg2ImgPipeline extends PipelineBase {
     }
     const { steps, guidanceScale, guidance } = this.checkCommon(o);
     this.admit(o, images[0], guidance, true);
-    const { embeds, batch } = await this.promptEmbeddings(o, guidance);
+    const { embeds, batch } = await this.promptEmbeddings(o, guidance, steps);
     await this.doneWith(this.textEncoder);
     if (batch % images.length !== 0) {
       throw new LatentlabError('PIPELINE_ARGUMENT', `${images.length} input images cannot be spread over a batch of ${batch} (prompts × numImagesPerPrompt)`, {

@@ -4,6 +4,11 @@ export { type CommonCallOptions, PipelineBase, type PipelineOutput } from './bas
 export { fixLegacySchedulerConfig, loadPipelineComponents, makeScheduler, type PipelineComponents, type PipelineLoadOptions } from './components.js';
 export { checkCancelled, classifierFreeGuidance, denoise, type DenoiseArgs, type StepCallback, type StepInfo } from './denoise.js';
 export { encodePrompt, type EncodePromptOptions, repeatEach, tokenizePrompts } from './encode-prompt.js';
+export {
+  encodePromptConditioning, encodeScheduledPrompt, type EncodeScheduledOptions, PROMPT_SYNTAXES, PromptConditioning, type PromptConditioningOptions, type PromptSyntax,
+  type ScheduledEmbeds,
+} from './prompt-conditioning.js';
+export { applyA1111Emphasis, applyComfyWeights, type Weighting } from './prompt-weighting.js';
 export { type Img2ImgOptions, img2imgTimesteps, StableDiffusionImg2ImgPipeline } from './img2img.js';
 export { StableDiffusionPipeline, type Txt2ImgOptions } from './stable-diffusion.js';
 export type { PipelineVae } from './latents.js';

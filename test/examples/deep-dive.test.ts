@@ -17,6 +17,7 @@ import { main as img2imgByHand } from '../../examples/deep-dive/04-img2img-by-ha
 import { main as textEmbeddings } from '../../examples/deep-dive/05-text-embeddings.js';
 import { main as similarity } from '../../examples/deep-dive/06-similarity.js';
 import { main as unetView } from '../../examples/deep-dive/07-unet-view.js';
+import { main as promptWeights } from '../../examples/deep-dive/08-prompt-weights.js';
 import { FIXTURE_IMAGE, parseExampleArgs, TINY_MODEL } from '../../examples/deep-dive/common.js';
 import { diff, expectClose } from '../helpers/compare.js';
 import { fixturePath, loadTensors, readJson } from '../helpers/fixtures.js';
@@ -210,6 +211,28 @@ describe('07 the UNet\'s view', () => {
     report('07 predOriginalSample vs x_t − σ·ε̂, max rel error per step', errors);
     await expectPicture(join(r.args.out, 'strip.png'));
     await expectPicture(join(r.args.out, 'predicted-noise.png'), undefined, 8);
+  });
+});
+
+describe('08 prompt weights', () => {
+  it('changes the encoding as A1111 and ComfyUI say: the weighted row × w·r and the rest × r; or only the weighted row', async () => {
+    const r = await promptWeights(['--out', out('08')]);
+    const H = r.z.shape[2];
+    const row = (t: Tensor<'float32'>, i: number) => t.data.subarray(i * H, (i + 1) * H);
+    let errA = 0;
+    let errC = 0;
+    for (let i = 0; i < 77; i++) {
+      const w = i === r.wordRow ? r.args.weight : 1;
+      const z = row(r.z, i);
+      row(r.a1111, i).forEach((v, j) => void (errA = Math.max(errA, Math.abs(v - z[j] * w * r.meanRatio))));
+      row(r.comfy, i).forEach((v, j) => void (errC = Math.max(errC, i === r.wordRow ? 0 : Math.abs(v - z[j]))));
+    }
+    report('08 A1111 rows vs z·w·r, ComfyUI unweighted rows vs z (max abs)', [errA, errC]);
+    expect(errA).toBeLessThan(1e-5);
+    expect(errC).toBe(0);
+    expect(Math.abs(r.comfy.data[r.wordRow * H] - r.z.data[r.wordRow * H])).toBeGreaterThan(0);
+    await expectSvg(join(r.args.out, 'a1111-delta.svg'));
+    await expectPicture(join(r.args.out, 'weights-delta.png'));
   });
 });
 
