@@ -7,3 +7,4 @@ export { encodePrompt, type EncodePromptOptions, repeatEach, tokenizePrompts } f
 export { type Img2ImgOptions, img2imgTimesteps, StableDiffusionImg2ImgPipeline } from './img2img.js';
 export { StableDiffusionPipeline, type Txt2ImgOptions } from './stable-diffusion.js';
 export { createRandomPipeline, type CreateRandomPipelineOptions, RANDOM_PIPELINE_PRESETS, randomWeight, type RandomPipelinePreset, type RandomPipelinePresetName } from './random-pipeline.js';
+export { loadTextualInversion, type LoadedTextualInversion, type LoadTextualInversionOptions, type TextualInversionSource } from './textual-inversion.js';

@@ -5,7 +5,7 @@
 // rebuild functions and storage types are added by the torch reader (../torch/globals.ts).
 
 import type { GlobalHandler, PickleKey, PickleValue } from './values.js';
-import { isList, PyGlobal, PyObject } from './values.js';
+import { PyGlobal, PyObject } from './values.js';
 
 export type GlobalTable = ReadonlyMap<string, GlobalHandler>;
 
@@ -84,9 +84,3 @@ export const PYTHON_GLOBALS: ReadonlyMap<string, GlobalHandler> = new Map<string
   // Lightning checkpoints (the original SD .ckpt files) keep their callbacks' state.
   ['pytorch_lightning.callbacks.model_checkpoint.ModelCheckpoint', inertClass('pytorch_lightning.callbacks.model_checkpoint.ModelCheckpoint')],
 ]);
-
-/** A list-typed argument, or a handler failure. */
-export function listArg(v: PickleValue, what: string, fail: (m: string) => never): readonly PickleValue[] {
-  if (!Array.isArray(v) && !isList(v)) fail(`${what} is not a tuple or list`);
-  return v as readonly PickleValue[];
-}

@@ -43,7 +43,10 @@ export class TorchCheckpoint {
   }
 
   static async open(file: string | InMemoryFile): Promise<TorchCheckpoint> {
-    const source = typeof file === 'string' ? await fileSource(file) : bytesSource(file.name, file.bytes);
+    return TorchCheckpoint.fromSource(typeof file === 'string' ? await fileSource(file) : bytesSource(file.name, file.bytes));
+  }
+
+  static async fromSource(source: ByteSource): Promise<TorchCheckpoint> {
     if (source.size === 0) throw torchError(source, 'the file is empty', 'TORCH_EMPTY');
     const head = await source.read(0, Math.min(4, source.size));
     if (head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04) return openZip(source);
