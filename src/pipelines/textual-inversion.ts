@@ -84,16 +84,16 @@ export async function loadTextualInversion(
     const rows = embedding.rank === 1 ? embedding.reshape([1, H]) : embedding;
     if (rows.shape[0] === 0) throw tiError('EMBEDDING_EMPTY', 'the embedding has no vectors ([0, H])', file, 'the file is damaged; download it again');
     const names = [token, ...Array.from({ length: rows.shape[0] - 1 }, (_, k) => `${token}_${k + 1}`)];
+    for (const n of names) {
+      if (taken.has(n)) throw tiError('EMBEDDING_TOKEN_EXISTS', `token ${JSON.stringify(n)} is added twice in this call`, file, 'give each embedding its own token', 'token');
+    }
     for (const name of [token, `${token}_1`]) {
-      if (vocab.has(name) || (name === token && taken.has(name))) {
+      if (vocab.has(name)) {
         throw tiError('EMBEDDING_TOKEN_EXISTS', `token ${JSON.stringify(name)} is already in the tokenizer's vocabulary`, file,
           'choose a different token ({ token: "<new-name>" }) or load each embedding once', 'token');
       }
     }
-    for (const n of names) {
-      if (taken.has(n)) throw tiError('EMBEDDING_TOKEN_EXISTS', `token ${JSON.stringify(n)} is added twice in this call`, file, 'give each embedding its own token', 'token');
-      taken.add(n);
-    }
+    for (const n of names) taken.add(n);
     planned.push({ loaded: { file, format, token, tokens: names, ids: [] }, rows: rows as Tensor<'float32'> });
   }
   const ids = tokenizer.addTokens(planned.flatMap((p) => p.loaded.tokens));
