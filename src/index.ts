@@ -22,6 +22,10 @@ export { resolveModelPath, type ResolveOptions } from './core/model-resolver.js'
 export { Graph, Module, Value } from './graph/graph.js';
 export * as ops from './graph/ops/index.js';
 export { graphFlops } from './graph/flops.js';
+export { grad, type GradOptions } from './graph/autodiff/grad.js';
+export { checkGradients, type GradCheckEntry, type GradCheckOptions, type GradCheckReport, type GradCheckSpec } from './graph/autodiff/check.js';
+export { OP_NAMES } from './graph/op-specs.js';
+export type { OpAttrs, OpName } from './graph/op-types.js';
 export { type CompiledGraph, type CompileOptions, type Device, DEVICES, type OptimizationLevel, runtime } from './graph/runtime.js';
 export { lowerToOnnx } from './onnx/lower.js';
 
@@ -33,8 +37,11 @@ export * from './pipelines/index.js';
 export { decodeToPixels, imageToLatents, latentsToImages } from './pipelines/latents.js';
 export { schedulerFromPretrained, type SchedulerFromPretrainedOptions } from './pipelines/scheduler-from-pretrained.js';
 
+// training
+export { AdamW, type AdamWOptions } from './train/adamw.js';
+
 // weights and files
-export { SafetensorsFile, serializeSafetensors, WeightSet, writeSafetensors } from './weights/index.js';
+export { readWeight, SafetensorsFile, serializeSafetensors, WeightSet, writeSafetensors } from './weights/index.js';
 export { JsonSyntaxError, parseJson, type JsonParseOptions } from './weights/index.js';
 // PyTorch files (.ckpt, .pt, .bin) read without running them, and textual-inversion embedding files
 export {

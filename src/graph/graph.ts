@@ -11,8 +11,7 @@ import type { DType } from '../core/dtype.js';
 import { fmtShape, LatentlabError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
 import type { Shape } from './dims.js';
-
-export type Attrs = Readonly<Record<string, unknown>>;
+import type { OpAttrs, OpName } from './op-types.js';
 
 export type ValueKind = 'input' | 'weight' | 'constant' | 'node';
 
@@ -37,16 +36,19 @@ export class Value {
   }
 }
 
-export interface Node {
+export interface NodeOf<K extends OpName> {
   readonly id: number;
-  /** latentlab op name (see ops/), not an ONNX op type. */
-  readonly op: string;
+  /** latentlab op name (see op-types.ts), not an ONNX op type. */
+  readonly op: K;
   readonly inputs: readonly Value[];
   readonly outputs: Value[];
-  readonly attrs: Attrs;
+  readonly attrs: OpAttrs[K];
   /** Module path that was being built ("down_blocks.0.resnets.1"), for errors and profiles. */
   readonly scope: string;
 }
+
+/** Any node: a union discriminated by `op`, so `switch (node.op)` narrows `attrs`. */
+export type Node = { [K in OpName]: NodeOf<K> }[OpName];
 
 export interface WeightDecl {
   readonly key: string;
@@ -119,12 +121,12 @@ export class Graph {
   }
 
   /** Appends a node; `outs` are the already-inferred output types. Used by ops/, not by models. */
-  addNode(op: string, inputs: readonly Value[], attrs: Attrs, outs: readonly { dtype: DType; shape: Shape }[]): Value[] {
+  addNode<K extends OpName>(op: K, inputs: readonly Value[], attrs: OpAttrs[K], outs: readonly { dtype: DType; shape: Shape }[]): Value[] {
     for (const v of inputs) {
       if (v.graph !== this) throw new LatentlabError('GRAPH_FOREIGN', `${op} at "${this.scope}": input ${v} belongs to another graph`);
     }
     const outputs: Value[] = [];
-    const node: Node = { id: this.nodes.length, op, inputs, outputs, attrs, scope: this.scope };
+    const node = { id: this.nodes.length, op, inputs, outputs, attrs, scope: this.scope } as NodeOf<K> as Node;
     for (const o of outs) outputs.push(new Value(this, this.nextId++, 'node', o.dtype, [...o.shape], undefined, node));
     this.nodes.push(node);
     return outputs;

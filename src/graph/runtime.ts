@@ -49,6 +49,13 @@ export interface CompileOptions {
   attention?: 'fused' | 'plain';
   /** Write ONNX Runtime's per-op profile (JSON) with this file prefix. */
   profileFilePrefix?: string;
+  /**
+   * Weights (checkpoint keys) to feed as graph inputs of the same name instead of reading them in
+   * place, so a host-side optimizer can update them between runs (`run({ ...inputs, [key]: w })`);
+   * every other weight stays memory-mapped in its .safetensors file. Fed as float32 whatever the
+   * file's dtype. Default: none.
+   */
+  trainable?: readonly string[];
 }
 
 export interface CompiledGraph {

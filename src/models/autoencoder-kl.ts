@@ -9,9 +9,11 @@
 // encode and decode use separate graphs and sessions (a text-to-image run only decodes), each
 // compiled on first use for an image / latent size and kept for the next call of that size.
 
+import type { WeightData } from '../core/external.js';
+import type { Graph } from '../graph/graph.js';
 import { fmtShape, LatentlabError } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
-import type { CompileOptions } from '../graph/runtime.js';
+import type { CompiledGraph, CompileOptions } from '../graph/runtime.js';
 import { bindGraphWeights, FromPretrainedOptions, loadComponent, SessionCache, withDefaults } from './pretrained.js';
 import { AutoencoderKLConfig, parseAutoencoderKLConfig } from './vae-config.js';
 import { DiagonalGaussianDistribution } from './vae-distribution.js';
@@ -56,6 +58,7 @@ export class AutoencoderKL {
     readonly folder: string,
     private readonly encoderSessions: SessionCache,
     private readonly decoderSessions: SessionCache,
+    private readonly custom = new SessionCache(decoderSessions.weights, decoderSessions.options),
   ) {}
 
   /**
@@ -133,8 +136,23 @@ export class AutoencoderKL {
   }
 
   /** Releases the ONNX Runtime sessions (the weights stay memory-mapped until garbage-collected). */
+  /**
+   * Compiles a graph of your own on this model's weights — e.g. the decoder (vaeDecoder) plus a loss and its
+   * gradient (grad()) — and keeps the session under `key` for the next call. Weights the graph
+   * declares are found by checkpoint key; `options.trainable` feeds chosen ones as inputs (readWeight).
+   */
+  compileGraph(key: string, build: () => Graph, options: CompileOptions = {}): Promise<CompiledGraph> {
+    return this.custom.get(key, build, options);
+  }
+
+  /** The checkpoint's tensors this model uses, by key (in-place references into the files). */
+  get weightData(): ReadonlyMap<string, WeightData> {
+    return this.custom.weights;
+  }
+
   async release(): Promise<void> {
     await this.encoderSessions.release();
     await this.decoderSessions.release();
+    await this.custom.release();
   }
 }

@@ -7,6 +7,9 @@
 //   const posEmb = await textEncoder.textModel.embeddings.positionEmbedding.weight()    // [77, H]
 //   const out = await textEncoder.getOutputEmbeds(add(tokEmb, posEmb))          // the "puppy → cat" experiment
 
+import type { WeightData } from '../core/external.js';
+import type { Graph } from '../graph/graph.js';
+import type { CompiledGraph, CompileOptions } from '../graph/runtime.js';
 import { LatentlabError } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
 import type { WeightSet } from '../weights/index.js';
@@ -92,6 +95,7 @@ export class CLIPTextModel {
   private readonly sessions: SessionCache;
   /** Token-table rows after the checkpoint's (textual inversion), [n, H]. */
   private addedRows?: Tensor<'float32'>;
+  private readonly custom: SessionCache;
 
   private constructor(
     readonly config: CLIPTextConfig,
@@ -107,6 +111,7 @@ export class CLIPTextModel {
       },
     };
     this.sessions = sessions;
+    this.custom = new SessionCache(sessions.weights, sessions.options);
   }
 
   static async fromPretrained(path: string, options: FromPretrainedOptions = {}): Promise<CLIPTextModel> {
@@ -199,7 +204,23 @@ export class CLIPTextModel {
     return out;
   }
 
+
+  /**
+   * Compiles a graph of your own on this model's weights — e.g. the encoder (buildCLIPTextGraph) plus a loss and its
+   * gradient (grad()) — and keeps the session under `key` for the next call. Weights the graph
+   * declares are found by checkpoint key; `options.trainable` feeds chosen ones as inputs (readWeight).
+   */
+  compileGraph(key: string, build: () => Graph, options: CompileOptions = {}): Promise<CompiledGraph> {
+    return this.custom.get(key, build, options);
+  }
+
+  /** The checkpoint's tensors this model uses, by key (in-place references into the files). */
+  get weightData(): ReadonlyMap<string, WeightData> {
+    return this.custom.weights;
+  }
+
   async release(): Promise<void> {
     await this.sessions.release();
+    await this.custom.release();
   }
 }

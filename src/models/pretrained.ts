@@ -75,19 +75,21 @@ export class SessionCache {
   private readonly sessions = new Map<string, Promise<CompiledGraph>>();
 
   constructor(
-    private readonly weights: ReadonlyMap<string, WeightData>,
+    /** The model's bound weights (in-place references), by checkpoint key. */
+    readonly weights: ReadonlyMap<string, WeightData>,
     readonly options: CompileOptions,
     private readonly maxSessions = 2,
   ) {}
 
-  async get(key: string, build: () => Graph): Promise<CompiledGraph> {
+  /** The session for `key`, compiling `build()` (with `overrides` over the cache's options) the first time. */
+  async get(key: string, build: () => Graph, overrides: CompileOptions = {}): Promise<CompiledGraph> {
     let s = this.sessions.get(key);
     if (s) {
       this.sessions.delete(key); // re-insert: Map order is recency order
       this.sessions.set(key, s);
       return s;
     }
-    s = runtime().compile(build(), this.weights, this.options);
+    s = runtime().compile(build(), this.weights, { ...this.options, ...overrides });
     this.sessions.set(key, s);
     s.catch(() => this.sessions.delete(key));
     while (this.sessions.size > this.maxSessions) {

@@ -9,10 +9,12 @@
 // The graph is built for the concrete input shapes of each call and compiled once per shape (the
 // SessionCache keeps the most recent sessions); the weights stay in their .safetensors files.
 
+import type { WeightData } from '../core/external.js';
+import type { Graph } from '../graph/graph.js';
 import { isFloat } from '../core/dtype.js';
 import { fmtShape, fmtValue, LatentlabError } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
-import type { CompileOptions } from '../graph/runtime.js';
+import type { CompiledGraph, CompileOptions } from '../graph/runtime.js';
 import { bindGraphWeights, FromPretrainedOptions, loadComponent, SessionCache, withDefaults } from './pretrained.js';
 import { UNet2DConditionConfig, parseUNet2DConditionConfig } from './unet-config.js';
 import { buildUNetGraph, unetDebugNames } from './unet-graph.js';
@@ -50,6 +52,7 @@ export class UNet2DConditionModel {
     readonly config: UNet2DConditionConfig,
     readonly folder: string,
     private readonly sessions: SessionCache,
+    private readonly custom = new SessionCache(sessions.weights, sessions.options),
   ) {}
 
   static async fromPretrained(path: string, options: FromPretrainedOptions = {}): Promise<UNet2DConditionModel> {
@@ -97,8 +100,24 @@ export class UNet2DConditionModel {
     return out;
   }
 
+
+  /**
+   * Compiles a graph of your own on this model's weights — e.g. the UNet (buildUNetGraph) plus a loss and its
+   * gradient (grad()) — and keeps the session under `key` for the next call. Weights the graph
+   * declares are found by checkpoint key; `options.trainable` feeds chosen ones as inputs (readWeight).
+   */
+  compileGraph(key: string, build: () => Graph, options: CompileOptions = {}): Promise<CompiledGraph> {
+    return this.custom.get(key, build, options);
+  }
+
+  /** The checkpoint's tensors this model uses, by key (in-place references into the files). */
+  get weightData(): ReadonlyMap<string, WeightData> {
+    return this.custom.weights;
+  }
+
   async release(): Promise<void> {
     await this.sessions.release();
+    await this.custom.release();
   }
 }
 

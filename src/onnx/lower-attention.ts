@@ -6,24 +6,16 @@
 // Both take q [B, Sq, H·d], k [B, Sk, H·d], v [B, Sk, H·dv] and return [B, Sq, H·dv].
 
 import { LatentlabError } from '../core/errors.js';
-import { Tensor } from '../core/tensor.js';
-import type { Node } from '../graph/graph.js';
+import { causalMask } from '../graph/ops/linalg.js';
+import type { NodeOf } from '../graph/graph.js';
 import { onnxDtype } from './emitter.js';
-import type { LoweringContext } from './lower-ops.js';
+import type { LoweringContext } from './lowering.js';
 import { MS_DOMAIN } from './schema.js';
 
-/** Additive causal mask [1, 1, S, S]: 0 on and below the diagonal, float32 lowest above (as HF CLIP). */
-function causalMask(s: number): Tensor<'float32'> {
-  const t = Tensor.zeros([1, 1, s, s]);
-  const lowest = -3.4028234663852886e38;
-  for (let i = 0; i < s; i++) for (let j = i + 1; j < s; j++) t.data[i * s + j] = lowest;
-  return t;
-}
-
-export function lowerAttention(ctx: LoweringContext, n: Node): string {
+export function lowerAttention(ctx: LoweringContext, n: NodeOf<'attention'>): string {
   const { e } = ctx;
   const [q, k, v] = n.inputs;
-  const { heads, scale, causal } = n.attrs as { heads: number; scale: number; causal: boolean };
+  const { heads, scale, causal } = n.attrs;
   let mask: string | undefined;
   if (causal) {
     const s = q.shape[1];

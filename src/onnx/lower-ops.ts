@@ -1,24 +1,28 @@
 // One lowering per latentlab op: how it is spelled in ONNX (opset 21) for ONNX Runtime's CPU EP.
+// LOWERINGS is a mapped type over every op name (graph/op-types.ts): an op without a lowering
+// does not compile.
 
 import { LatentlabError } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
 import type { Dim, Shape } from '../graph/dims.js';
-import type { Node, Value } from '../graph/graph.js';
-import type { Emitter } from './emitter.js';
+import type { OpName } from '../graph/op-types.js';
+import { torchNearestIndices } from '../graph/ops/shape.js';
 import { onnxDtype } from './emitter.js';
 import { lowerAttention } from './lower-attention.js';
+import type { Lowering, LoweringContext } from './lowering.js';
 
-export interface LoweringContext {
-  e: Emitter;
-  attention: 'fused' | 'plain';
-  name(v: Value): string;
-}
-
-export type Lowering = (ctx: LoweringContext, node: Node) => string[];
-
+/** Ops whose ONNX spelling is one node with the same inputs and no attributes. */
 const simple =
-  (opType: string): Lowering =>
+  (opType: string): Lowering<OpName> =>
   (ctx, n) => [ctx.e.op(opType, n.inputs.map(ctx.name))];
+
+/** A concrete shape for ONNX shape inputs (Expand, fills); gradients are built on concrete shapes. */
+function concrete(shape: readonly Dim[], what: string, scope: string): number[] {
+  if (!shape.every((d): d is number => typeof d === 'number')) {
+    throw new LatentlabError('ONNX_LOWERING', `${what} at "${scope}" needs a concrete shape, got ${JSON.stringify(shape)}`, { hint: 'build the graph with concrete sizes' });
+  }
+  return [...shape];
+}
 
 /**
  * An ONNX Reshape target for `shape`, taken from a value of shape `from`. Numbers are literal;
@@ -39,7 +43,7 @@ export function reshapeTarget(ctx: LoweringContext, x: string, from: Shape, shap
 }
 
 /** linear: Gemm(x2d, W, b, transB=1) so PyTorch's [out, in] weights are used as stored (no transposed copy). */
-const linear: Lowering = (ctx, n) => {
+const linear: Lowering<'linear'> = (ctx, n) => {
   const { e } = ctx;
   const [x, w, b] = n.inputs;
   const inF = w.shape[1] as number;
@@ -54,17 +58,43 @@ const linear: Lowering = (ctx, n) => {
   return [e.op('Reshape', [y, e.op('Concat', [lead, e.ints([w.shape[0] as number])], { axis: 0 })])];
 };
 
-const conv2d: Lowering = (ctx, n) => {
-  const { stride, pads, dilation, groups } = n.attrs as { stride: number[]; pads: number[]; dilation: number[]; groups: number };
+const conv2d: Lowering<'conv2d'> = (ctx, n) => {
+  const { stride, pads, dilation, groups } = n.attrs;
   const w = n.inputs[1].shape as number[];
   return [ctx.e.op('Conv', n.inputs.map(ctx.name), { kernel_shape: [w[2], w[3]], strides: stride, pads, dilations: dilation, group: groups })];
 };
 
+const convTranspose2d: Lowering<'convTranspose2d'> = (ctx, n) => {
+  const { stride, pads, dilation, groups, outputPadding } = n.attrs;
+  const w = n.inputs[1].shape as number[];
+  return [
+    ctx.e.op('ConvTranspose', n.inputs.map(ctx.name), {
+      kernel_shape: [w[2], w[3]],
+      strides: stride,
+      pads,
+      dilations: dilation,
+      group: groups,
+      output_padding: outputPadding,
+    }),
+  ];
+};
+
+/** rows[ids[i]] += updates[i]: ScatterND(reduction add) into zeros, ids as [..., 1] index tuples. */
+const scatterAddRows: Lowering<'scatterAddRows'> = (ctx, n) => {
+  const { e } = ctx;
+  const [ids, updates] = n.inputs;
+  const rest = concrete(updates.shape.slice(ids.rank), 'scatterAddRows', n.scope);
+  const zeros = e.op('Expand', [e.scalar(updates.dtype, 0), e.ints([n.attrs.rows, ...rest])]);
+  let index = e.op('Unsqueeze', [ctx.name(ids), e.ints([-1])]);
+  if (ids.dtype !== 'int64') index = e.op('Cast', [index], { to: onnxDtype('int64') });
+  return [e.op('ScatterND', [zeros, index, ctx.name(updates)], { reduction: 'add' })];
+};
+
 /** GroupNorm as InstanceNormalization over [N, G, -1] + per-channel affine (ORT's CPU EP has no GroupNorm kernel). */
-const groupNorm: Lowering = (ctx, n) => {
+const groupNorm: Lowering<'groupNorm'> = (ctx, n) => {
   const { e } = ctx;
   const [x, w, b] = n.inputs;
-  const { groups, eps } = n.attrs as { groups: number; eps: number };
+  const { groups, eps } = n.attrs;
   const c = x.shape[1] as number;
   const xs = ctx.name(x);
   const grouped = e.op('Reshape', [xs, e.ints([0, groups, -1])]);
@@ -78,28 +108,22 @@ const groupNorm: Lowering = (ctx, n) => {
 };
 
 /** Nearest resize: ×k via Resize (floor(dst/k) exactly); explicit sizes via Gather with torch's index formula. */
-const resizeNearest: Lowering = (ctx, n) => {
+const resizeNearest: Lowering<'resizeNearest'> = (ctx, n) => {
   const { e } = ctx;
   const [x] = n.inputs;
   const xs = ctx.name(x);
   if ('scale' in n.attrs) {
-    const s = n.attrs.scale as number;
+    const s = n.attrs.scale;
     const scales = e.constant(Tensor.float32([4], [1, 1, s, s]));
     return [e.op('Resize', [xs, '', scales], { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' })];
   }
-  const [oh, ow] = n.attrs.size as number[];
+  const [oh, ow] = n.attrs.size;
   const [ih, iw] = [x.shape[2], x.shape[3]] as number[];
   const rows = e.op('Gather', [xs, e.constant(torchNearestIndices(ih, oh), 'rows')], { axis: 2 });
   return [e.op('Gather', [rows, e.constant(torchNearestIndices(iw, ow), 'cols')], { axis: 3 })];
 };
 
-/** PyTorch's nearest source index: min(floor(dst · float32(in/out)), in − 1). */
-export function torchNearestIndices(inSize: number, outSize: number): Tensor<'int64'> {
-  const scale = Math.fround(inSize / outSize);
-  return Tensor.int64([outSize], Array.from({ length: outSize }, (_, d) => Math.min(Math.floor(Math.fround(d * scale)), inSize - 1)));
-}
-
-export const LOWERINGS: Record<string, Lowering> = {
+export const LOWERINGS: { readonly [K in OpName]: Lowering<K> } = {
   add: simple('Add'),
   sub: simple('Sub'),
   mul: simple('Mul'),
@@ -130,42 +154,46 @@ export const LOWERINGS: Record<string, Lowering> = {
     const x = ctx.name(n.inputs[0]);
     return [e.op('Mul', [x, e.op('Sigmoid', [e.op('Mul', [x, e.scalar(n.inputs[0].dtype, 1.702)])])])];
   },
-  gelu: (ctx, n) => [ctx.e.op('Gelu', [ctx.name(n.inputs[0])], { approximate: n.attrs.approximate as string })],
+  gelu: (ctx, n) => [ctx.e.op('Gelu', [ctx.name(n.inputs[0])], { approximate: n.attrs.approximate })],
   clamp: (ctx, n) => {
     const [x] = n.inputs;
-    return [ctx.e.op('Clip', [ctx.name(x), ctx.e.scalar(x.dtype, n.attrs.min as number), ctx.e.scalar(x.dtype, n.attrs.max as number)])];
+    return [ctx.e.op('Clip', [ctx.name(x), ctx.e.scalar(x.dtype, n.attrs.min), ctx.e.scalar(x.dtype, n.attrs.max)])];
   },
-  cast: (ctx, n) => [ctx.e.op('Cast', [ctx.name(n.inputs[0])], { to: onnxDtype(n.attrs.to as never) })],
+  cast: (ctx, n) => [ctx.e.op('Cast', [ctx.name(n.inputs[0])], { to: onnxDtype(n.attrs.to) })],
   linear,
   conv2d,
   attention: (ctx, n) => [lowerAttention(ctx, n)],
-  softmax: (ctx, n) => [ctx.e.op('Softmax', [ctx.name(n.inputs[0])], { axis: n.attrs.axis as number })],
-  layerNorm: (ctx, n) => [ctx.e.op('LayerNormalization', n.inputs.map(ctx.name), { axis: -1, epsilon: { float: n.attrs.eps as number } })],
+  softmax: (ctx, n) => [ctx.e.op('Softmax', [ctx.name(n.inputs[0])], { axis: n.attrs.axis })],
+  layerNorm: (ctx, n) => [ctx.e.op('LayerNormalization', n.inputs.map(ctx.name), { axis: -1, epsilon: { float: n.attrs.eps } })],
   groupNorm,
-  reduceMean: (ctx, n) => [ctx.e.op('ReduceMean', [ctx.name(n.inputs[0]), ctx.e.ints(n.attrs.axes as number[])], { keepdims: n.attrs.keepdims ? 1 : 0 })],
-  reduceSum: (ctx, n) => [ctx.e.op('ReduceSum', [ctx.name(n.inputs[0]), ctx.e.ints(n.attrs.axes as number[])], { keepdims: n.attrs.keepdims ? 1 : 0 })],
+  reduceMean: (ctx, n) => [ctx.e.op('ReduceMean', [ctx.name(n.inputs[0]), ctx.e.ints(n.attrs.axes)], { keepdims: n.attrs.keepdims ? 1 : 0 })],
+  reduceSum: (ctx, n) => [ctx.e.op('ReduceSum', [ctx.name(n.inputs[0]), ctx.e.ints(n.attrs.axes)], { keepdims: n.attrs.keepdims ? 1 : 0 })],
   reshape: (ctx, n) => {
     const [x] = n.inputs;
     const xs = ctx.name(x);
-    return [ctx.e.op('Reshape', [xs, reshapeTarget(ctx, xs, x.shape, n.attrs.shape as Shape)])];
+    return [ctx.e.op('Reshape', [xs, reshapeTarget(ctx, xs, x.shape, n.attrs.shape)])];
   },
-  transpose: (ctx, n) => [ctx.e.op('Transpose', [ctx.name(n.inputs[0])], { perm: n.attrs.perm as number[] })],
-  concat: (ctx, n) => [ctx.e.op('Concat', n.inputs.map(ctx.name), { axis: n.attrs.axis as number })],
+  transpose: (ctx, n) => [ctx.e.op('Transpose', [ctx.name(n.inputs[0])], { perm: n.attrs.perm })],
+  concat: (ctx, n) => [ctx.e.op('Concat', n.inputs.map(ctx.name), { axis: n.attrs.axis })],
   split: (ctx, n) => {
-    const sizes = n.attrs.sizes as number[];
-    return ctx.e.node('Split', [ctx.name(n.inputs[0]), ctx.e.ints(sizes)], { axis: n.attrs.axis as number }, sizes.length);
+    const sizes = n.attrs.sizes;
+    return ctx.e.node('Split', [ctx.name(n.inputs[0]), ctx.e.ints(sizes)], { axis: n.attrs.axis }, sizes.length);
   },
   slice: (ctx, n) => {
-    const { axis, start, end, step } = n.attrs as Record<string, number>;
+    const { axis, start, end, step } = n.attrs;
     const { e } = ctx;
     return [e.op('Slice', [ctx.name(n.inputs[0]), e.ints([start]), e.ints([end]), e.ints([axis]), e.ints([step])])];
   },
   pad: (ctx, n) => {
-    const pads = n.attrs.pads as [number, number][];
+    const pads = n.attrs.pads;
     const { e } = ctx;
     const x = n.inputs[0];
-    const value = e.scalar(x.dtype, n.attrs.value as number); // Pad's constant must have the input's type
+    const value = e.scalar(x.dtype, n.attrs.value); // Pad's constant must have the input's type
     return [e.op('Pad', [ctx.name(x), e.ints([...pads.map((p) => p[0]), ...pads.map((p) => p[1])]), value], { mode: 'constant' })];
   },
   resizeNearest,
+  convTranspose2d,
+  scatterAddRows,
+  expand: (ctx, n) => [ctx.e.op('Expand', [ctx.name(n.inputs[0]), ctx.e.ints(concrete(n.attrs.shape, 'expand', n.scope))])],
+  fill: (ctx, n) => [ctx.e.op('Expand', [ctx.e.scalar(n.attrs.dtype, n.attrs.value), ctx.e.ints(n.attrs.shape)])],
 };

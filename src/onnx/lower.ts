@@ -11,7 +11,9 @@ import { isExternal, WeightData } from '../core/external.js';
 import { fmtShape } from '../core/errors.js';
 import type { Graph, Value } from '../graph/graph.js';
 import { Emitter, valueInfo } from './emitter.js';
-import { LOWERINGS, LoweringContext } from './lower-ops.js';
+import type { OpName } from '../graph/op-types.js';
+import { LOWERINGS } from './lower-ops.js';
+import type { Lowering, LoweringContext } from './lowering.js';
 import { IR_VERSION, ModelProto, MS_DOMAIN, OPSET } from './schema.js';
 
 export type AttentionImpl = 'fused' | 'plain';
@@ -23,6 +25,8 @@ export interface LowerOptions {
   location: (file: string) => string;
   /** `fused`: com.microsoft.MultiHeadAttention (default); `plain`: MatMul/Softmax/MatMul reference path. */
   attention?: AttentionImpl;
+  /** Weight keys that become graph inputs (fed each run) instead of initializers; they need no data. */
+  trainable?: readonly string[];
 }
 
 export function lowerToOnnx(graph: Graph, options: LowerOptions): Uint8Array {
@@ -38,7 +42,21 @@ export function lowerToOnnx(graph: Graph, options: LowerOptions): Uint8Array {
 
   for (const v of graph.inputs) names.set(v, v.name!);
 
+  const trainable = new Set(options.trainable ?? []);
+  for (const key of trainable) {
+    if (!graph.weights.has(key)) {
+      throw new LatentlabError('ONNX_LOWERING', `graph ${graph.name}: trainable weight "${key}" is not a weight of this graph`, { key, hint: 'name checkpoint keys the graph declares' });
+    }
+    if (graph.inputs.some((v) => v.name === key)) throw new LatentlabError('ONNX_LOWERING', `graph ${graph.name}: trainable weight "${key}" clashes with an input of the same name`, { key });
+  }
+  const weightInputs: object[] = [];
+
   for (const decl of graph.weights.values()) {
+    if (trainable.has(decl.key)) {
+      names.set(decl.value, decl.key);
+      weightInputs.push(valueInfo(decl.key, decl.dtype, decl.shape));
+      continue;
+    }
     const data = options.weights.get(decl.key);
     if (!data) {
       throw new LatentlabError('ONNX_LOWERING', `graph ${graph.name}: no data for weight "${decl.key}"`, { key: decl.key, hint: 'bind the checkpoint weights before compiling' });
@@ -61,8 +79,8 @@ export function lowerToOnnx(graph: Graph, options: LowerOptions): Uint8Array {
   for (const [v, t] of graph.constants) names.set(v, e.constant(t));
 
   for (const node of graph.nodes) {
-    const lower = LOWERINGS[node.op];
-    if (!lower) throw new LatentlabError('ONNX_LOWERING', `no ONNX lowering for op "${node.op}" (at "${node.scope}")`);
+    // The table is exhaustive by type; TypeScript cannot pair LOWERINGS[op] with node's own K.
+    const lower = LOWERINGS[node.op] as Lowering<OpName>;
     e.scope = node.scope;
     const outs = lower(ctx, node);
     node.outputs.forEach((v, i) => names.set(v, outs[i]));
@@ -85,7 +103,7 @@ export function lowerToOnnx(graph: Graph, options: LowerOptions): Uint8Array {
       name: graph.name,
       node: e.nodes,
       initializer: e.initializers,
-      input: graph.inputs.map((v) => valueInfo(v.name!, v.dtype, v.shape)),
+      input: [...graph.inputs.map((v) => valueInfo(v.name!, v.dtype, v.shape)), ...weightInputs],
       output: outputs,
     },
   };

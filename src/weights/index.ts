@@ -15,3 +15,4 @@ export { describe as describePickleValue, isDict, isList, isTuple, PyGlobal, PyO
 export { TorchCheckpoint, type InMemoryFile } from './torch/checkpoint.js';
 export { isTorchTensor, STORAGE_DTYPES, TorchStorage, TorchTensorRef, torchGlobals } from './torch/rebuild.js';
 export { readEmbeddingFile, type EmbeddingFile } from './embedding-file.js';
+export { readWeight } from './read-weight.js';

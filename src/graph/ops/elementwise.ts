@@ -4,6 +4,7 @@
 import type { DType } from '../../core/dtype.js';
 import { broadcastShapes } from '../dims.js';
 import type { Value } from '../graph.js';
+import type { OpAttrs } from '../op-types.js';
 import { firstValue, Operand, operand, shapeError } from './common.js';
 
 export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'pow';
@@ -36,7 +37,7 @@ const FLOATS: readonly DType[] = ['float32', 'float16', 'float64'];
 /** neg and abs also take signed integers (ONNX Neg has no unsigned or bool kernels). */
 const SIGNED: readonly DType[] = [...FLOATS, 'int32', 'int64'];
 
-function unary(op: UnaryOp, x: Value, attrs: Record<string, unknown> = {}): Value {
+function unary<K extends UnaryOp>(op: K, x: Value, attrs: OpAttrs[K] = {} as OpAttrs[K]): Value {
   const allowed = op === 'neg' || op === 'abs' ? SIGNED : FLOATS;
   if (!allowed.includes(x.dtype)) throw shapeError(op, [x], `needs a ${op === 'neg' || op === 'abs' ? 'signed numeric' : 'float'} input, got ${x.dtype}`);
   return x.graph.addNode(op, [x], attrs, [{ dtype: x.dtype, shape: x.shape }])[0];

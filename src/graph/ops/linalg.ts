@@ -1,6 +1,7 @@
 // The compute-heavy ops: linear (PyTorch [out, in] weights used as stored), matmul, conv2d and
 // multi-head attention. Nearly all of Stable Diffusion's FLOPs are here (see graph/flops.ts).
 
+import { Tensor } from '../../core/tensor.js';
 import { broadcastShapes, Dim, dimAffine } from '../dims.js';
 import type { Value } from '../graph.js';
 import { shapeError } from './common.js';
@@ -81,6 +82,14 @@ export function conv2d(x: Value, weight: Value, bias?: Value, options: Conv2dOpt
   return x.graph.addNode('conv2d', inputs, { stride, pads, dilation, groups }, [{ dtype: x.dtype, shape: [n, o, oh, ow] }])[0];
 }
 
+/** Additive causal mask [1, 1, S, S]: 0 on and below the diagonal, float32 lowest above (as HF CLIP). */
+export function causalMask(s: number): Tensor<'float32'> {
+  const t = Tensor.zeros([1, 1, s, s]);
+  const lowest = -3.4028234663852886e38;
+  for (let i = 0; i < s; i++) for (let j = i + 1; j < s; j++) t.data[i * s + j] = lowest;
+  return t;
+}
+
 export interface AttentionOptions {
   heads: number;
   /** Multiplies q·kᵀ; default head_dim^-0.5 (diffusers applies it after the matmul). */
@@ -116,4 +125,30 @@ export function attention(q: Value, k: Value, v: Value, options: AttentionOption
   const headDim = (cq as number) / heads;
   const scale = options.scale ?? 1 / Math.sqrt(headDim);
   return q.graph.addNode('attention', inputs, { heads, scale, causal: options.causal ?? false }, [{ dtype: q.dtype, shape: [b, sq, cv] }])[0];
+}
+
+/**
+ * The transpose of conv2d with the same weight [O, C/groups, kh, kw]: x [N, O, h, w] → [N, C, H, W],
+ * H = (h − 1)·stride − pad_top − pad_bottom + dilation·(kh − 1) + 1 + outputPadding. It is the
+ * gradient of a conv with respect to its input (ONNX ConvTranspose); `outputPadding` < stride
+ * recovers the rows a strided conv's floor division dropped.
+ */
+export function convTranspose2d(x: Value, weight: Value, options: Conv2dOptions & { outputPadding?: readonly [number, number] } = {}): Value {
+  checkFloat('convTranspose2d', [x, weight]);
+  const { stride, pads, dilation, groups } = convParams(options);
+  const outputPadding = options.outputPadding ?? [0, 0];
+  if (x.rank !== 4 || weight.rank !== 4) throw shapeError('convTranspose2d', [x, weight], 'input must be [N, O, h, w] and weight [O, C/groups, kh, kw]');
+  const [n, o, h, w] = x.shape;
+  const [wo, cg, kh, kw] = weight.shape as number[];
+  if (o !== wo) throw shapeError('convTranspose2d', [x, weight], `input has ${o} channels, the weight's first dimension is ${wo}`);
+  if (!outputPadding.every((p, i) => Number.isInteger(p) && p >= 0 && p < Math.max(stride[i], dilation[i]))) {
+    throw shapeError('convTranspose2d', [x, weight], `outputPadding ${JSON.stringify(outputPadding)} must be smaller than the stride or dilation`);
+  }
+  if (typeof h !== 'number' || typeof w !== 'number') throw shapeError('convTranspose2d', [x, weight], 'needs a concrete spatial size');
+  const H = (h - 1) * stride[0] - pads[0] - pads[2] + dilation[0] * (kh - 1) + 1 + outputPadding[0];
+  const W = (w - 1) * stride[1] - pads[1] - pads[3] + dilation[1] * (kw - 1) + 1 + outputPadding[1];
+  if (H < 1 || W < 1) throw shapeError('convTranspose2d', [x, weight], `the output would be ${H}×${W}`);
+  return x.graph.addNode('convTranspose2d', [x, weight], { stride, pads, dilation, groups, outputPadding: [outputPadding[0], outputPadding[1]] }, [
+    { dtype: x.dtype, shape: [n, cg * groups, H, W] },
+  ])[0];
 }

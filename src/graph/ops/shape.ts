@@ -2,8 +2,10 @@
 // nearest-neighbour resize, gather (embedding lookup) and cast.
 
 import { DType, DTYPES, isFloat } from '../../core/dtype.js';
-import { Dim, dimProduct, dimScale, normAxis, Shape } from '../dims.js';
-import type { Value } from '../graph.js';
+import { Tensor } from '../../core/tensor.js';
+import { LatentlabError } from '../../core/errors.js';
+import { broadcastShapes, Dim, dimProduct, dimScale, normAxis, Shape } from '../dims.js';
+import type { Graph, Value } from '../graph.js';
 import { shapeError } from './common.js';
 
 /** torch.reshape. One dimension may be -1; symbolic dims must be carried over by name. */
@@ -105,8 +107,14 @@ export function resizeNearest(x: Value, to: { scale: number } | { size: readonly
     if (!to.size.every((d) => Number.isInteger(d) && d >= 1)) throw shapeError('resizeNearest', [x], `bad size ${JSON.stringify(to.size)}`);
     hw = [to.size[0], to.size[1]];
   }
-  const attrs = 'scale' in to ? { scale: to.scale } : { size: [...to.size] };
+  const attrs = 'scale' in to ? { scale: to.scale } : { size: [to.size[0], to.size[1]] as const };
   return x.graph.addNode('resizeNearest', [x], attrs, [{ dtype: x.dtype, shape: [x.shape[0], x.shape[1], ...hw] }])[0];
+}
+
+/** PyTorch's nearest source index: min(floor(dst · float32(in/out)), in − 1). */
+export function torchNearestIndices(inSize: number, outSize: number): Tensor<'int64'> {
+  const scale = Math.fround(inSize / outSize);
+  return Tensor.int64([outSize], Array.from({ length: outSize }, (_, d) => Math.min(Math.floor(Math.fround(d * scale)), inSize - 1)));
 }
 
 /** Embedding lookup: table [V, ...rest], ids int64/int32 of any shape → [...ids, ...rest]. */
@@ -120,4 +128,31 @@ export function cast(x: Value, to: DType): Value {
   if (!DTYPES.includes(to)) throw shapeError('cast', [x], `unknown target dtype ${JSON.stringify(to)}; expected one of ${DTYPES.join(', ')}`);
   if (x.dtype === to) return x;
   return x.graph.addNode('cast', [x], { to }, [{ dtype: to, shape: x.shape }])[0];
+}
+
+/** numpy/torch broadcast_to: x's dims of size 1 (and missing leading dims) repeated to `shape`. */
+export function expand(x: Value, shape: Shape): Value {
+  const out = broadcastShapes(x.shape, shape);
+  if (!out || out.length !== shape.length || out.some((d, i) => d !== shape[i])) {
+    throw shapeError('expand', [x], `cannot broadcast to ${JSON.stringify(shape)}`);
+  }
+  return x.graph.addNode('expand', [x], { shape: [...shape] }, [{ dtype: x.dtype, shape }])[0];
+}
+
+/**
+ * The transpose of gather (an embedding's gradient): a zero table [rows, ...rest] with
+ * updates [...ids, ...rest] added at rows ids (repeated ids accumulate).
+ */
+export function scatterAddRows(ids: Value, updates: Value, rows: number): Value {
+  if (ids.dtype !== 'int64' && ids.dtype !== 'int32') throw shapeError('scatterAddRows', [ids, updates], `ids must be int64 or int32, got ${ids.dtype}`);
+  const lead = updates.shape.slice(0, ids.rank);
+  if (updates.rank < ids.rank || lead.some((d, i) => d !== ids.shape[i])) throw shapeError('scatterAddRows', [ids, updates], "updates must start with the ids' shape");
+  if (!Number.isInteger(rows) || rows < 1) throw shapeError('scatterAddRows', [ids, updates], `rows must be a positive integer, got ${rows}`);
+  return updates.graph.addNode('scatterAddRows', [ids, updates], { rows }, [{ dtype: updates.dtype, shape: [rows, ...updates.shape.slice(ids.rank)] }])[0];
+}
+
+/** A tensor of `shape` filled with `value` in `graph` (no inputs). */
+export function fill(graph: Graph, shape: readonly number[], value: number, dtype: DType = 'float32'): Value {
+  if (!shape.every((d) => Number.isInteger(d) && d >= 0)) throw new LatentlabError('GRAPH_SHAPE', `fill: bad shape ${JSON.stringify(shape)}`);
+  return graph.addNode('fill', [], { shape: [...shape], value, dtype }, [{ dtype, shape }])[0];
 }

@@ -165,11 +165,13 @@ export const nodeRuntime: Runtime = {
       throw new LatentlabError('DEVICE_UNKNOWN', `device ${JSON.stringify(device)} is not one of ${DEVICES.join(', ')}`, { hint: 'use --device cpu' });
     }
     const real = new Map<string, string>();
-    for (const [key, w] of weights) if (isExternal(w) && !real.has(w.file)) real.set(w.file, resolveWeightsFile(w.file, key));
+    const trainable = new Set(options.trainable ?? []);
+    for (const [key, w] of weights) if (!trainable.has(key) && isExternal(w) && !real.has(w.file)) real.set(w.file, resolveWeightsFile(w.file, key));
     const folder = real.size > 0 ? commonFolder([...real.values()]) : undefined;
     const model = lowerToOnnx(graph, {
       weights,
       attention: options.attention,
+      trainable: options.trainable,
       location: (file) => path.relative(folder!, real.get(file)!).split(path.sep).join('/'),
     });
     const session: Record<string, string | Record<string, string>> = {

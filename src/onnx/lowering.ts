@@ -1,0 +1,15 @@
+// What a lowering rule sees: the emitter, the attention implementation and the ONNX names of the
+// graph values. Shared by lower-ops.ts and lower-attention.ts (kept apart so neither imports the other).
+
+import type { NodeOf, Value } from '../graph/graph.js';
+import type { OpName } from '../graph/op-types.js';
+import type { Emitter } from './emitter.js';
+
+export interface LoweringContext {
+  e: Emitter;
+  attention: 'fused' | 'plain';
+  name(v: Value): string;
+}
+
+/** Lowers one node of op K; returns the ONNX names of its outputs, in order. */
+export type Lowering<K extends OpName> = (ctx: LoweringContext, node: NodeOf<K>) => string[];
