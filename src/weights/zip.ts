@@ -100,7 +100,7 @@ export class ZipArchive {
     const nameLen = v.getUint16(26, true);
     const extraLen = v.getUint16(28, true);
     const start = e.localHeaderOffset + 30 + nameLen + extraLen;
-    const next = this.starts.find((o) => o > e.localHeaderOffset) ?? this.centralStart;
+    const next = this.nextStart(e.localHeaderOffset);
     if (start + e.size > next) {
       throw zipError(s, `the data of ${JSON.stringify(e.name)} (${e.size} bytes at ${start}) runs into the next entry or the central directory at ${next}`, 'ZIP_OVERLAP');
     }
@@ -108,6 +108,18 @@ export class ZipArchive {
     if (decodeName(s, localName) !== e.name) throw zipError(s, `the local header of ${JSON.stringify(e.name)} names another file`);
     this.dataOffsets.set(e, start);
     return start;
+  }
+
+  /** The first local header after `offset` (binary search), or the central directory's start. */
+  private nextStart(offset: number): number {
+    let lo = 0;
+    let hi = this.starts.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.starts[mid] <= offset) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < this.starts.length ? this.starts[lo] : this.centralStart;
   }
 
   /** An entry's bytes in memory, CRC-checked; refused above `maxBytes` (for the pickle and small records). */

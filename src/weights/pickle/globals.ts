@@ -13,7 +13,7 @@ export type GlobalTable = ReadonlyMap<string, GlobalHandler>;
 const PY2_MODULES: Record<string, string> = { __builtin__: 'builtins', copy_reg: 'copyreg' };
 
 export function lookupGlobal(table: GlobalTable, module: string, name: string): PyGlobal | undefined {
-  const full = `${PY2_MODULES[module] ?? module}.${name}`;
+  const full = `${Object.hasOwn(PY2_MODULES, module) ? PY2_MODULES[module] : module}.${name}`;
   const handler = table.get(full);
   return handler ? new PyGlobal(full, handler) : undefined;
 }

@@ -8,7 +8,8 @@
 //   pickle  [key, key, ...]              the order in which the storages follow
 //   per key: int64 little-endian numel, then numel × element-size bytes
 //
-// The pickles sit at the start; they are read through a window that grows until they fit.
+// The pickles sit at the start; they are read through a window that grows until they fit (at most
+// MAX_LEGACY_PICKLES bytes: a real file's pickles take kilobytes, its storages the rest).
 
 import { dtypeSize } from '../../core/dtype.js';
 import { LatentlabError } from '../../core/errors.js';
@@ -17,10 +18,11 @@ import { unpickle } from '../pickle/machine.js';
 import { PYTHON_GLOBALS } from '../pickle/globals.js';
 import type { PickleValue } from '../pickle/values.js';
 import { describe, isTuple } from '../pickle/values.js';
-import { MAX_PICKLE_BYTES, storageId, torchError, TorchStorage, torchGlobals } from './rebuild.js';
+import { storageId, torchError, TorchStorage, torchGlobals } from './rebuild.js';
 
 const MAGIC = 0x1950a86a20f9469cfc6cn;
 const PROTOCOL = 1001;
+const MAX_LEGACY_PICKLES = 256 << 20;
 
 export async function readLegacy(source: ByteSource): Promise<{ root: PickleValue }> {
   for (let window = Math.min(source.size, 1 << 20); ; window = Math.min(source.size, window * 4)) {
@@ -31,7 +33,7 @@ export async function readLegacy(source: ByteSource): Promise<{ root: PickleValu
       // Cut off by the window, not by the file: read more and start again.
       const cut = e instanceof LatentlabError && e.code === 'PICKLE_TRUNCATED' && window < source.size;
       if (!cut) throw e;
-      if (window >= MAX_PICKLE_BYTES) throw torchError(source, `the pickles are larger than ${MAX_PICKLE_BYTES} bytes`, 'TORCH_LIMIT');
+      if (window >= MAX_LEGACY_PICKLES) throw torchError(source, `the pickles are larger than ${MAX_LEGACY_PICKLES} bytes`, 'TORCH_LIMIT');
     }
   }
 }
