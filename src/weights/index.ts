@@ -9,7 +9,7 @@ export { safetensorsChunks, serializeSafetensors, writeSafetensors, type TensorD
 export { DTYPE_TO_SAFETENSORS, MAX_HEADER_BYTES, SAFETENSORS_DTYPES, type SafetensorsEntry, type SafetensorsHeader } from './safetensors.js';
 export { WeightSet, type WeightEntry } from './weight-set.js';
 export { bytesSource, fileSource, type ByteSource } from './byte-source.js';
-export { crc32, ZipArchive, type ZipEntry } from './zip.js';
+export { ZipArchive, type ZipEntry } from './zip.js';
 export { attributes, MAX_LONG_BYTES, unpickle, type UnpickleOptions } from './pickle/machine.js';
 export { describe as describePickleValue, isDict, isList, isTuple, PyGlobal, PyObject, type GlobalHandler, type HandlerContext, type PickleKey, type PickleValue } from './pickle/values.js';
 export { TorchCheckpoint, type InMemoryFile } from './torch/checkpoint.js';

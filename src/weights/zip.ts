@@ -13,6 +13,7 @@
 // encrypted or compressed entries are refused with a typed error (torch never writes them; reading
 // compressed data is where zip bombs explode, so there is nothing to inflate).
 
+import { crc32 } from '../core/bytes.js';
 import { LatentlabError } from '../core/errors.js';
 import type { ByteSource } from './byte-source.js';
 
@@ -251,21 +252,4 @@ function checkName(s: ByteSource, name: string): void {
     throw zipError(s, `unsafe entry name ${JSON.stringify(name)} (absolute, "..", "." or a backslash)`, 'ZIP_UNSAFE_NAME',
       'this archive was not written by torch.save; do not use it');
   }
-}
-
-let crcTable: Uint32Array | undefined;
-
-/** CRC-32 (IEEE 802.3, the zip polynomial 0xEDB88320). */
-export function crc32(bytes: Uint8Array): number {
-  if (!crcTable) {
-    crcTable = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      crcTable[n] = c >>> 0;
-    }
-  }
-  let c = 0xffffffff;
-  for (let i = 0; i < bytes.length; i++) c = crcTable[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
 }

@@ -10,6 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { concatBytes } from '../../src/core/bytes.js';
 import { LatentlabError } from '../../src/core/errors.js';
 import { readEmbeddingFile } from '../../src/weights/embedding-file.js';
 import { unpickle } from '../../src/weights/pickle/machine.js';
@@ -17,7 +18,7 @@ import type { PickleValue } from '../../src/weights/pickle/values.js';
 import { TorchCheckpoint } from '../../src/weights/torch/checkpoint.js';
 import { isTorchTensor, TorchStorage, torchGlobals } from '../../src/weights/torch/rebuild.js';
 import { fixturePath } from '../helpers/fixtures.js';
-import { f32Bytes, le, legacyTensor, makeZip, Pickle, torchLegacy, torchZip } from '../weights/torch-maker.js';
+import { f32Bytes, le, makeZip, Pickle, torchLegacy, torchZip } from '../weights/torch-maker.js';
 
 /** mulberry32: a small seeded generator, so every run of a seed is the same run. */
 export function rng(seed: number): () => number {
@@ -55,7 +56,7 @@ export function loadSeeds(): FuzzSeeds {
     files: [
       ti('learned_embeds.bin'), ti('my-style.pt'), ti('learned_embeds.safetensors'),
       torchZip('x', dictPickle, { 0: w }), torchZip('y', dictPickle, { 0: w }, { zip64: true }),
-      torchLegacy((p) => legacyTensor(p.emptyDict().str('w'), 'FloatStorage', '7', 6, [6]).setitem(), { 7: { numel: 6, data: w } }),
+      torchLegacy((p) => p.emptyDict().str('w').legacyTensor('FloatStorage', '7', 6, [6]).setitem(), { 7: { numel: 6, data: w } }),
     ],
     pickles: [realPickle, dictPickle, ti('my-style.pt').subarray(0, 0)].filter((p) => p.length > 0),
   };
@@ -66,15 +67,7 @@ type Gen = (r: () => number, seeds: FuzzSeeds) => { kind: 'file' | 'pickle'; byt
 const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
 const int = (r: () => number, n: number) => Math.floor(r() * n);
 
-function cat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
+const cat = (...parts: Uint8Array[]) => concatBytes(parts);
 
 function mutate(r: () => number, src: Uint8Array): Uint8Array {
   let b: Uint8Array = new Uint8Array(src);

@@ -17,7 +17,7 @@ import { TorchCheckpoint } from '../../src/weights/torch/checkpoint.js';
 import { isTorchTensor, TorchTensorRef } from '../../src/weights/torch/rebuild.js';
 import { fixturePath, readJson } from '../helpers/fixtures.js';
 import { expectCode } from './tmp.js';
-import { f32Bytes, makeZip, Pickle, torchLegacy, legacyTensor, torchZip } from './torch-maker.js';
+import { f32Bytes, makeZip, Pickle, torchLegacy, torchZip } from './torch-maker.js';
 
 const hex = (s: string) => Uint8Array.from(s.match(/../g)!.map((h) => parseInt(h, 16)));
 const plain = (bytes: Uint8Array) => unpickle(bytes, { file: 'test.pkl', globals: PYTHON_GLOBALS }).value;
@@ -152,7 +152,7 @@ describe('torch checkpoints', () => {
 
   it('reads the legacy (pre-zip) stream and zip64 archives', async () => {
     const data = f32Bytes([1, 2, 3, 4, 5, 6]);
-    const legacy = torchLegacy((p) => legacyTensor(p.emptyDict().str('w'), 'FloatStorage', '94', 6, [2, 3]).setitem(), { 94: { numel: 6, data } });
+    const legacy = torchLegacy((p) => p.emptyDict().str('w').legacyTensor('FloatStorage', '94', 6, [2, 3]).setitem(), { 94: { numel: 6, data } });
     const a = await TorchCheckpoint.open({ name: 'old.pt', bytes: legacy });
     expect(a.format).toBe('legacy');
     const w = (a.root as Map<string, TorchTensorRef>).get('w')!;

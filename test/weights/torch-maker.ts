@@ -1,7 +1,8 @@
 // Hand-made pickles, zip archives and torch.save files for the reader's tests and the fuzz suite
 // (no Python needed): a pickle assembler with the opcodes by name, a stored-zip writer (optionally
 // zip64), and the two torch.save layouts built from them.
-import { crc32 } from '../../src/weights/zip.js';
+import { concatBytes, crc32 } from '../../src/core/bytes.js';
+import { strides } from '../../src/core/tensor.js';
 
 const enc = new TextEncoder();
 
@@ -68,20 +69,23 @@ export class Pickle {
 
   /** `_rebuild_tensor_v2(('storage', torch.<type>, key, 'cpu', numel), offset, size, stride, False, OrderedDict())`. */
   tensor(storageType: string, key: string, numel: number, shape: number[], offset = 0): this {
-    const stride: number[] = [];
-    let acc = 1;
-    for (let i = shape.length - 1; i >= 0; i--) {
-      stride[i] = acc;
-      acc *= shape[i];
-    }
+    return this.rebuild(storageType, key, numel, shape, offset, false);
+  }
+
+  /** The same with the legacy format's 6-field persistent id (view metadata None). */
+  legacyTensor(storageType: string, key: string, numel: number, shape: number[]): this {
+    return this.rebuild(storageType, key, numel, shape, 0, true);
+  }
+
+  private rebuild(storageType: string, key: string, numel: number, shape: number[], offset: number, legacy: boolean): this {
     this.global('torch._utils', '_rebuild_tensor_v2').mark();
-    this.mark().str('storage').global('torch', storageType).str(key).str('cpu').int(numel).tuple().binpersid();
-    this.int(offset).mark();
+    this.mark().str('storage').global('torch', storageType).str(key).str('cpu').int(numel);
+    if (legacy) this.none();
+    this.tuple().binpersid().int(offset).mark();
     for (const d of shape) this.int(d);
     this.tuple().mark();
-    for (const s of stride) this.int(s);
-    this.tuple().bool(false).global('collections', 'OrderedDict').emptyTuple().reduce().tuple().reduce();
-    return this;
+    for (const s of strides(shape)) this.int(s);
+    return this.tuple().bool(false).global('collections', 'OrderedDict').emptyTuple().reduce().tuple().reduce();
   }
 
   bytes(): Uint8Array {
@@ -162,30 +166,7 @@ export function torchLegacy(object: (p: Pickle) => Pickle, storages: Record<stri
   for (const k of Object.keys(storages)) keys.str(k);
   const parts = [magic, protocol, info, main, keys.op(0x6c).stop().bytes()];
   for (const s of Object.values(storages)) parts.push(Uint8Array.from(le(s.numel, 8)), s.data);
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
-/** A legacy tensor: persistent id ('storage', type, key, 'cpu', numel, None), contiguous. */
-export function legacyTensor(p: Pickle, storageType: string, key: string, numel: number, shape: number[]): Pickle {
-  p.global('torch._utils', '_rebuild_tensor_v2').mark();
-  p.mark().str('storage').global('torch', storageType).str(key).str('cpu').int(numel).none().tuple().binpersid();
-  p.int(0).mark();
-  for (const d of shape) p.int(d);
-  p.tuple().mark();
-  let acc = 1;
-  const stride = shape.map(() => 0);
-  for (let i = shape.length - 1; i >= 0; i--) {
-    stride[i] = acc;
-    acc *= shape[i];
-  }
-  for (const s of stride) p.int(s);
-  return p.tuple().bool(false).global('collections', 'OrderedDict').emptyTuple().reduce().tuple().reduce();
+  return concatBytes(parts);
 }
 
 export function f32Bytes(values: number[]): Uint8Array {
