@@ -13,7 +13,7 @@ import { LatentlabError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
 import { bytesSource, fileSource } from './byte-source.js';
 import { headerLength, parseSafetensorsHeader, tensorFromBytes } from './safetensors.js';
-import { PyObject } from './pickle/values.js';
+import { describe, PyObject } from './pickle/values.js';
 import type { PickleValue } from './pickle/values.js';
 import { InMemoryFile, TorchCheckpoint } from './torch/checkpoint.js';
 import { isTorchTensor } from './torch/rebuild.js';
@@ -77,7 +77,7 @@ function single<K, V>(file: string, entries: (readonly [K, V])[], sdxl: boolean)
   if (entries.length === 1) return entries[0];
   if (entries.length === 0) throw formatError(file, 'holds no tensors', 'the file is not an embedding (or an empty one); download it again', 'EMBEDDING_EMPTY');
   if (sdxl) throw formatError(file, 'an SDXL embedding (clip_l and clip_g); SD 1.x / 2.x text encoders cannot use it', 'use an embedding trained for your model family', 'EMBEDDING_WIDTH');
-  const keys = entries.slice(0, 5).map(([k]) => JSON.stringify(String(k))).join(', ');
+  const keys = entries.slice(0, 5).map(([k]) => (typeof k === 'string' ? JSON.stringify(k) : describe(k))).join(', ');
   throw formatError(file, `a dict with ${entries.length} entries (${keys}${entries.length > 5 ? ', ...' : ''}); an embedding has one token (or "string_to_param")`, FORMATS_HINT);
 }
 

@@ -143,6 +143,26 @@ const GENERATORS: [number, Gen][] = [
     return r() < 0.5 ? { kind: 'pickle', bytes } : { kind: 'file', bytes: torchZip('evil', bytes, {}) };
   }],
 ];
+/** A tuple nested `depth` levels deep, in 1 + depth bytes: EMPTY_TUPLE, then TUPLE1 again and again. */
+export function deepTuple(depth: number): number[] {
+  return [0x29, ...new Array<number>(depth).fill(0x85)];
+}
+
+// Deep values where the loaders expect plain data (a dict key, a size, an encoding name): the error
+// messages describe values shallowly, so none of these may recurse.
+GENERATORS.push([6, (r) => {
+  const deep = deepTuple(50_000 + int(r, 150_000));
+  const p = new Pickle().proto(2);
+  switch (int(r, 4)) {
+    case 0: p.emptyDict().raw(deep).int(1).setitem().str('x').int(2).setitem(); break; // an "embedding" with a deep key
+    case 1: p.global('torch._utils', '_rebuild_tensor_v2').mark().mark().str('storage').global('torch', 'FloatStorage').str('0').str('cpu').int(4).tuple().binpersid()
+      .int(0).raw(deep).tuple1().mark().int(1).tuple().bool(false).none().tuple().reduce(); break; // a deep size
+    case 2: p.global('_codecs', 'encode').str('a').raw(deep).tuple2().reduce(); break; // a deep encoding name
+    default: p.global('collections', 'OrderedDict').raw(deep).tuple1().tuple1().reduce(); // deep pairs
+  }
+  const bytes = p.stop().bytes();
+  return { kind: 'file', bytes: torchZip('deep', bytes, { 0: f32Bytes([1, 2, 3, 4]) }) };
+}]);
 const TOTAL = GENERATORS.reduce((s, [w]) => s + w, 0);
 
 export interface FuzzReport {

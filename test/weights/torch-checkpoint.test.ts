@@ -14,7 +14,7 @@ import { PYTHON_GLOBALS } from '../../src/weights/pickle/globals.js';
 import { unpickle } from '../../src/weights/pickle/machine.js';
 import { SafetensorsFile } from '../../src/weights/safetensors-file.js';
 import { TorchCheckpoint } from '../../src/weights/torch/checkpoint.js';
-import { isTorchTensor, TorchTensorRef } from '../../src/weights/torch/rebuild.js';
+import { isTorchTensor, TorchTensorRef, torchGlobals } from '../../src/weights/torch/rebuild.js';
 import { fixturePath, readJson } from '../helpers/fixtures.js';
 import { expectCode } from './tmp.js';
 import { f32Bytes, makeZip, Pickle, torchLegacy, torchZip } from './torch-maker.js';
@@ -89,6 +89,15 @@ describe('pickle interpreter', () => {
     await expectCode(() => plain(Uint8Array.from([0x80, 4, 0x8d, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 0x2e])), 'PICKLE_TRUNCATED');
     await expectCode(() => plain(Uint8Array.from([0x80, 2, 0x8b, 0, 0, 1, 0, ...new Uint8Array(65536), 0x2e])), 'PICKLE_LIMIT');
     await expectCode(() => plain(new Pickle().proto(2).int(1).int(2).append().stop().bytes()), 'PICKLE_MALFORMED');
+  });
+
+  it('describes deep values shallowly in its errors (a deep dict key, size or argument)', async () => {
+    const deep = [0x29, ...new Array<number>(200_000).fill(0x85)];
+    const twoKeys = new Pickle().proto(2).emptyDict().raw(deep).int(1).setitem().str('x').int(2).setitem().stop().bytes();
+    const e = await expectCode(readEmbeddingFile({ name: 'deep.pt', bytes: torchZip('deep', twoKeys, {}) }), 'EMBEDDING_FORMAT');
+    expect(e.message).toContain('tuple of 1');
+    const size = new Pickle().proto(2).global('torch', 'Size').raw(deep).tuple1().reduce().stop().bytes();
+    await expectCode(() => unpickle(size, { file: 'x', globals: torchGlobals('x') }), 'PICKLE_MALFORMED');
   });
 
   it('survives a million levels of nesting (no recursion)', () => {

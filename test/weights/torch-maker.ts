@@ -12,12 +12,13 @@ export class Pickle {
 
   op(code: number, ...args: (number[] | Uint8Array)[]): this {
     this.parts.push(code);
-    for (const a of args) this.parts.push(...a);
+    for (const a of args) this.raw(a);
     return this;
   }
 
-  raw(...bytes: number[]): this {
-    this.parts.push(...bytes);
+  /** Bytes as they are (a loop, not a spread: generated programs can be long). */
+  raw(bytes: ArrayLike<number>): this {
+    for (let i = 0; i < bytes.length; i++) this.parts.push(bytes[i]);
     return this;
   }
 
@@ -88,6 +89,10 @@ export class Pickle {
     return this.tuple().bool(false).global('collections', 'OrderedDict').emptyTuple().reduce().tuple().reduce();
   }
 
+  get length(): number {
+    return this.parts.length;
+  }
+
   bytes(): Uint8Array {
     return Uint8Array.from(this.parts);
   }
@@ -114,13 +119,13 @@ export interface ZipInput {
 
 /** A zip archive with stored entries (torch's layout); `zip64` writes zip64 records for every entry. */
 export function makeZip(inputs: readonly ZipInput[], o: { zip64?: boolean; localOffsets?: (offsets: number[]) => number[] } = {}): Uint8Array {
-  const chunks: number[] = [];
+  const chunks = new Pickle(); // used here as a plain byte builder
   const offsets: number[] = [];
   for (const e of inputs) {
     const name = enc.encode(e.name);
     offsets.push(chunks.length);
-    chunks.push(...le(0x04034b50, 4), ...le(20, 2), ...le(0, 2), ...le(e.method ?? 0, 2), 0, 0, 0, 0, ...le(crc32(e.data), 4),
-      ...le(e.data.length, 4), ...le(e.data.length, 4), ...le(name.length, 2), ...le(0, 2), ...name, ...e.data);
+    chunks.raw([...le(0x04034b50, 4), ...le(20, 2), ...le(0, 2), ...le(e.method ?? 0, 2), 0, 0, 0, 0, ...le(crc32(e.data), 4),
+      ...le(e.data.length, 4), ...le(e.data.length, 4), ...le(name.length, 2), ...le(0, 2)]).raw(name).raw(e.data);
   }
   const cdStart = chunks.length;
   const central = o.localOffsets ? o.localOffsets(offsets) : offsets;
@@ -129,21 +134,21 @@ export function makeZip(inputs: readonly ZipInput[], o: { zip64?: boolean; local
     const size = e.claimedSize ?? e.data.length;
     const extra = o.zip64 ? [...le(1, 2), ...le(24, 2), ...le(size, 8), ...le(size, 8), ...le(central[i], 8)] : [];
     const small = (n: number) => (o.zip64 ? le(0xffffffff, 4) : le(n, 4));
-    chunks.push(...le(0x02014b50, 4), ...le(45, 2), ...le(45, 2), ...le(0, 2), ...le(e.method ?? 0, 2), 0, 0, 0, 0, ...le(crc32(e.data), 4),
+    chunks.raw([...le(0x02014b50, 4), ...le(45, 2), ...le(45, 2), ...le(0, 2), ...le(e.method ?? 0, 2), 0, 0, 0, 0, ...le(crc32(e.data), 4),
       ...small(size), ...small(size), ...le(name.length, 2), ...le(extra.length, 2), ...le(0, 2), ...le(0, 2), ...le(0, 2), ...le(0, 4),
-      ...small(central[i]), ...name, ...extra);
+      ...small(central[i])]).raw(name).raw(extra);
   });
   const cdSize = chunks.length - cdStart;
   if (o.zip64) {
     const recAt = chunks.length;
-    chunks.push(...le(0x06064b50, 4), ...le(44, 8), ...le(45, 2), ...le(45, 2), ...le(0, 4), ...le(0, 4), ...le(inputs.length, 8), ...le(inputs.length, 8),
-      ...le(cdSize, 8), ...le(cdStart, 8));
-    chunks.push(...le(0x07064b50, 4), ...le(0, 4), ...le(recAt, 8), ...le(1, 4));
-    chunks.push(...le(0x06054b50, 4), 0, 0, 0, 0, ...le(0xffff, 2), ...le(0xffff, 2), ...le(0xffffffff, 4), ...le(0xffffffff, 4), 0, 0);
+    chunks.raw([...le(0x06064b50, 4), ...le(44, 8), ...le(45, 2), ...le(45, 2), ...le(0, 4), ...le(0, 4), ...le(inputs.length, 8), ...le(inputs.length, 8),
+      ...le(cdSize, 8), ...le(cdStart, 8)]);
+    chunks.raw([...le(0x07064b50, 4), ...le(0, 4), ...le(recAt, 8), ...le(1, 4)]);
+    chunks.raw([...le(0x06054b50, 4), 0, 0, 0, 0, ...le(0xffff, 2), ...le(0xffff, 2), ...le(0xffffffff, 4), ...le(0xffffffff, 4), 0, 0]);
   } else {
-    chunks.push(...le(0x06054b50, 4), 0, 0, 0, 0, ...le(inputs.length, 2), ...le(inputs.length, 2), ...le(cdSize, 4), ...le(cdStart, 4), 0, 0);
+    chunks.raw([...le(0x06054b50, 4), 0, 0, 0, 0, ...le(inputs.length, 2), ...le(inputs.length, 2), ...le(cdSize, 4), ...le(cdStart, 4), 0, 0]);
   }
-  return Uint8Array.from(chunks);
+  return chunks.bytes();
 }
 
 /** A torch.save zip: folder/data.pkl, folder/data/<key> for each storage, folder/version. */

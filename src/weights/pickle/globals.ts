@@ -5,7 +5,7 @@
 // rebuild functions and storage types are added by the torch reader (../torch/globals.ts).
 
 import type { GlobalHandler, PickleKey, PickleValue } from './values.js';
-import { PyGlobal, PyObject } from './values.js';
+import { describe, PyGlobal, PyObject } from './values.js';
 
 export type GlobalTable = ReadonlyMap<string, GlobalHandler>;
 
@@ -53,7 +53,7 @@ const codecsEncode: GlobalHandler = {
   call: (args, ctx) => {
     const [text, encoding] = args;
     if (typeof text !== 'string') return ctx.fail('_codecs.encode needs a str');
-    if (encoding !== 'latin1' && encoding !== 'latin-1') return ctx.fail(`_codecs.encode with encoding ${String(encoding)} (only latin1 is read)`);
+    if (encoding !== 'latin1' && encoding !== 'latin-1') return ctx.fail(`_codecs.encode with encoding ${describe(encoding)} (only latin1 is read)`);
     const out = new Uint8Array(text.length);
     for (let i = 0; i < text.length; i++) {
       const c = text.charCodeAt(i);

@@ -16,6 +16,8 @@
 
 import { LatentlabError } from '../../core/errors.js';
 import { GlobalTable, lookupGlobal } from './globals.js';
+import { long, MAX_LONG_BYTES, pyStringLiteral, rawUnicodeEscape } from './literals.js';
+import { OPNAMES } from './opcodes.js';
 import { describe, HandlerContext, isDict, isList, PickleKey, PickleValue, PyGlobal, PyObject } from './values.js';
 
 export interface UnpickleOptions {
@@ -26,8 +28,7 @@ export interface UnpickleOptions {
   persistentLoad?: (pid: PickleValue) => PickleValue;
 }
 
-/** Integers longer than this many bytes (≈ 2^8192) are refused: no checkpoint needs them, and BigInt parsing is quadratic. */
-export const MAX_LONG_BYTES = 1024;
+export { MAX_LONG_BYTES };
 
 /** The attribute dicts BUILD gave plain containers (an OrderedDict's `_metadata`). */
 export const attributes = new WeakMap<object, PickleValue>();
@@ -286,62 +287,3 @@ function build(state: PickleValue, obj: PickleValue, fail: (m: string) => never)
   else if (obj instanceof Map) attributes.set(obj, state);
   else fail(`BUILD on a ${describe(obj)}`);
 }
-
-/** Little-endian two's-complement integer (LONG1 / LONG4). */
-function long(b: Uint8Array, fail: (m: string, code?: string) => never): number | bigint {
-  if (b.byteLength > MAX_LONG_BYTES) fail(`an integer of ${b.byteLength} bytes (more than ${MAX_LONG_BYTES})`, 'PICKLE_LIMIT');
-  if (b.byteLength === 0) return 0;
-  let n = 0n;
-  for (let i = b.byteLength - 1; i >= 0; i--) n = (n << 8n) | BigInt(b[i]);
-  if (b[b.byteLength - 1] & 0x80) n -= 1n << BigInt(8 * b.byteLength);
-  return n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n;
-}
-
-/** A Python 2 string literal as protocol 0 writes it ('...' or "..." with backslash escapes) → its bytes. */
-function pyStringLiteral(text: string, fail: (m: string) => never): Uint8Array {
-  const q = text[0];
-  if (text.length < 2 || (q !== "'" && q !== '"') || text[text.length - 1] !== q) fail('STRING argument is not quoted');
-  const body = text.slice(1, -1);
-  const out: number[] = [];
-  const simple: Record<string, number> = { n: 10, t: 9, r: 13, '\\': 92, "'": 39, '"': 34, a: 7, b: 8, f: 12, v: 11 };
-  for (let i = 0; i < body.length; i++) {
-    const c = body.charCodeAt(i);
-    if (body[i] !== '\\') {
-      out.push(c & 0xff);
-      continue;
-    }
-    const e = body[++i];
-    if (e === undefined) fail('STRING ends in a backslash');
-    if (simple[e] !== undefined) out.push(simple[e]);
-    else if (e === 'x' && /^[0-9a-fA-F]{2}$/.test(body.slice(i + 1, i + 3))) {
-      out.push(parseInt(body.slice(i + 1, i + 3), 16));
-      i += 2;
-    } else if (/[0-7]/.test(e)) {
-      const m = /^[0-7]{1,3}/.exec(body.slice(i))![0];
-      out.push(parseInt(m, 8) & 0xff);
-      i += m.length - 1;
-    } else out.push(92, e.charCodeAt(0) & 0xff);
-  }
-  return Uint8Array.from(out);
-}
-
-/** Python's raw-unicode-escape (protocol 0 UNICODE): \uXXXX and \UXXXXXXXX, everything else Latin-1. */
-function rawUnicodeEscape(text: string, fail: (m: string) => never): string {
-  return text.replace(/\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})/g, (_m, u4: string | undefined, u8: string | undefined) => {
-    const cp = parseInt(u4 ?? u8!, 16);
-    if (cp > 0x10ffff) fail(`\\U escape ${u8} is not a code point`);
-    return String.fromCodePoint(cp);
-  });
-}
-
-const OPNAMES: Record<number, string> = {
-  0x28: 'MARK', 0x2e: 'STOP', 0x30: 'POP', 0x31: 'POP_MARK', 0x32: 'DUP', 0x46: 'FLOAT', 0x49: 'INT', 0x4a: 'BININT', 0x4b: 'BININT1',
-  0x4c: 'LONG', 0x4d: 'BININT2', 0x4e: 'NONE', 0x50: 'PERSID', 0x51: 'BINPERSID', 0x52: 'REDUCE', 0x53: 'STRING', 0x54: 'BINSTRING',
-  0x55: 'SHORT_BINSTRING', 0x56: 'UNICODE', 0x58: 'BINUNICODE', 0x61: 'APPEND', 0x62: 'BUILD', 0x63: 'GLOBAL', 0x64: 'DICT',
-  0x7d: 'EMPTY_DICT', 0x65: 'APPENDS', 0x67: 'GET', 0x68: 'BINGET', 0x69: 'INST', 0x6a: 'LONG_BINGET', 0x6c: 'LIST', 0x5d: 'EMPTY_LIST',
-  0x6f: 'OBJ', 0x70: 'PUT', 0x71: 'BINPUT', 0x72: 'LONG_BINPUT', 0x73: 'SETITEM', 0x74: 'TUPLE', 0x29: 'EMPTY_TUPLE', 0x75: 'SETITEMS',
-  0x47: 'BINFLOAT', 0x80: 'PROTO', 0x81: 'NEWOBJ', 0x82: 'EXT1', 0x83: 'EXT2', 0x84: 'EXT4', 0x85: 'TUPLE1', 0x86: 'TUPLE2',
-  0x87: 'TUPLE3', 0x88: 'NEWTRUE', 0x89: 'NEWFALSE', 0x8a: 'LONG1', 0x8b: 'LONG4', 0x42: 'BINBYTES', 0x43: 'SHORT_BINBYTES',
-  0x8c: 'SHORT_BINUNICODE', 0x8d: 'BINUNICODE8', 0x8e: 'BINBYTES8', 0x8f: 'EMPTY_SET', 0x90: 'ADDITEMS', 0x91: 'FROZENSET',
-  0x92: 'NEWOBJ_EX', 0x93: 'STACK_GLOBAL', 0x94: 'MEMOIZE', 0x95: 'FRAME', 0x96: 'BYTEARRAY8', 0x97: 'NEXT_BUFFER', 0x98: 'READONLY_BUFFER',
-};

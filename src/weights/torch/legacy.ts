@@ -62,9 +62,10 @@ async function parse(source: ByteSource, bytes: Uint8Array): Promise<{ root: Pic
       if (view === null) return root;
       // A view: (view_key, offset, size) inside the root storage.
       if (!isTuple(view) || view.length !== 3) throw torchError(source, 'bad storage view metadata');
-      const [, offset, size] = view;
+      const [viewKey, offset, size] = view;
+      if (typeof viewKey !== 'string') throw torchError(source, 'a storage view without a key');
       if (typeof offset !== 'number' || typeof size !== 'number' || offset < 0 || size < 0 || offset + size > numel) throw torchError(source, 'a storage view outside its storage');
-      return new TorchStorage(`${key}:${String(view[0])}`, dtype, size, root, offset);
+      return new TorchStorage(`${key}:${viewKey}`, dtype, size, root, offset);
     },
   }, info.end);
   const keys = unpickle(bytes, plain, main.end);

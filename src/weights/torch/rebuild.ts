@@ -79,7 +79,7 @@ export function isTorchTensor(v: unknown): v is TorchTensorRef {
 
 function ints(v: PickleValue, what: string, ctx: HandlerContext): number[] {
   if (!Array.isArray(v)) return ctx.fail(`${what} is not a tuple`);
-  for (const d of v as readonly PickleValue[]) if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) ctx.fail(`${what} holds ${String(d)}, not a size`);
+  for (const d of v as readonly PickleValue[]) if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) ctx.fail(`${what} holds ${describe(d)}, not a size`);
   return [...(v as number[])];
 }
 
