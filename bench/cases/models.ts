@@ -17,13 +17,16 @@ import { bindGraphWeights, loadComponent, withDefaults } from '../../src/models/
 import { UNET_COMPILE_DEFAULTS } from '../../src/models/unet-2d-condition-model.js';
 import { parseUNet2DConditionConfig } from '../../src/models/unet-config.js';
 import { buildUNetGraph } from '../../src/models/unet-graph.js';
+import { parseAutoencoderTinyConfig } from '../../src/models/taesd-config.js';
+import { buildTinyDecoderGraph, buildTinyEncoderGraph, buildTinyProbeGraph } from '../../src/models/taesd-graph.js';
 import { parseAutoencoderKLConfig } from '../../src/models/vae-config.js';
 import { buildVaeDecoderGraph, buildVaeEncoderGraph, buildVaeProbeGraph } from '../../src/models/vae-graph.js';
 import { BenchCase, noise, Prepared } from '../lib/case.js';
 import { ensureSd15 } from '../lib/sd15.js';
+import { ensureTaesd } from '../lib/taesd.js';
 import { settings } from '../lib/settings.js';
 
-interface Workload {
+export interface Workload {
   /** The graph as the model class compiles it. */
   graph: Graph;
   /** The model class's own compile defaults (--compile goes over them, as fromPretrained options do). */
@@ -36,7 +39,7 @@ interface Workload {
 
 type Component = 'text_encoder' | 'unet' | 'vae';
 
-async function load(component: Component, variant: string | undefined) {
+export async function load(component: Component, variant: string | undefined) {
   const folder = await ensureSd15();
   return loadComponent(folder, component, { subfolder: component, variant });
 }
@@ -77,8 +80,21 @@ async function vae(part: 'decode' | 'encode', size: number, variant?: string): P
   return { graph, defaults: VAE_COMPILE_DEFAULTS, flops: graphFlops(build(c, { batch: 1, height: side, width: side })), weights: bound, feeds };
 }
 
+/** TAESD's decode or encode at `size`² (AutoencoderTiny compiles with the VAE's defaults). */
+async function taesd(part: 'decode' | 'encode', size: number): Promise<Workload> {
+  const { config, weights } = await loadComponent(await ensureTaesd(), 'vae');
+  const c = parseAutoencoderTinyConfig(config);
+  const side = part === 'decode' ? size / 8 : size;
+  const build = part === 'decode' ? buildTinyDecoderGraph : buildTinyEncoderGraph;
+  const feeds: Record<string, Tensor> = part === 'decode'
+    ? { z: noise([1, c.latent_channels, side, side], 1, 3) } // UNet-scale latents: TAESD's scaling factor is 1
+    : { sample: noise([1, c.in_channels, side, side], 0.5, 4) };
+  const bound = bindGraphWeights(buildTinyProbeGraph(c), weights, 'vae');
+  return { graph: build(c, { batch: 'batch', height: side, width: side }), defaults: VAE_COMPILE_DEFAULTS, flops: graphFlops(build(c, { batch: 1, height: side, width: side })), weights: bound, feeds };
+}
+
 /** Compiles with the model's defaults under --compile, runs `feeds`, and fails on NaN/Inf (which would distort speed). */
-async function prepareWorkload(make: () => Promise<Workload>, extra: CompileOptions = {}): Promise<Prepared> {
+export async function prepareWorkload(make: () => Promise<Workload>, extra: CompileOptions = {}): Promise<Prepared> {
   const w = await make();
   // createMs: lowering to ONNX + session creation, what a model's first call adds (opening the
   // checkpoint and building the graph are a few ms more, plus one-off module loading in a fresh process).
@@ -119,6 +135,13 @@ const PATTERNS: { re: RegExp; make: (m: RegExpMatchArray, variant?: string) => O
       prepare: (o) => prepareWorkload(() => vae(part as 'decode' | 'encode', side(n, s), v), o),
     }),
   },
+  {
+    re: /^taesd-(decode|encode)-(\d+)$/,
+    make: ([n, part, s]) => ({
+      what: `TAESD ${part}`, shape: part === 'decode' ? `1×4×${+s / 8}² → ${s}²` : `1×3×${s}² → ${+s / 8}²`,
+      prepare: (o) => prepareWorkload(() => taesd(part as 'decode' | 'encode', side(n, s)), o),
+    }),
+  },
 ];
 
 /** The case a model-benchmark name describes, or undefined. */
@@ -129,17 +152,18 @@ export function modelCase(name: string): BenchCase | undefined {
     const m = base.match(p.re);
     if (!m) continue;
     const c = p.make(m, variant);
-    return { name, ...c, what: variant ? `${c.what} (fp16 file)` : c.what, isolate: true, setup: async () => void (await ensureSd15()) };
+    const setup = base.startsWith('taesd-') ? ensureTaesd : ensureSd15;
+    return { name, ...c, what: variant ? `${c.what} (fp16 file)` : c.what, isolate: true, setup: async () => void (await setup()) };
   }
   return undefined;
 }
 
 /** An image side from a case name: a multiple of 8 (the VAE's factor), at least 64. */
-function side(name: string, s: string): number {
+export function side(name: string, s: string): number {
   const n = Number(s);
   if (n % 8 !== 0 || n < 64) throw new Error(`${name}: the image size must be a multiple of 8, at least 64; got ${s}`);
   return n;
 }
 
-export const MODEL_CASE_NAMES = ['text-encoder-b2', 'unet-512-b2', 'unet-512-b1', 'unet-256-b2', 'vae-decode-512', 'vae-encode-512'];
+export const MODEL_CASE_NAMES = ['text-encoder-b2', 'unet-512-b2', 'unet-512-b1', 'unet-256-b2', 'vae-decode-512', 'vae-encode-512', 'taesd-decode-512', 'taesd-encode-512'];
 export const modelCases: BenchCase[] = MODEL_CASE_NAMES.map((n) => modelCase(n)!);

@@ -5,7 +5,7 @@
 //   npx tsx examples/deep-dive/02-autoencoder.ts [--model DIR|ID] [--image FILE] [--seed 0]
 
 import {
-  decodeToPixels, Generator, imageGrid, latentChannelGrid, latentsToImages, preprocess, scale, tensorDifference, tensorStats,
+  AutoencoderKL, decodeToPixels, Generator, imageGrid, LatentlabError, latentChannelGrid, latentsToImages, preprocess, scale, tensorDifference, tensorStats,
 } from 'latentlab';
 
 import { enlarge, FIXTURE_IMAGE, fmt, fmtStats, loadImage, loadPipeline, OutputFolder, parseExampleArgs, runIfMain } from './common.js';
@@ -15,6 +15,7 @@ export async function main(argv: string[] = []) {
   const out = await OutputFolder.create(args.out);
   const pipe = await loadPipeline(args);
   const { vae } = pipe;
+  if (!(vae instanceof AutoencoderKL)) throw new LatentlabError('EXAMPLE_ARGUMENT', 'this example shows AutoencoderKL\'s posterior; the model\'s vae is an AutoencoderTiny', { hint: 'pass a model whose vae/ is an AutoencoderKL' });
   const image = await loadImage(args.image, args.size || pipe.defaultSize);
 
   // Encode: pixels in [−1, 1] → the posterior over latents.

@@ -10,6 +10,7 @@ import { LatentlabError } from '../index.js';
 import { addEmbeddingOptions, type EmbeddingFlags } from './embeddings.js';
 import { addModelOptions, addSchedulerOptions, type ModelFlags, type SchedulerFlags } from './model.js';
 import { collectText, integerFlag, nonEmptyFlag, numberFlag, seedFlag, sizeFlag } from './values.js';
+import { addVaeOptions } from './vae-flags.js';
 
 export interface GenerationFlags extends ModelFlags, SchedulerFlags, EmbeddingFlags {
   prompt: string[];
@@ -25,6 +26,9 @@ export interface GenerationFlags extends ModelFlags, SchedulerFlags, EmbeddingFl
   out?: string;
   saveLatents?: string;
   preview?: string;
+  /** `taesd PATH` (vae-flags.ts). */
+  vae?: string[];
+  previewVae?: string[];
   overwrite?: boolean;
   json?: boolean;
   /** img2img only. */
@@ -48,11 +52,12 @@ export function addGenerationOptions(cmd: Command, img2img: boolean): Command {
   cmd.addOption(new Option('--width <w>', sizeNote).argParser(sizeFlag('--width')));
   cmd.addOption(new Option('--height <h>', sizeNote).argParser(sizeFlag('--height')));
   cmd.addOption(new Option('--num-images <n>', 'images per prompt (default: 1)').argParser(integerFlag('--num-images', 1)));
-  cmd.addOption(new Option('--eta <e>', 'DDIM\'s η, ≥ 0; other schedulers ignore it (default: 0)').argParser(numberFlag('--eta', { min: 0 })));
+  cmd.addOption(new Option('--eta <e>', 'DDIM\'s η, ≥ 0 (TCD: γ, in [0, 1]); other schedulers ignore it (default: 0)').argParser(numberFlag('--eta', { min: 0 })));
   cmd.addOption(new Option('--clip-skip <n>', 'skip the last n CLIP layers, diffusers\' clip_skip (A1111\'s "Clip skip" n + 1) (default: 0)').argParser(integerFlag('--clip-skip', 0)));
   cmd.addOption(new Option('--out <file.png|dir/>', 'output image: FILE.png (several images: FILE-0.png, FILE-1.png, …) or a folder for numbered names (default: numbered names in the current folder)').argParser(nonEmptyFlag('--out')));
   cmd.addOption(new Option('--save-latents <file.safetensors>', 'also save the final latents [B, 4, H/8, W/8] (scaled, as the UNet sees them)').argParser(nonEmptyFlag('--save-latents')));
   cmd.addOption(new Option('--preview <dir>', 'after every step, write the decoded predicted clean image to DIR/step-XX.png').argParser(nonEmptyFlag('--preview')));
+  addVaeOptions(cmd, { preview: true });
   cmd.option('--overwrite', 'replace existing files named by --out / --save-latents / --preview');
   cmd.option('--json', 'print one JSON object (files written, settings) on stdout and nothing else');
   return cmd;

@@ -8,7 +8,7 @@
 import { dirname, resolve } from 'node:path';
 
 import {
-  encodePng, Generator, LatentlabError, type PipelineOutput, serializeSafetensors, StableDiffusionImg2ImgPipeline, StableDiffusionPipeline, type StepInfo,
+  type AutoencoderTiny, encodePng, Generator, LatentlabError, latentsToImages, type PipelineOutput, serializeSafetensors, StableDiffusionImg2ImgPipeline, StableDiffusionPipeline, type StepInfo,
   type Tensor,
 } from '../index.js';
 import { loadEmbeddings, planEmbeddings, type PlannedEmbedding } from './embeddings.js';
@@ -21,6 +21,7 @@ import { explicitTarget, imageTargets, type Target, writeTarget } from './output
 import { Previewer } from './preview.js';
 import { StepProgress } from './progress.js';
 import type { Session } from './session.js';
+import { loadVae, type VaeChoice, vaeChoice } from './vae-flags.js';
 
 export interface WrittenFile {
   path: string;
@@ -49,19 +50,23 @@ interface Plan {
   latentsOut?: Target;
   previewer?: Previewer;
   embeddings: PlannedEmbedding[];
+  vae?: VaeChoice;
+  previewVae?: VaeChoice;
 }
 
 export async function runGeneration(kind: 'generate' | 'img2img', flags: GenerationFlags, session: Session): Promise<void> {
   const plan = await planRun(kind, flags, session);
   const { pipe, settings, model } = await loadPipeline(plan, flags, session);
+  const previewVae = plan.previewVae && (await loadVae(plan.previewVae, loadOptions(flags)));
   try {
     session.phase = 'compute';
-    const output = await denoiseWithProgress(pipe, plan, settings, session);
+    const output = await denoiseWithProgress(pipe, plan, settings, session, previewVae);
     session.checkCancelled();
     session.phase = 'write';
     await writeOutputs(output, plan, settings, model, session);
   } finally {
     await pipe.release();
+    await previewVae?.release();
   }
 }
 
@@ -82,6 +87,8 @@ async function planRun(kind: 'generate' | 'img2img', flags: GenerationFlags, ses
     imageOut: await imageTargets('--out', flags.out, flags.prompt.length * numImages, String(seed), overwrite),
     latentsOut: flags.saveLatents === undefined ? undefined : await explicitTarget('--save-latents', flags.saveLatents, ['.safetensors'], overwrite),
     previewer: flags.preview === undefined ? undefined : await Previewer.create(flags.preview, overwrite, session),
+    vae: await vaeChoice('--vae', flags.vae),
+    previewVae: await previewVaeChoice(flags),
   };
 }
 
@@ -90,7 +97,8 @@ async function loadPipeline(plan: Plan, flags: GenerationFlags, session: Session
   const folder = await resolveFolder(flags, session);
   const model = modelName(flags.model!, await isFolder(flags.model!));
   const Class = plan.kind === 'generate' ? StableDiffusionPipeline : StableDiffusionImg2ImgPipeline;
-  const pipe: Pipeline = await Class.fromPretrained(folder, { ...loadOptions(flags), scheduler: plan.scheduler.choice });
+  const vae = plan.vae && (await loadVae(plan.vae, loadOptions(flags)));
+  const pipe: Pipeline = await Class.fromPretrained(folder, { ...loadOptions(flags), scheduler: plan.scheduler.choice, vae });
   checkAgainstModel(pipe, plan.steps, flags.clipSkip);
   const embeddings = await loadEmbeddings(pipe.tokenizer, pipe.textEncoder, plan.embeddings);
   const { input } = plan;
@@ -118,13 +126,15 @@ async function loadPipeline(plan: Plan, flags: GenerationFlags, session: Session
     eta: flags.eta,
     clipSkip: flags.clipSkip,
     ...(embeddings.length > 0 ? { embeddings } : {}),
+    vae: plan.vae,
+    previewVae: plan.previewVae,
     ...(input ? { image: flags.image, strength: plan.strength, resizedFrom: input.resizedFrom } : {}),
   };
   return { pipe, settings, model };
 }
 
 /** The pipeline's call, with the progress bar and the previews in its step callback. */
-async function denoiseWithProgress(pipe: Pipeline, plan: Plan, s: GenerationSettings, session: Session): Promise<PipelineOutput> {
+async function denoiseWithProgress(pipe: Pipeline, plan: Plan, s: GenerationSettings, session: Session, previewVae?: AutoencoderTiny): Promise<PipelineOutput> {
   const progress = new StepProgress(session.streams.stderr);
   const common = {
     prompt: s.prompts,
@@ -138,7 +148,7 @@ async function denoiseWithProgress(pipe: Pipeline, plan: Plan, s: GenerationSett
     signal: session.signal,
     callback: async (info: StepInfo) => {
       progress.update(info.step + 1, info.numSteps);
-      await plan.previewer?.step(info, (x0) => pipe.decodeLatents(x0));
+      await plan.previewer?.step(info, (x0) => (previewVae ? latentsToImages(previewVae, x0) : pipe.decodeLatents(x0)));
     },
   };
   progress.start();
@@ -173,6 +183,16 @@ async function writeOutputs(output: PipelineOutput, plan: Plan, s: GenerationSet
   }, (v) => stringifyJson(v, { indent: 2 }));
 }
 
+/** --preview-vae only makes sense with --preview: say so instead of ignoring it. */
+async function previewVaeChoice(flags: GenerationFlags): Promise<VaeChoice | undefined> {
+  if (flags.previewVae !== undefined && flags.preview === undefined) {
+    throw new LatentlabError('CLI_ARGUMENT', '--preview-vae is given without --preview, so there are no previews to decode', {
+      key: '--preview-vae', hint: 'add --preview DIR, or drop --preview-vae',
+    });
+  }
+  return vaeChoice('--preview-vae', flags.previewVae);
+}
+
 /** img2img runs int(steps × strength) of the steps (diffusers' get_timesteps); zero is no run at all. */
 function checkDenoisingSteps(steps: number, strength: number): void {
   if (Math.trunc(steps * strength) < 1) {
@@ -186,6 +206,14 @@ function checkDenoisingSteps(steps: number, strength: number): void {
 function checkAgainstModel(pipe: Pipeline, steps: number, clipSkip: number | undefined): void {
   const trained = pipe.scheduler.config.num_train_timesteps;
   if (steps > trained) throw flagError('--steps', String(steps), `at most ${trained}, the number of timesteps the model was trained with`);
+  try {
+    pipe.scheduler.setTimesteps(steps); // the sampler's own limit (LCM / TCD: their distillation grid); the pipeline sets it again
+  } catch (e) {
+    if (e instanceof LatentlabError && e.code === 'SCHEDULER_STEPS') {
+      throw flagError('--steps', String(steps), `a step count ${pipe.scheduler.className} accepts (${e.message.split('\n')[0]})`, e.hint);
+    }
+    throw e;
+  }
   const layers = pipe.textEncoder.config.num_hidden_layers;
   if (clipSkip !== undefined && clipSkip >= layers) {
     throw flagError('--clip-skip', String(clipSkip), `less than ${layers}, the number of layers of this text encoder`, '--clip-skip 1 uses the second-to-last layer (A1111\'s "Clip skip: 2")');

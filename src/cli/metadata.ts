@@ -58,6 +58,9 @@ export interface GenerationSettings {
   clipSkip?: number;
   /** Textual-inversion embeddings loaded with --embedding / --embeddings-dir. */
   embeddings?: EmbeddingReport[];
+  /** --vae / --preview-vae: `{ kind: 'taesd', path }`. */
+  vae?: { kind: string; path: string };
+  previewVae?: { kind: string; path: string };
   /** img2img only. */
   image?: string;
   strength?: number;
@@ -89,6 +92,8 @@ export function a1111Text(s: GenerationSettings, i: number, model: string): stri
     extra['Batch size'] = String(s.batchSize);
     extra['Batch pos'] = String(i);
   }
+  // A1111 names the VAE file it decoded with; ours is a folder, named the same way as the model.
+  if (s.vae) extra.VAE = modelName(s.vae.path, true);
   if (s.resizedFrom) extra['Resized from'] = `${s.resizedFrom.width}x${s.resizedFrom.height}`;
   extra.Scheduler = s.scheduler.className;
   if (s.scheduler.source === '--scheduler-config') extra['Scheduler config'] = stringifyJson(s.scheduler.config, { python: true });

@@ -8,6 +8,12 @@
 import { check, fmtShape } from './errors.js';
 import { Tensor } from './tensor.js';
 
+/** numpy's `round` and torch.round: half to even. */
+export function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
 /** One term `coefficient · tensor` of a linear combination. */
 export type Term = readonly [number, Tensor<'float32'>];
 

@@ -9,7 +9,7 @@ import type { Scheduler } from '../schedulers/index.js';
 import { encodePrompt, repeatEach } from './encode-prompt.js';
 import type { PipelineComponents } from './components.js';
 import { denoise, type DenoiseArgs, type StepCallback } from './denoise.js';
-import { latentsToImages } from './latents.js';
+import { latentsToImages, type PipelineVae } from './latents.js';
 import { loadTextualInversion, type LoadedTextualInversion, type LoadTextualInversionOptions, type TextualInversionSource } from './textual-inversion.js';
 
 export interface CommonCallOptions {
@@ -60,7 +60,8 @@ export class PipelineBase {
   readonly tokenizer;
   readonly textEncoder;
   readonly unet;
-  readonly vae;
+  /** AutoencoderKL or AutoencoderTiny; replaceable, like `pipe.vae = AutoencoderTiny.from_pretrained(…)`. */
+  vae: PipelineVae;
   /** Replaceable, like `pipe.scheduler = EulerDiscreteScheduler.from_config(pipe.scheduler.config)`. */
   scheduler: Scheduler;
   readonly folder: string;

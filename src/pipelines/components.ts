@@ -8,11 +8,13 @@ import { warn } from '../core/log.js';
 import { resolveModelPath, ResolveOptions } from '../core/model-resolver.js';
 import type { CompileOptions } from '../graph/runtime.js';
 import { AutoencoderKL } from '../models/autoencoder-kl.js';
+import { AutoencoderTiny } from '../models/autoencoder-tiny.js';
 import { CLIPTextModel } from '../models/clip-text-model.js';
 import { UNet2DConditionModel } from '../models/unet-2d-condition-model.js';
 import { Scheduler, schedulerFromConfig } from '../schedulers/index.js';
 import { CLIPTokenizer } from '../tokenizers/index.js';
 import { readConfigFile } from '../weights/index.js';
+import type { PipelineVae } from './latents.js';
 
 export interface PipelineLoadOptions extends CompileOptions, Omit<ResolveOptions, 'variant'> {
   /** Weight variant of every component, e.g. "fp16" (computed in float32 on the CPU). */
@@ -28,6 +30,11 @@ export interface PipelineLoadOptions extends CompileOptions, Omit<ResolveOptions
    * variants, optimizationLevel 'all'), if the memory is there.
    */
   releaseSessions?: boolean;
+  /**
+   * Use this autoencoder instead of the folder's `vae/` (diffusers `from_pretrained(…, vae=…)`),
+   * e.g. `await AutoencoderTiny.fromPretrained('madebyollin/taesd')` for ~1%-cost decoding.
+   */
+  vae?: PipelineVae;
 }
 
 export interface PipelineComponents {
@@ -36,7 +43,7 @@ export interface PipelineComponents {
   tokenizer: CLIPTokenizer;
   textEncoder: CLIPTextModel;
   unet: UNet2DConditionModel;
-  vae: AutoencoderKL;
+  vae: PipelineVae;
   scheduler: Scheduler;
   /** The model's own scheduler_config.json (after diffusers' compatibility fixes). */
   schedulerConfig: Record<string, unknown>;
@@ -87,12 +94,14 @@ export async function loadPipelineComponents(pathOrId: string, options: Pipeline
       file: indexFile, hint: 'latentlab loads StableDiffusionPipeline-style folders (SD 1.x / 2.x)',
     });
   }
-  const modelOptions = { ...options, variant: options.variant };
+  const { vae: givenVae, ...modelOptions } = options;
+  // model_index.json names the VAE's class: a pipeline may ship a TAESD as its vae.
+  const Vae = (index.vae as unknown[])[1] === 'AutoencoderTiny' ? AutoencoderTiny : AutoencoderKL;
   const [tokenizer, textEncoder, unet, vae] = await Promise.all([
     CLIPTokenizer.fromPretrained(folder, { subfolder: 'tokenizer' }),
     CLIPTextModel.fromPretrained(folder, { ...modelOptions, subfolder: 'text_encoder' }),
     UNet2DConditionModel.fromPretrained(folder, { ...modelOptions, subfolder: 'unet' }),
-    AutoencoderKL.fromPretrained(folder, { ...modelOptions, subfolder: 'vae' }),
+    givenVae ?? Vae.fromPretrained(folder, { ...modelOptions, subfolder: 'vae' }),
   ]);
   const schedulerConfig = fixLegacySchedulerConfig(await readConfigFile(fs.join(folder, 'scheduler', 'scheduler_config.json')));
   const scheduler = makeScheduler(schedulerConfig, options.scheduler);

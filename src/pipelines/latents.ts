@@ -1,8 +1,13 @@
 // Images ↔ latents through the VAE, the two small functions every hand-written loop needs (the
 // deep-dive notebook's `pil_to_latent` and `latents_to_pil`):
 //
-//   imageToLatents(vae, image, generator)  = scaling_factor · vae.encode(2·u8/255 − 1).latent_dist.sample(g)
+//   imageToLatents(vae, image, generator)  = scaling_factor · retrieve_latents(vae.encode(2·u8/255 − 1), g)
 //   latentsToImages(vae, latents)          = postprocess(vae.decode(latents / scaling_factor).sample)
+//
+// The VAE is AutoencoderKL or AutoencoderTiny (TAESD). diffusers' `retrieve_latents` samples the
+// posterior of the first (one generator draw) and takes the second's latents as they are (no draw,
+// so an img2img run's `add_noise` noise becomes the generator's first draw); TAESD's scaling_factor
+// is 1, its latents already being on the UNet's scale.
 //
 // "Latents" here are what the UNet works on: the VAE's latent times `scalingFactor` (0.18215 for
 // SD 1.x/2.x), which brings them to roughly unit variance. The arithmetic is the pipelines' own
@@ -14,23 +19,29 @@ import type { Tensor } from '../core/tensor.js';
 import { divide, scale } from '../core/tensor-math.js';
 import { postprocess, preprocessBatch, type RgbImage } from '../image/index.js';
 import type { AutoencoderKL } from '../models/autoencoder-kl.js';
+import type { AutoencoderTiny } from '../models/autoencoder-tiny.js';
+
+/** Either autoencoder a Stable Diffusion pipeline can use (diffusers accepts both as `vae`). */
+export type PipelineVae = AutoencoderKL | AutoencoderTiny;
 
 /**
- * RGB image(s) → latents [B, 4, H/8, W/8]: one draw `randn(mean.shape)` from `generator` for the
- * posterior sample (the first draw the img2img pipeline takes). Sides must be multiples of 8.
+ * RGB image(s) → latents [B, 4, H/8, W/8]. AutoencoderKL: one draw `randn(mean.shape)` from
+ * `generator` for the posterior sample (the first draw the img2img pipeline takes); AutoencoderTiny:
+ * no draw. Sides must be multiples of 8.
  */
-export async function imageToLatents(vae: AutoencoderKL, image: RgbImage | readonly RgbImage[], generator: Generator = defaultGenerator): Promise<Tensor<'float32'>> {
+export async function imageToLatents(vae: PipelineVae, image: RgbImage | readonly RgbImage[], generator: Generator = defaultGenerator): Promise<Tensor<'float32'>> {
   const images = Array.isArray(image) ? (image as readonly RgbImage[]) : [image as RgbImage];
-  const { latentDist } = await vae.encode(preprocessBatch(images));
-  return scale(latentDist.sample(generator), vae.scalingFactor);
+  const encoded = await vae.encode(preprocessBatch(images));
+  const latents = 'latentDist' in encoded ? encoded.latentDist.sample(generator) : encoded.latents;
+  return scale(latents, vae.scalingFactor);
 }
 
 /** The raw decoder output [B, 3, H, W] (about −1…1) of UNet-scale latents: vae.decode(latents / scaling_factor).sample. */
-export async function decodeToPixels(vae: AutoencoderKL, latents: Tensor<'float32'>): Promise<Tensor<'float32'>> {
+export async function decodeToPixels(vae: PipelineVae, latents: Tensor<'float32'>): Promise<Tensor<'float32'>> {
   return (await vae.decode(divide(latents, vae.scalingFactor))).sample;
 }
 
 /** Latents [B, 4, h, w] → B RGB images of 8h × 8w pixels (decode, then clamp and round like diffusers). */
-export async function latentsToImages(vae: AutoencoderKL, latents: Tensor<'float32'>): Promise<RgbImage[]> {
+export async function latentsToImages(vae: PipelineVae, latents: Tensor<'float32'>): Promise<RgbImage[]> {
   return postprocess(await decodeToPixels(vae, latents));
 }

@@ -58,12 +58,13 @@ export abstract class AlphaScheduler extends Scheduler {
    *   epsilon       x̂₀ = (x − √(1−a)·ε)/√a,   ε̂ = ε
    *   v_prediction  x̂₀ = √a·x − √(1−a)·v,      ε̂ = √a·v + √(1−a)·x
    *   sample        x̂₀ = output,               ε̂ = (x − √a·x̂₀)/√(1−a)
-   * then clipped to ±clip_sample_range when `clip_sample` is set.
+   * then clipped to ±clip_sample_range when `clip_sample` is set (unless `honourClip` is false: TCD
+   * never clips).
    */
-  protected predictions(modelOutput: Tensor<'float32'>, sample: Tensor<'float32'>, a: number): { x0: Tensor<'float32'>; eps: Tensor<'float32'> } {
+  protected predictions(modelOutput: Tensor<'float32'>, sample: Tensor<'float32'>, a: number, honourClip = true): { x0: Tensor<'float32'>; eps: Tensor<'float32'> } {
     const sa = Math.sqrt(a);
     const sb = Math.sqrt(1 - a);
-    const clip = this.config.clip_sample === true ? Number(this.config.clip_sample_range ?? 1) : Infinity;
+    const clip = honourClip && this.config.clip_sample === true ? Number(this.config.clip_sample_range ?? 1) : Infinity;
     const x0 = modelOutput.clone();
     const eps = modelOutput.clone();
     const m = modelOutput.data;

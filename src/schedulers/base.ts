@@ -83,6 +83,7 @@ export abstract class Scheduler {
     check(Number.isInteger(numInferenceSteps) && numInferenceSteps >= 1 && numInferenceSteps <= T, 'SCHEDULER_STEPS',
       () => `${this.className}.setTimesteps: numInferenceSteps is ${fmtValue(numInferenceSteps)}; expected an integer in [1, ${T}]`,
       { hint: `the model was trained with ${T} timesteps; sample with at most that many steps.` });
+    this.checkSteps(numInferenceSteps);
     this.numInferenceSteps = numInferenceSteps;
     this.computeTimesteps(numInferenceSteps);
     this.stepIdx = null;
@@ -132,6 +133,8 @@ export abstract class Scheduler {
 
   // ---- for subclasses ------------------------------------------------------------------------------
 
+  /** A class's own limits on the step count, checked before anything changes (LCM: N ≤ its grid). */
+  protected checkSteps(_numInferenceSteps: number): void {}
   protected abstract computeTimesteps(numInferenceSteps: number): void;
   /** Clears per-run history (multistep buffers, Heun's saved state, PNDM's counter). */
   protected abstract resetState(): void;

@@ -13,6 +13,8 @@ export { DPMSolverMultistepScheduler } from './dpm-multistep.js';
 export { DPMSolverSinglestepScheduler } from './dpm-singlestep.js';
 export { UniPCMultistepScheduler } from './unipc.js';
 export { DEISMultistepScheduler } from './deis.js';
+export { LCMScheduler, type LCMStepOutput } from './lcm.js';
+export { TCDScheduler, type TCDStepOutput } from './tcd.js';
 export {
   a1111SamplerName, resolveSchedulerName, SCHEDULER_CLASSES, schedulerClass, type SchedulerChoice, type SchedulerClass,
   schedulerFromConfig, schedulerName, schedulerNames,

@@ -16,8 +16,10 @@ import { EulerAncestralDiscreteScheduler } from './euler-ancestral.js';
 import { EulerDiscreteScheduler } from './euler.js';
 import { HeunDiscreteScheduler } from './heun.js';
 import { KDPM2DiscreteScheduler } from './kdpm2.js';
+import { LCMScheduler } from './lcm.js';
 import { LMSDiscreteScheduler } from './lms.js';
 import { PNDMScheduler } from './pndm.js';
+import { TCDScheduler } from './tcd.js';
 import { UniPCMultistepScheduler } from './unipc.js';
 
 export type SchedulerClass = (new (config?: SchedulerConfigInput) => Scheduler) & { readonly spec: ClassSpec };
@@ -25,7 +27,7 @@ export type SchedulerClass = (new (config?: SchedulerConfigInput) => Scheduler) 
 export const SCHEDULER_CLASSES: readonly SchedulerClass[] = [
   DDPMScheduler, DDIMScheduler, PNDMScheduler, LMSDiscreteScheduler, EulerDiscreteScheduler, EulerAncestralDiscreteScheduler,
   HeunDiscreteScheduler, DPMSolverMultistepScheduler, DPMSolverSinglestepScheduler, KDPM2DiscreteScheduler,
-  UniPCMultistepScheduler, DEISMultistepScheduler,
+  UniPCMultistepScheduler, DEISMultistepScheduler, LCMScheduler, TCDScheduler,
 ];
 
 /** A resolved name: which class, and which config fields the name implies. */
@@ -65,6 +67,9 @@ const CHOICES: readonly SchedulerChoice[] = [
   { name: 'kdpm2-karras', className: 'KDPM2DiscreteScheduler', overrides: K, a1111: 'DPM2 Karras' },
   { name: 'unipc', className: 'UniPCMultistepScheduler', overrides: {}, a1111: 'UniPC' },
   { name: 'deis', className: 'DEISMultistepScheduler', overrides: {} },
+  { name: 'lcm', className: 'LCMScheduler', overrides: {}, a1111: 'LCM' },
+  // A1111 has no TCD sampler (its feature request #15326 is open); "tcd" goes into the metadata.
+  { name: 'tcd', className: 'TCDScheduler', overrides: {} },
 ];
 
 const norm = (s: string) => s.trim().toLowerCase().replace(/[\s_]+/g, ' ');

@@ -11,17 +11,15 @@
 
 import { LatentlabError } from '../core/errors.js';
 import { fma32 } from '../core/random.js';
+import { roundHalfEven } from '../core/tensor-math.js';
 import type { SchedulerConfig } from './config.js';
 
 const f32 = Math.fround;
 
 // ---- numpy / torch numerics ---------------------------------------------------------------------
 
-/** numpy's `round`: half to even. */
-export function roundHalfEven(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
+/** numpy's `round`: half to even (in core: TAESD's byte latents round the same way). */
+export { roundHalfEven };
 
 /** `np.linspace(start, stop, num)` (float64, endpoint included, last value set to `stop`). */
 export function linspace(start: number, stop: number, num: number): number[] {

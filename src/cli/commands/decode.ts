@@ -2,6 +2,7 @@
 // ends: images = postprocess(vae.decode(latents / scaling_factor)). It reads the files that
 // `generate --save-latents` and `encode --out` write (key "latents", UNet-scale latents).
 // Latents saved by `generate` carry its settings, so the PNGs get the same A1111 parameters text.
+// `--vae taesd PATH` decodes with the tiny autoencoder instead (scaling factor 1).
 
 import { resolve } from 'node:path';
 
@@ -15,9 +16,11 @@ import { a1111Text, type GenerationSettings, modelName, stringifyJson } from '..
 import { addModelOptions, isFolder, loadOptions, type ModelFlags, resolveFolder } from '../model.js';
 import { imageTargets, writeTarget } from '../outputs.js';
 import { nonEmptyFlag } from '../values.js';
+import { addVaeOptions, loadVae, vaeChoice } from '../vae-flags.js';
 
 interface DecodeFlags extends ModelFlags {
   latents: string;
+  vae?: string[];
   out?: string;
   overwrite?: boolean;
   json?: boolean;
@@ -54,6 +57,7 @@ export function decodeCommand(): Command {
   const cmd = newCommand('decode', 'decode saved latents to PNG images with the VAE');
   cmd.addOption(new Option('--latents <file.safetensors>', 'latents saved by generate --save-latents or encode --out').argParser(nonEmptyFlag('--latents')).makeOptionMandatory());
   addModelOptions(cmd, { required: true, runs: true });
+  addVaeOptions(cmd, { preview: false });
   cmd.addOption(new Option('--out <file.png|dir/>', 'output image(s), named like generate --out (default: numbered names in the current folder)').argParser(nonEmptyFlag('--out')));
   cmd.option('--overwrite', 'replace existing files named by --out');
   cmd.option('--json', 'print one JSON object on stdout and nothing else');
@@ -62,8 +66,9 @@ export function decodeCommand(): Command {
     const { latents, metadata } = await readLatents(flags.latents);
     const batch = latents.shape[0];
     const targets = await imageTargets('--out', flags.out, batch, metadata.seed ?? 'decoded', flags.overwrite ?? false);
+    const tiny = await vaeChoice('--vae', flags.vae);
     const folder = await resolveFolder(flags, session);
-    const vae = await AutoencoderKL.fromPretrained(folder, loadOptions(flags));
+    const vae = tiny ? await loadVae(tiny, loadOptions(flags)) : await AutoencoderKL.fromPretrained(folder, loadOptions(flags));
     if (latents.shape[1] !== vae.config.latent_channels) {
       throw new LatentlabError('CLI_LATENTS', `--latents ${flags.latents}: the latents have ${latents.shape[1]} channels but this VAE takes ${vae.config.latent_channels}`, {
         file: flags.latents, hint: 'decode with the model the latents were made with',
