@@ -12,6 +12,7 @@ import {
   type Tensor,
 } from '../index.js';
 import { checkApplicable } from './applicability.js';
+import { loadEmbeddings, planEmbeddings, type PlannedEmbedding } from './embeddings.js';
 import { flagError } from './errors.js';
 import { DEFAULT_GUIDANCE, DEFAULT_PROMPT_SYNTAX, DEFAULT_STEPS, type GenerationFlags, negativesFor, seedFor } from './generation-flags.js';
 import { type InputImage, prepareInputImage } from './input-image.js';
@@ -54,6 +55,7 @@ interface Plan {
   localFolder: boolean;
   /** --max-memory or LATENTLAB_MAX_MEMORY, bytes. */
   maxMemory?: number;
+  embeddings: PlannedEmbedding[];
   vae?: VaeChoice;
   previewVae?: VaeChoice;
 }
@@ -88,9 +90,10 @@ async function planRun(kind: 'generate' | 'img2img', flags: GenerationFlags, ses
   flags.threads = capThreadsFlag(flags.threads, session);
   const maxMemory = memoryCap(flags.maxMemory);
   const input = kind === 'img2img' ? await prepareInputImage(flags) : undefined;
+  const embeddings = await planEmbeddings(flags);
   const overwrite = flags.overwrite ?? false;
   return {
-    kind, negatives, numImages, seed, randomSeed: random, scheduler, steps, strength, input, localFolder, maxMemory,
+    kind, negatives, numImages, seed, randomSeed: random, scheduler, steps, strength, input, localFolder, maxMemory, embeddings,
     imageOut: await imageTargets('--out', flags.out, flags.prompt.length * numImages, String(seed), overwrite),
     latentsOut: flags.saveLatents === undefined ? undefined : await explicitTarget('--save-latents', flags.saveLatents, ['.safetensors'], overwrite),
     previewer: flags.preview === undefined ? undefined : await Previewer.create(flags.preview, overwrite, session),
@@ -108,6 +111,7 @@ async function loadPipeline(plan: Plan, flags: GenerationFlags, session: Session
   const pipe: Pipeline = await Class.fromPretrained(folder, { ...loadOptions(flags), scheduler: plan.scheduler.choice, vae });
   checkAgainstModel(pipe, plan.steps, flags.clipSkip);
   checkApplicable(flags, { localFolder: plan.localFolder, schedulerClass: pipe.scheduler.className });
+  const embeddings = await loadEmbeddings(pipe.tokenizer, pipe.textEncoder, plan.embeddings);
   const { input } = plan;
   const size = pipe instanceof StableDiffusionPipeline ? pipe.defaultSize : 0;
   const settings: GenerationSettings = {
@@ -131,6 +135,7 @@ async function loadPipeline(plan: Plan, flags: GenerationFlags, session: Session
     seed: plan.seed,
     eta: flags.eta,
     clipSkip: flags.clipSkip,
+    ...(embeddings.length > 0 ? { embeddings } : {}),
     vae: plan.vae,
     previewVae: plan.previewVae,
     ...(input ? { image: flags.image, strength: plan.strength, resizedFrom: input.resizedFrom } : {}),

@@ -10,6 +10,7 @@
 import { readFileSync } from 'node:fs';
 
 import { type A1111Parameters, infotextChunks, type PromptSyntax } from '../index.js';
+import { type EmbeddingReport, tiHashes } from './embeddings.js';
 
 /** The package version, read from package.json (two folders up from both src/cli and dist/cli). */
 export function latentlabVersion(): string {
@@ -57,6 +58,8 @@ export interface GenerationSettings {
   seed: number | bigint;
   eta?: number;
   clipSkip?: number;
+  /** Textual-inversion embeddings loaded with --embedding / --embeddings-dir. */
+  embeddings?: EmbeddingReport[];
   /** --vae / --preview-vae: `{ kind: 'taesd', path }`. */
   vae?: { kind: string; path: string };
   previewVae?: { kind: string; path: string };
@@ -90,6 +93,8 @@ function a1111Parameters(s: GenerationSettings, i: number, model: string): A1111
   // A1111 counts CLIP layers from 1 (= the last); diffusers' clip_skip counts the layers skipped.
   if (s.clipSkip !== undefined) extra['Clip skip'] = String(s.clipSkip + 1);
   if (s.eta !== undefined) extra.Eta = String(s.eta);
+  const ti = tiHashes(s.embeddings ?? [], [s.prompts[p], s.negativePrompts[p]]);
+  if (ti !== undefined) extra['TI hashes'] = ti;
   if (s.batchSize > 1) {
     extra['Batch size'] = String(s.batchSize);
     extra['Batch pos'] = String(i);

@@ -14,6 +14,7 @@ import { denoise, type DenoiseArgs } from './denoise.js';
 import { latentsToImages, type PipelineVae } from './latents.js';
 import { checkMemory, estimateCallMemory, type MemoryEstimate, type MemoryRequest } from './memory-estimate.js';
 import { encodePromptConditioning } from './prompt-conditioning.js';
+import { loadTextualInversion, type LoadedTextualInversion, type LoadTextualInversionOptions, type TextualInversionSource } from './textual-inversion.js';
 
 export type { CommonCallOptions } from './call-options.js';
 
@@ -56,6 +57,14 @@ export class PipelineBase {
     this.scheduler = c.scheduler;
     this.folder = c.folder;
     this.releaseSessions = c.releaseSessions ?? true;
+  }
+
+  /**
+   * diffusers' `load_textual_inversion`: adds the embedding's token(s) to the tokenizer and its
+   * vectors to the text encoder's token table; prompts may then use the token (textual-inversion.ts).
+   */
+  async loadTextualInversion(source: TextualInversionSource | readonly TextualInversionSource[], options: LoadTextualInversionOptions = {}): Promise<LoadedTextualInversion[]> {
+    return loadTextualInversion(this.tokenizer, this.textEncoder, source, options);
   }
 
   /** Frees a network's sessions when this call no longer needs it and releaseSessions is on. */

@@ -21,3 +21,4 @@ export {
   checkMemory, estimateCallMemory, estimateGraphMemory, type GraphMemory, LIBRARY_MEMORY_NAMES, type MemoryEstimate, type MemoryNames, type MemoryRequest,
   type ModelConfigs, type PhaseMemory,
 } from './memory-estimate.js';
+export { loadTextualInversion, type LoadedTextualInversion, type LoadTextualInversionOptions, type TextualInversionSource } from './textual-inversion.js';

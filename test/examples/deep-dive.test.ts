@@ -18,6 +18,7 @@ import { main as textEmbeddings } from '../../examples/deep-dive/05-text-embeddi
 import { main as similarity } from '../../examples/deep-dive/06-similarity.js';
 import { main as unetView } from '../../examples/deep-dive/07-unet-view.js';
 import { main as promptWeights } from '../../examples/deep-dive/08-prompt-weights.js';
+import { main as textualInversion } from '../../examples/deep-dive/09-textual-inversion.js';
 import { FIXTURE_IMAGE, parseExampleArgs, TINY_MODEL } from '../../examples/deep-dive/common.js';
 import { diff, expectClose } from '../helpers/compare.js';
 import { fixturePath, loadTensors, readJson } from '../helpers/fixtures.js';
@@ -233,6 +234,20 @@ describe('08 prompt weights', () => {
     expect(Math.abs(r.comfy.data[r.wordRow * H] - r.z.data[r.wordRow * H])).toBeGreaterThan(0);
     await expectSvg(join(r.args.out, 'a1111-delta.svg'));
     await expectPicture(join(r.args.out, 'weights-delta.png'));
+  });
+});
+
+describe('09 textual inversion', () => {
+  it('the loaded token encodes like the notebook\'s vector swapped in by hand, and like diffusers', async () => {
+    const ref = await loadTensors('reference', 'tiny-sd15', 'textual_inversion', 'expected.safetensors');
+    const r = await textualInversion(['--out', out('09'), '--steps', '2', '--prompt', 'a photo of a puppy']);
+    expect(r.loaded).toMatchObject({ token: '<cat-toy>', ids: [49408], format: 'diffusers' });
+    expect(r.agree).toBeLessThanOrEqual(1e-6);
+    // "a photo of a <cat-toy>" is the first prompt of the fixture's "single" scenario.
+    const want = (ref.get('single.last_hidden_state')!.toFloat32() as Tensor<'float32'>).slice0(0);
+    const e = expectClose('single.last_hidden_state[0]', r.withToken, want, { abs: 2e-5 });
+    report('09 loaded token vs swap by hand / vs diffusers\' last_hidden_state, max abs error', [r.agree, e.maxAbs]);
+    await expectPicture(join(r.args.out, 'word-and-token.png'));
   });
 });
 
