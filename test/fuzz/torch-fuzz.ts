@@ -18,19 +18,11 @@ import type { PickleValue } from '../../src/weights/pickle/values.js';
 import { TorchCheckpoint } from '../../src/weights/torch/checkpoint.js';
 import { isTorchTensor, TorchStorage, torchGlobals } from '../../src/weights/torch/rebuild.js';
 import { fixturePath } from '../helpers/fixtures.js';
+import { mulberry32 } from '../helpers/seeded-random.js';
 import { f32Bytes, le, makeZip, Pickle, torchLegacy, torchZip } from '../weights/torch-maker.js';
 
 /** mulberry32: a small seeded generator, so every run of a seed is the same run. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = mulberry32;
 
 export const MARKER = join(tmpdir(), `latentlab-fuzz-executed-${process.pid}`);
 const OPCODES = [...'(.012FIJKLMNPQRSTUVXabcdeghijlopqrstu}]),BCG'].map((c) => c.charCodeAt(0)).concat(Array.from({ length: 0x99 - 0x80 }, (_, i) => 0x80 + i));
