@@ -76,3 +76,20 @@ describe('trainable weights are fed as inputs', () => {
     await expect(runtime().compile(g, new Map(), { trainable: ['nope.weight'] })).rejects.toThrow(/"nope.weight" is not a weight of this graph/);
   });
 });
+
+describe('graphs ONNX Runtime must accept at every level', () => {
+  // ONNX Runtime 1.30 rejected this at levels ≥ basic ("Node input 'expand_N' is not a graph input")
+  // when expand to the same shape emitted an Expand; the backward of a [1, 1] sum and log built it.
+  it('expand to the same shape is no node; the backward of −log(picked probability) runs at every level', async () => {
+    for (const optimizationLevel of ['disabled', 'basic', 'all'] as const) {
+      const g = new Graph('nll');
+      const a = g.input('a', 'float32', [1]);
+      const x = g.input('x', 'float32', [1, 3, 2, 2]);
+      g.output('y', op.mul(op.expand(op.reshape(a, [1, 1]), [1, 1]), op.div(1, op.slice(x, 1, 2, 3))));
+      const c = await runtime().compile(g, new Map(), { optimizationLevel });
+      const r = await c.run({ a: Tensor.float32([1], [2]), x: Tensor.float32([1, 3, 2, 2], Array.from({ length: 12 }, (_, i) => i + 1)) });
+      expect([...r.y.data]).toEqual([9, 10, 11, 12].map((v) => Math.fround(2 * Math.fround(1 / v))));
+      await c.release();
+    }
+  });
+});

@@ -56,7 +56,7 @@ export const ELEMENTWISE_VJPS: VjpTable<ElementwiseOp> = {
   },
   sqrt: unary((_x, z) => op.div(0.5, z)),
   exp: unary((_x, z) => z),
-  log: unary((x) => op.div(1, x)),
+  log: (n, [g], [want]) => [want && g ? op.div(g, n.inputs[0]) : undefined], // g / x: one rounding
   sin: unary((x) => op.cos(x)),
   cos: unary((x) => op.neg(op.sin(x))),
   tanh: unary((_x, z) => op.sub(1, op.mul(z, z))),

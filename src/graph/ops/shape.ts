@@ -136,6 +136,9 @@ export function expand(x: Value, shape: Shape): Value {
   if (!out || out.length !== shape.length || out.some((d, i) => d !== shape[i])) {
     throw shapeError('expand', [x], `cannot broadcast to ${JSON.stringify(shape)}`);
   }
+  // Already that shape: no node (like cast to the same dtype). ONNX Runtime 1.30 also rejects some
+  // graphs with a same-shape Expand after a Reshape at levels ≥ basic ("is not a graph input").
+  if (x.shape.length === shape.length && x.shape.every((d, i) => d === shape[i])) return x;
   return x.graph.addNode('expand', [x], { shape: [...shape] }, [{ dtype: x.dtype, shape }])[0];
 }
 
