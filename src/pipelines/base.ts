@@ -10,6 +10,7 @@ import { encodePrompt, repeatEach } from './encode-prompt.js';
 import type { PipelineComponents } from './components.js';
 import { denoise, type DenoiseArgs, type StepCallback } from './denoise.js';
 import { latentsToImages, type PipelineVae } from './latents.js';
+import { checkLossGuidance, LossGuide, type LossGuidance } from './loss-guidance.js';
 
 export interface CommonCallOptions {
   /** One prompt or a batch of prompts. Omit when passing `promptEmbeds`. */
@@ -33,6 +34,11 @@ export interface CommonCallOptions {
   clipSkip?: number;
   /** "pil" (default): decode to images; "latent": return only the final latents. */
   outputType?: 'pil' | 'latent';
+  /**
+   * Loss guidance (the deep dive's blue loss, classifier guidance): every `every` steps, the latents
+   * move down the gradient of `loss(decoded image) · scale` (docs/deep-dive.md §8). Default none.
+   */
+  lossGuidance?: readonly LossGuidance[];
   /** Called after every scheduler step (previews, progress). */
   callback?: StepCallback;
   signal?: AbortSignal;
@@ -139,7 +145,13 @@ export class PipelineBase {
     const guidanceScale = o.guidanceScale ?? 7.5;
     if (typeof guidanceScale !== 'number' || !Number.isFinite(guidanceScale)) throw argError('guidanceScale', guidanceScale, 'a finite number');
     if (o.eta !== undefined && !(o.eta >= 0)) throw argError('eta', o.eta, 'a number ≥ 0');
+    checkLossGuidance(o.lossGuidance);
     return { steps, guidanceScale, guidance: guidanceScale > 1 };
+  }
+
+  /** The loss guide for latents of h × w (its graphs built, so a faulty loss fails before the loop), or none. */
+  protected lossGuide(o: CommonCallOptions, h: number, w: number): LossGuide | undefined {
+    return o.lossGuidance?.length ? LossGuide.create(this.vae, this.scheduler, o.lossGuidance, h, w) : undefined;
   }
 
   /**
@@ -148,7 +160,7 @@ export class PipelineBase {
    */
   protected async loopAndDecode(
     o: CommonCallOptions,
-    loop: Pick<DenoiseArgs, 'latents' | 'timesteps' | 'promptEmbeds' | 'guidanceScale' | 'doClassifierFreeGuidance' | 'generator'>,
+    loop: Pick<DenoiseArgs, 'latents' | 'timesteps' | 'promptEmbeds' | 'guidanceScale' | 'doClassifierFreeGuidance' | 'generator' | 'guide'>,
   ): Promise<{ images: RgbImage[]; latents: Tensor<'float32'> }> {
     const latents = await denoise({
       ...loop,
@@ -159,6 +171,7 @@ export class PipelineBase {
       signal: o.signal,
     });
     await this.doneWith(this.unet);
+    if (loop.guide) await this.doneWith(this.vae); // the gradient sessions, before the decoder's
     const images = o.outputType === 'latent' ? [] : await this.decodeLatents(latents);
     await this.doneWith(this.vae);
     return { images, latents };

@@ -4,6 +4,7 @@
 //     x_in = scheduler.scale_model_input(cat([latents, latents]) if guidance else latents, t)
 //     ε_u, ε_c = unet(x_in, t, encoder_hidden_states=cat([negative, positive])).chunk(2)
 //     ε = ε_u + w·(ε_c − ε_u)                         classifier-free guidance, w = guidance_scale
+//     latents = latents − σ²·∇ loss(decode(x̂₀))         loss guidance, every few steps (loss-guidance.ts)
 //     latents = scheduler.step(ε, t, latents, eta=…, generator=g).prev_sample
 //
 // All host arithmetic is float32 with torch's rounding (each op rounded, Python scalars as float32).
@@ -13,6 +14,7 @@ import type { Generator } from '../core/random.js';
 import { Tensor } from '../core/tensor.js';
 import type { UNet2DConditionModel } from '../models/unet-2d-condition-model.js';
 import type { Scheduler } from '../schedulers/index.js';
+import type { LossGuide } from './loss-guidance.js';
 
 export interface StepInfo {
   /** 0-based index into the loop's timesteps. */
@@ -40,6 +42,8 @@ export interface DenoiseArgs {
   doClassifierFreeGuidance: boolean;
   generator: Generator;
   eta?: number;
+  /** Loss guidance: moves the latents after the UNet call and before the step, where it is due. */
+  guide?: LossGuide;
   callback?: StepCallback;
   signal?: AbortSignal;
 }
@@ -72,6 +76,7 @@ export async function denoise(a: DenoiseArgs): Promise<Tensor<'float32'>> {
     const modelInput = a.scheduler.scaleModelInput(input, t);
     const { sample } = await a.unet.forward(modelInput, t, a.promptEmbeds);
     const noisePred = a.doClassifierFreeGuidance ? classifierFreeGuidance(sample, a.guidanceScale) : sample;
+    if (a.guide) latents = await a.guide.apply(i, t, latents, noisePred);
     const out = a.scheduler.step(noisePred, t, latents, { generator: a.generator, eta: a.eta });
     latents = out.prevSample;
     await a.callback?.({ step: i, numSteps: a.timesteps.length, timestep: t, latents, predOriginalSample: out.predOriginalSample, noisePred });
