@@ -8,12 +8,13 @@
 import { dirname, resolve } from 'node:path';
 
 import {
-  type AutoencoderTiny, encodePng, Generator, LatentlabError, latentsToImages, type PipelineOutput, serializeSafetensors, StableDiffusionImg2ImgPipeline, StableDiffusionPipeline, type StepInfo,
+  type AutoencoderTiny, encodePng, Generator, LatentlabError, latentsToImages, type LossGuidance, type PipelineOutput, serializeSafetensors, StableDiffusionImg2ImgPipeline, StableDiffusionPipeline, type StepInfo,
   type Tensor,
 } from '../index.js';
 import { flagError } from './errors.js';
 import { DEFAULT_GUIDANCE, DEFAULT_STEPS, type GenerationFlags, negativesFor, seedFor } from './generation-flags.js';
 import { type InputImage, prepareInputImage } from './input-image.js';
+import { lossGuidanceEntry, lossGuidanceText } from './loss-guidance.js';
 import { a1111Text, type GenerationSettings, latentlabVersion, modelName, promptIndex, stringifyJson } from './metadata.js';
 import { isFolder, loadOptions, resolveFolder, schedulerChoice, schedulerReport } from './model.js';
 import { explicitTarget, imageTargets, type Target, writeTarget } from './outputs.js';
@@ -50,6 +51,7 @@ interface Plan {
   previewer?: Previewer;
   vae?: VaeChoice;
   previewVae?: VaeChoice;
+  lossGuidance?: LossGuidance[];
 }
 
 export async function runGeneration(kind: 'generate' | 'img2img', flags: GenerationFlags, session: Session): Promise<void> {
@@ -80,7 +82,7 @@ async function planRun(kind: 'generate' | 'img2img', flags: GenerationFlags, ses
   const input = kind === 'img2img' ? await prepareInputImage(flags) : undefined;
   const overwrite = flags.overwrite ?? false;
   return {
-    kind, negatives, numImages, seed, randomSeed: random, scheduler, steps, strength, input,
+    kind, negatives, numImages, seed, randomSeed: random, scheduler, steps, strength, input, lossGuidance: flags.lossGuidance?.map(lossGuidanceEntry),
     imageOut: await imageTargets('--out', flags.out, flags.prompt.length * numImages, String(seed), overwrite),
     latentsOut: flags.saveLatents === undefined ? undefined : await explicitTarget('--save-latents', flags.saveLatents, ['.safetensors'], overwrite),
     previewer: flags.preview === undefined ? undefined : await Previewer.create(flags.preview, overwrite, session),
@@ -123,6 +125,7 @@ async function loadPipeline(plan: Plan, flags: GenerationFlags, session: Session
     clipSkip: flags.clipSkip,
     vae: plan.vae,
     previewVae: plan.previewVae,
+    ...(flags.lossGuidance ? { lossGuidance: flags.lossGuidance.map(lossGuidanceText) } : {}),
     ...(input ? { image: flags.image, strength: plan.strength, resizedFrom: input.resizedFrom } : {}),
   };
   return { pipe, settings, model };
@@ -140,6 +143,7 @@ async function denoiseWithProgress(pipe: Pipeline, plan: Plan, s: GenerationSett
     generator: new Generator(s.seed),
     eta: s.eta,
     clipSkip: s.clipSkip,
+    lossGuidance: plan.lossGuidance,
     signal: session.signal,
     callback: async (info: StepInfo) => {
       progress.update(info.step + 1, info.numSteps);
