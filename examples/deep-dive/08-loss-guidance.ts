@@ -9,7 +9,7 @@
 //     [--scheduler lms]
 
 import {
-  classifierFreeGuidance, encodePrompt, Generator, grad, Graph, imageGrid, LatentlabError, latentsToImages, Module, ops, type RgbImage, scale,
+  AutoencoderKL, classifierFreeGuidance, encodePrompt, Generator, grad, Graph, imageGrid, LatentlabError, latentsToImages, Module, ops, type RgbImage, scale,
   schedulerFromPretrained, Tensor, type Value, vaeDecoder, zipWith,
 } from 'latentlab';
 
@@ -25,6 +25,7 @@ export async function main(argv: string[] = []) {
   const out = await OutputFolder.create(args.out);
   const pipe = await loadPipeline(args);
   const { tokenizer, textEncoder, unet, vae } = pipe;
+  if (!(vae instanceof AutoencoderKL)) throw new LatentlabError('EXAMPLE_ARGUMENT', 'this example differentiates through AutoencoderKL\'s decoder; the model\'s vae is an AutoencoderTiny', { hint: 'pass a model whose vae/ is an AutoencoderKL' });
   const scheduler = await schedulerFromPretrained(pipe.folder, { name: args.scheduler });
   if (scheduler.timestepType !== 'float' || scheduler.order !== 1) {
     throw new LatentlabError('EXAMPLE_ARGUMENT', `--scheduler ${args.scheduler}: the notebook's formulas need a σ-scheduler with one model call per step`, {

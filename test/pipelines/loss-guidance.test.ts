@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import {
-  AutoencoderKL, blueLoss, DDIMScheduler, DPMSolverMultistepScheduler, Generator, grad, Graph, HeunDiscreteScheduler, KDPM2DiscreteScheduler,
+  AutoencoderKL, AutoencoderTiny, blueLoss, DDIMScheduler, DPMSolverMultistepScheduler, Generator, grad, Graph, HeunDiscreteScheduler, KDPM2DiscreteScheduler,
   LMSDiscreteScheduler, LossGuide, Module, ops as op, readImage, type Scheduler, schedulerFromPretrained, StableDiffusionImg2ImgPipeline,
   StableDiffusionPipeline, Tensor, type Value, vaeDecoder,
 } from '../../src/index.js';
@@ -20,7 +20,7 @@ let vae: AutoencoderKL;
 
 beforeAll(async () => {
   pipe = await StableDiffusionPipeline.fromPretrained(TINY, { releaseSessions: false });
-  vae = pipe.vae;
+  vae = pipe.vae as AutoencoderKL;
 });
 afterAll(() => pipe.release());
 
@@ -136,7 +136,7 @@ describe('LossGuide', () => {
 });
 
 describe('the lossGuidance option', () => {
-  it.each(['ddpm', 'ddim', 'pndm', 'plms', 'lms', 'euler', 'euler-a', 'heun', 'kdpm2', 'dpm++2m', 'dpm++2m-sde', 'dpm-single', 'unipc', 'deis'])(
+  it.each(['ddpm', 'ddim', 'pndm', 'plms', 'lms', 'euler', 'euler-a', 'heun', 'kdpm2', 'dpm++2m', 'dpm++2m-sde', 'dpm-single', 'unipc', 'deis', 'lcm', 'tcd'])(
     '%s: runs, and moves the latents', async (name) => {
       pipe.scheduler = await schedulerFromPretrained(TINY, { name });
       const plain = await call({ outputType: 'latent' });
@@ -171,6 +171,10 @@ describe('the lossGuidance option', () => {
     for (const [lossGuidance, message] of bad) {
       await expect(call({ lossGuidance })).rejects.toMatchObject({ code: 'PIPELINE_ARGUMENT', message: expect.stringMatching(message) });
     }
+    const withTaesd = await StableDiffusionPipeline.fromPretrained(TINY, { vae: await AutoencoderTiny.fromPretrained(fixturePath('pipelines', 'tiny-taesd')) });
+    await expect(withTaesd.call({ prompt: 'a lake', numInferenceSteps: 2, lossGuidance: [{ loss: blueLoss, scale: 1 }] }))
+      .rejects.toMatchObject({ code: 'PIPELINE_ARGUMENT', message: expect.stringMatching(/the pipeline's vae is an AutoencoderTiny/) });
+    await withTaesd.release();
   });
 });
 
