@@ -29,10 +29,11 @@ export type { OpAttrs, OpName } from './graph/op-types.js';
 export { type CompiledGraph, type CompileOptions, type Device, DEVICES, type OptimizationLevel, runtime } from './graph/runtime.js';
 export { lowerToOnnx } from './onnx/lower.js';
 
-// tokenizer, models, schedulers, pipelines
+// tokenizer, prompt syntax, models, schedulers, pipelines
 export * from './tokenizers/index.js';
 export * from './models/index.js';
 export * from './schedulers/index.js';
+export * from './prompts/index.js';
 export * from './pipelines/index.js';
 export { decodeToPixels, imageToLatents, latentsToImages } from './pipelines/latents.js';
 export { schedulerFromPretrained, type SchedulerFromPretrainedOptions } from './pipelines/scheduler-from-pretrained.js';

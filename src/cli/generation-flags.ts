@@ -6,15 +6,16 @@ import { randomInt } from 'node:crypto';
 
 import { type Command, Option } from 'commander';
 
-import { LatentlabError } from '../index.js';
+import { LatentlabError, type PromptSyntax } from '../index.js';
 import { lossGuidanceFlag, type LossGuidancePreset } from './loss-guidance.js';
 import { addModelOptions, addSchedulerOptions, type ModelFlags, type SchedulerFlags } from './model.js';
-import { collectText, integerFlag, nonEmptyFlag, numberFlag, seedFlag, sizeFlag } from './values.js';
+import { collectText, integerFlag, nonEmptyFlag, numberFlag, promptSyntaxFlag, seedFlag, sizeFlag } from './values.js';
 import { addVaeOptions } from './vae-flags.js';
 
 export interface GenerationFlags extends ModelFlags, SchedulerFlags {
   prompt: string[];
   negativePrompt?: string[];
+  promptSyntax?: PromptSyntax;
   steps?: number;
   guidance?: number;
   seed?: number | bigint;
@@ -43,6 +44,7 @@ export const DEFAULT_GUIDANCE = 7.5;
 export function addGenerationOptions(cmd: Command, img2img: boolean): Command {
   cmd.addOption(new Option('--prompt <text>', 'what to draw; repeat the flag for a batch of prompts').argParser(collectText('--prompt', true)).makeOptionMandatory());
   cmd.addOption(new Option('--negative-prompt <text>', 'what to steer away from: one for all prompts, or one per prompt (default: "")').argParser(collectText('--negative-prompt', true)));
+  addPromptSyntaxOption(cmd);
   addModelOptions(cmd, { required: true, runs: true });
   addSchedulerOptions(cmd);
   cmd.addOption(new Option('--steps <n>', `number of denoising steps (default: ${DEFAULT_STEPS})`).argParser(integerFlag('--steps', 1)));
@@ -63,6 +65,14 @@ export function addGenerationOptions(cmd: Command, img2img: boolean): Command {
   cmd.option('--overwrite', 'replace existing files named by --out / --save-latents / --preview');
   cmd.option('--json', 'print one JSON object (files written, settings) on stdout and nothing else');
   return cmd;
+}
+
+export const DEFAULT_PROMPT_SYNTAX: PromptSyntax = 'a1111';
+
+/** --prompt-syntax, shared with `tokenize`. */
+export function addPromptSyntaxOption(cmd: Command): Command {
+  return cmd.addOption(new Option('--prompt-syntax <s>', 'how prompts are read: a1111 ((word:1.2), BREAK, [from:to:when], [a|b], no 77-token limit), '
+    + `comfy (the same syntax with ComfyUI's weighting) or plain (diffusers: text as written, cut at 77 tokens) (default: ${DEFAULT_PROMPT_SYNTAX})`).argParser(promptSyntaxFlag));
 }
 
 /** The negative prompt of each prompt: none → "", one → for all, else exactly one per prompt. */

@@ -12,7 +12,7 @@ import {
   type Tensor,
 } from '../index.js';
 import { flagError } from './errors.js';
-import { DEFAULT_GUIDANCE, DEFAULT_STEPS, type GenerationFlags, negativesFor, seedFor } from './generation-flags.js';
+import { DEFAULT_GUIDANCE, DEFAULT_PROMPT_SYNTAX, DEFAULT_STEPS, type GenerationFlags, negativesFor, seedFor } from './generation-flags.js';
 import { type InputImage, prepareInputImage } from './input-image.js';
 import { lossGuidanceEntry, lossGuidanceText } from './loss-guidance.js';
 import { a1111Text, type GenerationSettings, latentlabVersion, modelName, promptIndex, stringifyJson } from './metadata.js';
@@ -114,6 +114,7 @@ async function loadPipeline(plan: Plan, flags: GenerationFlags, session: Session
     scheduler: schedulerReport(pipe.scheduler, plan.scheduler.source),
     prompts: flags.prompt,
     negativePrompts: plan.negatives,
+    promptSyntax: flags.promptSyntax ?? DEFAULT_PROMPT_SYNTAX,
     numImagesPerPrompt: plan.numImages,
     batchSize: flags.prompt.length * plan.numImages,
     steps: plan.steps,
@@ -137,6 +138,7 @@ async function denoiseWithProgress(pipe: Pipeline, plan: Plan, s: GenerationSett
   const common = {
     prompt: s.prompts,
     negativePrompt: s.negativePrompts,
+    promptSyntax: s.promptSyntax,
     numImagesPerPrompt: s.numImagesPerPrompt,
     numInferenceSteps: s.steps,
     guidanceScale: s.guidance,

@@ -10,7 +10,7 @@
 
 import { readFileSync } from 'node:fs';
 
-import { formatA1111Parameters } from '../index.js';
+import { formatA1111Parameters, type PromptSyntax } from '../index.js';
 
 /** The package version, read from package.json (two folders up from both src/cli and dist/cli). */
 export function latentlabVersion(): string {
@@ -46,6 +46,8 @@ export interface GenerationSettings {
   prompts: string[];
   /** One per prompt ('' when none was given). */
   negativePrompts: string[];
+  /** How the prompts were read (docs/prompts.md); absent in settings saved before it existed. */
+  promptSyntax?: PromptSyntax;
   numImagesPerPrompt: number;
   /** prompts × numImagesPerPrompt, the number of images. */
   batchSize: number;
@@ -94,6 +96,7 @@ export function a1111Text(s: GenerationSettings, i: number, model: string): stri
   // A1111 names the VAE file it decoded with; ours is a folder, named the same way as the model.
   if (s.vae) extra.VAE = modelName(s.vae.path, true);
   if (s.resizedFrom) extra['Resized from'] = `${s.resizedFrom.width}x${s.resizedFrom.height}`;
+  if (s.promptSyntax) extra['Prompt syntax'] = s.promptSyntax;
   extra.Scheduler = s.scheduler.className;
   if (s.scheduler.source === '--scheduler-config') extra['Scheduler config'] = stringifyJson(s.scheduler.config, { python: true });
   if (s.variant) extra.Variant = s.variant;

@@ -5,7 +5,7 @@
 // Numbers are read strictly: "--steps 20" is 20, but "20.5", "2e1", "0x14" and "" are errors
 // rather than guesses (JavaScript's Number() would accept three of them).
 
-import { DEVICES, type Device, resolveSchedulerName, schedulerNames } from '../index.js';
+import { DEVICES, type Device, PROMPT_SYNTAXES, type PromptSyntax, resolveSchedulerName, schedulerNames } from '../index.js';
 import { flagError } from './errors.js';
 
 const INTEGER = /^\d+$/;
@@ -63,6 +63,14 @@ export function sizeFlag(flag: string): (text: string) => number {
 
 export const strengthFlag = numberFlag('--strength', { min: 0, minExclusive: true, max: 1 },
   'strength is how much of the image is replaced: 0.3 keeps most of it, 1.0 replaces it entirely');
+
+/** --prompt-syntax: how the prompt text is read (docs/prompts.md). */
+export function promptSyntaxFlag(text: string): PromptSyntax {
+  if (!(PROMPT_SYNTAXES as readonly string[]).includes(text)) {
+    throw flagError('--prompt-syntax', text, `one of ${PROMPT_SYNTAXES.join(', ')}`, 'a1111 reads (emphasis:1.2), BREAK and [from:to:when]; plain is diffusers\' text as written (docs/prompts.md)');
+  }
+  return text as PromptSyntax;
+}
 
 export function deviceFlag(text: string): Device {
   if (!(DEVICES as readonly string[]).includes(text)) throw flagError('--device', text, `one of ${DEVICES.join(', ')}`);

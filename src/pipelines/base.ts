@@ -11,12 +11,21 @@ import type { PipelineComponents } from './components.js';
 import { denoise, type DenoiseArgs, type StepCallback } from './denoise.js';
 import { latentsToImages, type PipelineVae } from './latents.js';
 import { checkLossGuidance, LossGuide, type LossGuidance } from './loss-guidance.js';
+import { encodePromptConditioning, type PromptSyntax } from './prompt-conditioning.js';
 
 export interface CommonCallOptions {
   /** One prompt or a batch of prompts. Omit when passing `promptEmbeds`. */
   prompt?: string | readonly string[];
   /** Default "" (for every prompt). One string applies to all prompts; a list needs one per prompt. */
   negativePrompt?: string | readonly string[];
+  /**
+   * How the prompt text is read (default "a1111"): AUTOMATIC1111's syntax — (emphasis:1.2),
+   * [less], BREAK, prompts past 77 tokens, [from:to:when], [a|b] — with A1111's weighting, or with
+   * ComfyUI's ("comfy"); "plain" is diffusers: the text as written, truncated at 77 tokens.
+   * A negativePrompt next to promptEmbeds is read as plain text (the embeddings are one 77-token
+   * chunk); a text prompt next to negativePromptEmbeds needs "plain".
+   */
+  promptSyntax?: PromptSyntax;
   /** Precomputed text embeddings [B, 77, H] instead of `prompt`. */
   promptEmbeds?: Tensor<'float32'>;
   negativePromptEmbeds?: Tensor<'float32'>;
@@ -36,7 +45,7 @@ export interface CommonCallOptions {
   outputType?: 'pil' | 'latent';
   /**
    * Loss guidance (the deep dive's blue loss, classifier guidance): every `every` steps, the latents
-   * move down the gradient of `loss(decoded image) · scale` (docs/deep-dive.md §8). Default none.
+   * move down the gradient of `loss(decoded image) · scale` (docs/deep-dive.md §9). Default none.
    */
   lossGuidance?: readonly LossGuidance[];
   /** Called after every scheduler step (previews, progress). */
@@ -55,6 +64,12 @@ export interface PipelineOutput {
 
 function argError(name: string, value: unknown, expected: string, hint?: string): LatentlabError {
   return new LatentlabError('PIPELINE_ARGUMENT', `${name} is ${fmtValue(value)}; expected ${expected}`, { key: name, hint });
+}
+
+function promptList(prompt: string | readonly string[]): string[] {
+  const prompts = typeof prompt === 'string' ? [prompt] : [...prompt];
+  if (prompts.length === 0 || prompts.some((p) => typeof p !== 'string')) throw argError('prompt', prompt, 'a string or a non-empty list of strings');
+  return prompts;
 }
 
 export function checkPositiveInt(name: string, value: number): void {
@@ -103,21 +118,33 @@ export class PipelineBase {
 
   /**
    * cat([negative, positive]) embeddings for guidance (or just positive), each prompt repeated
-   * numImagesPerPrompt times. Returns the batch size B·n.
+   * numImagesPerPrompt times — from prompt text, a function of the loop index when the prompt
+   * changes during sampling (prompt-conditioning.ts). Returns the batch size B·n.
    */
-  protected async promptEmbeddings(o: CommonCallOptions, guidance: boolean): Promise<{ embeds: Tensor<'float32'>; batch: number }> {
+  protected async promptEmbeddings(o: CommonCallOptions, guidance: boolean, steps: number): Promise<{ embeds: DenoiseArgs['promptEmbeds']; batch: number }> {
     const n = o.numImagesPerPrompt ?? 1;
     checkPositiveInt('numImagesPerPrompt', n);
     let positive: Tensor<'float32'>;
     let prompts: string[] | undefined;
+    if (!o.promptEmbeds && !o.negativePromptEmbeds && o.prompt !== undefined) {
+      prompts = promptList(o.prompt);
+      const negativePrompts = guidance ? this.negativesFor(o, prompts.length) : undefined;
+      const cond = await encodePromptConditioning(this.tokenizer, this.textEncoder, {
+        prompts, negativePrompts, steps, syntax: o.promptSyntax, clipSkip: o.clipSkip, numImagesPerPrompt: n,
+      });
+      return { embeds: cond.isStatic ? cond.at(0) : (i) => cond.at(i), batch: prompts.length * n };
+    }
+    if (o.prompt !== undefined && o.negativePromptEmbeds && (o.promptSyntax ?? 'a1111') !== 'plain') {
+      throw argError('promptSyntax', o.promptSyntax ?? 'a1111', '"plain" when a text prompt is combined with negativePromptEmbeds',
+        'pass promptSyntax: "plain" (the negative embeddings are one 77-token chunk), or give negativePrompt as text');
+    }
     if (o.promptEmbeds) {
       if (o.prompt !== undefined) throw argError('prompt', o.prompt, 'nothing when promptEmbeds is given', 'pass either prompt or promptEmbeds');
       positive = o.promptEmbeds;
       if (positive.rank !== 3) throw argError('promptEmbeds', `a tensor of shape [${positive.shape}]`, '[batch, 77, hidden]');
     } else {
       if (o.prompt === undefined) throw argError('prompt', undefined, 'a string or a list of strings', 'pass prompt (or promptEmbeds)');
-      prompts = typeof o.prompt === 'string' ? [o.prompt] : [...o.prompt];
-      if (prompts.length === 0 || prompts.some((p) => typeof p !== 'string')) throw argError('prompt', o.prompt, 'a string or a non-empty list of strings');
+      prompts = promptList(o.prompt);
       positive = await encodePrompt(this.tokenizer, this.textEncoder, prompts, { clipSkip: o.clipSkip });
     }
     const batch = positive.shape[0];
@@ -128,14 +155,19 @@ export class PipelineBase {
       check(negative.shape.join() === positive.shape.join(), 'PIPELINE_ARGUMENT',
         () => `negativePromptEmbeds has shape [${negative.shape}] but promptEmbeds has [${positive.shape}]; they must match`);
     } else {
-      const neg = o.negativePrompt ?? '';
-      const negatives = typeof neg === 'string' ? Array<string>(batch).fill(neg) : [...neg];
-      if (negatives.length !== batch) {
-        throw argError('negativePrompt', o.negativePrompt, `one negative prompt, or one per prompt (${batch})`, 'give a single negative prompt to use for all prompts');
-      }
-      negative = await encodePrompt(this.tokenizer, this.textEncoder, negatives, { clipSkip: o.clipSkip });
+      negative = await encodePrompt(this.tokenizer, this.textEncoder, this.negativesFor(o, batch), { clipSkip: o.clipSkip });
     }
     return { embeds: Tensor.cat0([repeatEach(negative, n), repeatEach(positive, n)]), batch: batch * n };
+  }
+
+  /** One negative prompt per prompt: none → "", one → for all, else exactly one each. */
+  private negativesFor(o: CommonCallOptions, batch: number): string[] {
+    const neg = o.negativePrompt ?? '';
+    const negatives = typeof neg === 'string' ? Array<string>(batch).fill(neg) : [...neg];
+    if (negatives.length !== batch) {
+      throw argError('negativePrompt', o.negativePrompt, `one negative prompt, or one per prompt (${batch})`, 'give a single negative prompt to use for all prompts');
+    }
+    return negatives;
   }
 
   /** Validates the shared options; guidance (classifier-free) is on when guidanceScale > 1, as in diffusers. */

@@ -36,8 +36,11 @@ export interface DenoiseArgs {
   scheduler: Scheduler;
   latents: Tensor<'float32'>;
   timesteps: readonly number[];
-  /** cat([negative, positive]) when guiding, else the positive embeddings. */
-  promptEmbeds: Tensor<'float32'>;
+  /**
+   * cat([negative, positive]) when guiding, else the positive embeddings — or a function of the
+   * loop index giving them, when the prompt changes during sampling (prompt editing, alternation).
+   */
+  promptEmbeds: Tensor<'float32'> | ((step: number) => Tensor<'float32'>);
   guidanceScale: number;
   doClassifierFreeGuidance: boolean;
   generator: Generator;
@@ -74,7 +77,8 @@ export async function denoise(a: DenoiseArgs): Promise<Tensor<'float32'>> {
     const t = a.timesteps[i];
     const input = a.doClassifierFreeGuidance ? Tensor.cat0([latents, latents]) : latents;
     const modelInput = a.scheduler.scaleModelInput(input, t);
-    const { sample } = await a.unet.forward(modelInput, t, a.promptEmbeds);
+    const embeds = typeof a.promptEmbeds === 'function' ? a.promptEmbeds(i) : a.promptEmbeds;
+    const { sample } = await a.unet.forward(modelInput, t, embeds);
     const noisePred = a.doClassifierFreeGuidance ? classifierFreeGuidance(sample, a.guidanceScale) : sample;
     if (a.guide) latents = await a.guide.apply(i, t, latents, noisePred);
     const out = a.scheduler.step(noisePred, t, latents, { generator: a.generator, eta: a.eta });

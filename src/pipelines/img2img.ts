@@ -54,7 +54,7 @@ export class StableDiffusionImg2ImgPipeline extends PipelineBase {
     }
     const { steps, guidanceScale, guidance } = this.checkCommon(o);
     const guide = this.lossGuide(o, images[0].height / f, images[0].width / f);
-    const { embeds, batch } = await this.promptEmbeddings(o, guidance);
+    const { embeds, batch } = await this.promptEmbeddings(o, guidance, steps);
     await this.doneWith(this.textEncoder);
     if (batch % images.length !== 0) {
       throw new LatentlabError('PIPELINE_ARGUMENT', `${images.length} input images cannot be spread over a batch of ${batch} (prompts × numImagesPerPrompt)`, {

@@ -7,6 +7,11 @@ export {
   blueLoss, checkLossGuidance, colorLoss, DEFAULT_LOSS_GUIDANCE_EVERY, type ImageLoss, type LossGuidance, LossGuide, lossGuidanceGraph,
 } from './loss-guidance.js';
 export { encodePrompt, type EncodePromptOptions, repeatEach, tokenizePrompts } from './encode-prompt.js';
+export {
+  encodePromptConditioning, encodeScheduledPrompt, type EncodeScheduledOptions, PROMPT_SYNTAXES, PromptConditioning, type PromptConditioningOptions, type PromptSyntax,
+  type ScheduledEmbeds,
+} from './prompt-conditioning.js';
+export { applyA1111Emphasis, applyComfyWeights, type Weighting } from './prompt-weighting.js';
 export { type Img2ImgOptions, img2imgTimesteps, StableDiffusionImg2ImgPipeline } from './img2img.js';
 export { StableDiffusionPipeline, type Txt2ImgOptions } from './stable-diffusion.js';
 export type { PipelineVae } from './latents.js';

@@ -48,7 +48,7 @@ export class StableDiffusionPipeline extends PipelineBase {
     this.checkSize(height, width);
     const { steps, guidanceScale, guidance } = this.checkCommon(o);
     const guide = this.lossGuide(o, height / this.vaeScaleFactor, width / this.vaeScaleFactor);
-    const { embeds, batch } = await this.promptEmbeddings(o, guidance);
+    const { embeds, batch } = await this.promptEmbeddings(o, guidance, steps);
     await this.doneWith(this.textEncoder);
     const { generator, seed } = this.generatorFor(o);
     const scheduler = this.scheduler;

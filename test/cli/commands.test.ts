@@ -16,11 +16,11 @@ const IMG2IMG = 'sd15_pndm_img2img_64x64';
 const INPUT_PNG = fixturePath('reference', 'tiny-sd15', 'img2img', `${IMG2IMG}_input.png`);
 
 describe('tokenize', () => {
-  it('prints the tokens and the pipeline\'s 77 input ids, and warns about a prompt longer than 77 tokens', async () => {
+  it('plain: prints the tokens and the pipeline\'s 77 input ids, and warns about a prompt longer than 77 tokens', async () => {
     const c = readJson('reference', 'tiny-sd15', 'txt2img', 'sd15_pndm_64x64.json');
     const ref = await loadTensors('reference', 'tiny-sd15', 'txt2img', 'sd15_pndm_64x64.safetensors');
     const long = `${Array(80).fill('cat').join(' ')} dog sitting`; // 82 tokens: the last 7 do not fit
-    const r = await runCli(['tokenize', '--model', TINY_SD15, '--prompt', c.prompt, '--prompt', long, '--json']);
+    const r = await runCli(['tokenize', '--model', TINY_SD15, '--prompt-syntax', 'plain', '--prompt', c.prompt, '--prompt', long, '--json']);
     expect(r.code, r.stderr).toBe(0);
     const report = parseReport(r);
     expect(report.prompts[0].inputIds).toEqual(Array.from(ref.get('cond_input_ids')!.data as BigInt64Array, Number));
@@ -31,9 +31,24 @@ describe('tokenize', () => {
     expect(r.stderr).toMatch(/warning: The following part of your input was truncated because CLIP can only handle sequences up to 77 tokens: cat cat cat cat cat dog sitting\n/);
     expect(report.warnings).toHaveLength(1);
 
-    const human = await runCli(['tokenize', '--model', TINY_SD15, '--prompt', 'a photo of a cat']);
+    const human = await runCli(['tokenize', '--model', TINY_SD15, '--prompt-syntax', 'plain', '--prompt', 'a photo of a cat']);
     expect(human.stdout).toContain('5 tokens, 77 input ids: bos, 5 tokens, eos, 70 padding');
     expect(human.stdout).toMatch(/ 5 {2}\s*2368 {2}cat<\/w>/);
+  });
+
+  it('a1111 (default): reports the schedule, the attention and the chunks in A1111\'s shapes', async () => {
+    const long = Array.from({ length: 25 }, () => 'red blue green red blue,').join(' '); // 150 tokens
+    const r = await runCli(['tokenize', '--model', TINY_SD15, '--prompt', 'a [cat:dog:0.5] (in snow:1.2) BREAK [red|blue]', '--prompt', long, '--steps', '4', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe('');
+    const [edit, many] = parseReport(r).prompts;
+    expect(edit.schedule).toEqual([[1, 'a cat (in snow:1.2) BREAK red'], [2, 'a cat (in snow:1.2) BREAK blue'], [3, 'a dog (in snow:1.2) BREAK red'], [4, 'a dog (in snow:1.2) BREAK blue']]);
+    expect(edit.attention).toEqual([['a cat ', 1], ['in snow', 1.2], ['', 1], ['BREAK', -1], ['red', 1]]);
+    expect(edit.chunks.map((c: number[]) => c.slice(0, 6))).toEqual([[49406, 320, 2368, 530, 2583, 49407], [49406, 736, 49407, 49407, 49407, 49407]]);
+    expect(edit.multipliers[0].slice(0, 6)).toEqual([1, 1, 1, 1.2, 1.2, 1]);
+    expect(many.chunks).toHaveLength(3);
+    expect(many.chunks.every((c: number[]) => c.length === 77)).toBe(true);
+    expect(many.truncated).toBeNull();
   });
 });
 

@@ -19,7 +19,8 @@ import { main as img2imgByHand } from '../../examples/deep-dive/04-img2img-by-ha
 import { main as textEmbeddings } from '../../examples/deep-dive/05-text-embeddings.js';
 import { main as similarity } from '../../examples/deep-dive/06-similarity.js';
 import { main as unetView } from '../../examples/deep-dive/07-unet-view.js';
-import { main as lossGuidance, pictureBlueLoss } from '../../examples/deep-dive/08-loss-guidance.js';
+import { main as promptWeights } from '../../examples/deep-dive/08-prompt-weights.js';
+import { main as lossGuidance, pictureBlueLoss } from '../../examples/deep-dive/09-loss-guidance.js';
 import { FIXTURE_IMAGE, parseExampleArgs, TINY_MODEL } from '../../examples/deep-dive/common.js';
 import { runCli } from '../cli/run-cli.js';
 import { diff, expectClose } from '../helpers/compare.js';
@@ -217,14 +218,17 @@ describe('07 the UNet\'s view', () => {
   });
 });
 
-describe('08 guidance with a loss', () => {
+describe('09 guidance with a loss', () => {
   it.each(['lms', 'euler'])('%s: the hand-written loop, the pipeline option and the CLI preset give the same latents, bit for bit', async (scheduler) => {
     const [steps, every, scale] = [7, 3, 200];
-    const r = await lossGuidance(['--out', out(`08-${scheduler}`), '--steps', String(steps), '--every', String(every), '--scheduler', scheduler]);
+    const r = await lossGuidance(['--out', out(`09-${scheduler}`), '--steps', String(steps), '--every', String(every), '--scheduler', scheduler]);
     expect(r.losses.map((l) => l.step)).toEqual([0, 3, 6]);
     expect(pictureBlueLoss(r.image)).toBeLessThan(pictureBlueLoss(r.unguided));
     const pipe = await StableDiffusionPipeline.fromPretrained(TINY_MODEL, { scheduler });
-    const ref = await pipe.call({ prompt: r.args.prompt, seed: r.args.seed, numInferenceSteps: steps, guidanceScale: r.args.guidanceScale, lossGuidance: [{ loss: blueLoss, scale, every }] });
+    // The notebook's prompt has parentheses, which diffusers (and the hand loop) read as plain text.
+    const ref = await pipe.call({
+      prompt: r.args.prompt, promptSyntax: 'plain', seed: r.args.seed, numInferenceSteps: steps, guidanceScale: r.args.guidanceScale, lossGuidance: [{ loss: blueLoss, scale, every }],
+    });
     await pipe.release();
     expect(diff(r.latents.data, ref.latents.data).maxAbs).toBe(0);
     expect(sameImage(r.image, ref.images[0])).toBe(true);
@@ -232,13 +236,35 @@ describe('08 guidance with a loss', () => {
     await expectPicture(join(r.args.out, 'comparison.png'));
     if (scheduler !== 'lms') return; // one CLI run is enough: the preset maps to the same option entry
 
-    const saved = out(`08-${scheduler}-cli.safetensors`);
+    const saved = out(`09-${scheduler}-cli.safetensors`);
     const cli = await runCli(['generate', '--model', TINY_MODEL, '--prompt', r.args.prompt, '--seed', String(r.args.seed), '--steps', String(steps),
-      '--guidance', String(r.args.guidanceScale), '--scheduler', scheduler, '--loss-guidance', `blue:${scale}:${every}`, '--out', out(`08-${scheduler}-cli.png`), '--save-latents', saved]);
+      '--guidance', String(r.args.guidanceScale), '--scheduler', scheduler, '--prompt-syntax', 'plain', '--loss-guidance', `blue:${scale}:${every}`, '--out', out(`09-${scheduler}-cli.png`), '--save-latents', saved]);
     expect(cli.code, cli.stderr).toBe(0);
     const cliLatents = await (await SafetensorsFile.open(saved)).read('latents');
     expect(diff(cliLatents.toFloat32().data, r.latents.data).maxAbs).toBe(0);
-    expect(sameImage(await readImage(out(`08-${scheduler}-cli.png`)), r.image)).toBe(true);
+    expect(sameImage(await readImage(out(`09-${scheduler}-cli.png`)), r.image)).toBe(true);
+  });
+});
+
+describe('08 prompt weights', () => {
+  it('changes the encoding as A1111 and ComfyUI say: the weighted row × w·r and the rest × r; or only the weighted row', async () => {
+    const r = await promptWeights(['--out', out('08')]);
+    const H = r.z.shape[2];
+    const row = (t: Tensor<'float32'>, i: number) => t.data.subarray(i * H, (i + 1) * H);
+    let errA = 0;
+    let errC = 0;
+    for (let i = 0; i < 77; i++) {
+      const w = i === r.wordRow ? r.args.weight : 1;
+      const z = row(r.z, i);
+      row(r.a1111, i).forEach((v, j) => void (errA = Math.max(errA, Math.abs(v - z[j] * w * r.meanRatio))));
+      row(r.comfy, i).forEach((v, j) => void (errC = Math.max(errC, i === r.wordRow ? 0 : Math.abs(v - z[j]))));
+    }
+    report('08 A1111 rows vs z·w·r, ComfyUI unweighted rows vs z (max abs)', [errA, errC]);
+    expect(errA).toBeLessThan(1e-5);
+    expect(errC).toBe(0);
+    expect(Math.abs(r.comfy.data[r.wordRow * H] - r.z.data[r.wordRow * H])).toBeGreaterThan(0);
+    await expectSvg(join(r.args.out, 'a1111-delta.svg'));
+    await expectPicture(join(r.args.out, 'weights-delta.png'));
   });
 });
 

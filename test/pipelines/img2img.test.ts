@@ -12,8 +12,11 @@ const CASES = [
   ['tiny-sd2', 'sd2_euler_img2img_64x64'],
 ] as const;
 
+// Both readings of the prompt text give diffusers' embeddings for these plain prompts.
+const SYNTAXES = ['a1111', 'plain'] as const;
+
 describe('img2img conformance (public API, from the prompt text and the PNG)', () => {
-  it.each(CASES)('%s %s', async (model, name) => {
+  it.each(CASES.flatMap((c) => SYNTAXES.map((syntax) => [...c, syntax] as const)))('%s %s (%s prompt syntax)', async (model, name, syntax) => {
     const c = readJson('reference', model, 'img2img', `${name}.json`);
     const ref = await loadTensors('reference', model, 'img2img', `${name}.safetensors`);
     const pipe = await StableDiffusionImg2ImgPipeline.fromPretrained(fixturePath('pipelines', model), { scheduler: c.scheduler_config });
@@ -21,6 +24,7 @@ describe('img2img conformance (public API, from the prompt text and the PNG)', (
     const steps: Tensor<'float32'>[] = [];
     const out = await pipe.call({
       prompt: c.prompt,
+      promptSyntax: syntax,
       negativePrompt: c.negative_prompt ?? undefined,
       image,
       strength: c.strength,

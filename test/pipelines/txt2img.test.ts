@@ -15,14 +15,18 @@ const CASES = [
   ['tiny-sd2', 'sd2_euler_96x64'],
 ] as const;
 
+// Both readings of the prompt text give diffusers' embeddings for these plain prompts.
+const SYNTAXES = ['a1111', 'plain'] as const;
+
 describe('txt2img conformance (public API, from the prompt text)', () => {
-  it.each(CASES)('%s %s', async (model, name) => {
+  it.each(CASES.flatMap((c) => SYNTAXES.map((syntax) => [...c, syntax] as const)))('%s %s (%s prompt syntax)', async (model, name, syntax) => {
     const c = readJson('reference', model, 'txt2img', `${name}.json`);
     const ref = await loadTensors('reference', model, 'txt2img', `${name}.safetensors`);
     const pipe = await StableDiffusionPipeline.fromPretrained(fixturePath('pipelines', model), { scheduler: c.scheduler_config });
     const steps: Tensor<'float32'>[] = [];
     const out = await pipe.call({
       prompt: c.prompt,
+      promptSyntax: syntax,
       negativePrompt: c.negative_prompt ?? undefined,
       height: c.height,
       width: c.width,

@@ -1,53 +1,106 @@
-// latentlab tokenize: what CLIP sees of a prompt — the BPE tokens and the 77 input ids the pipeline
-// feeds the text encoder (bos, the tokens, eos, then padding), with diffusers' warning when the
-// prompt is longer than 75 tokens and its end is dropped.
+// latentlab tokenize: what CLIP sees of a prompt.
+//
+// In A1111's syntax (the default): the prompt's schedule for --steps N (prompt editing and
+// alternation), the emphasis of its first scheduled text as A1111's attention parser gives it, and
+// the 77-token chunks with each token's weight — A1111's own shapes, so they can be compared.
+// In plain syntax: the BPE tokens and the 77 input ids diffusers feeds the text encoder (bos, the
+// tokens, eos, padding), with diffusers' warning when the prompt is cut at 77 tokens.
 
 import { type Command, Option } from 'commander';
 
-import { CLIPTokenizer, tokenizePrompts } from '../../index.js';
+import { CLIPTokenizer, getPromptSchedule, parsePromptAttention, tokenizePrompts, tokenizePromptChunks } from '../../index.js';
 import { action, newCommand } from '../command.js';
+import { addPromptSyntaxOption, DEFAULT_PROMPT_SYNTAX } from '../generation-flags.js';
 import { stringifyJson } from '../metadata.js';
 import { addModelOptions, type ModelFlags, requirePipelineFolder, resolveFolder } from '../model.js';
-import { collectText } from '../values.js';
+import type { Session } from '../session.js';
+import { collectText, integerFlag } from '../values.js';
 
 interface TokenizeFlags extends ModelFlags {
   prompt: string[];
+  promptSyntax?: 'a1111' | 'comfy' | 'plain';
+  steps?: number;
   json?: boolean;
 }
 
+const DEFAULT_SCHEDULE_STEPS = 20;
+
+/** diffusers' view: the BPE tokens and the 77 ids after truncation. */
+function plainReport(tokenizer: CLIPTokenizer, prompt: string) {
+  const tokens = tokenizer.tokenize(prompt);
+  const enc = tokenizer.call([prompt], { padding: 'max_length', maxLength: tokenizer.modelMaxLength, truncation: true });
+  tokenizePrompts(tokenizer, [prompt]); // the pipeline's own truncation warning, word for word
+  const inputIds = enc.inputIds[0];
+  return {
+    prompt, promptSyntax: 'plain' as const, tokens, inputIds, inputTokens: tokenizer.convertIdsToTokens(inputIds), attentionMask: enc.attentionMask[0],
+    truncated: enc.removedText[0] === '' ? null : enc.removedText[0],
+  };
+}
+
+/** A1111's view: schedule, attention and chunks of the first scheduled text. */
+function a1111Report(tokenizer: CLIPTokenizer, prompt: string, syntax: 'a1111' | 'comfy', steps: number) {
+  const schedule = getPromptSchedule(prompt, steps);
+  const first = schedule[0][1];
+  const { chunks, tokenCount } = tokenizePromptChunks(tokenizer, first);
+  const inputIds = chunks.flatMap((c) => c.tokens);
+  return {
+    prompt, promptSyntax: syntax, steps, schedule, attention: parsePromptAttention(first), tokenCount,
+    chunks: chunks.map((c) => c.tokens), multipliers: chunks.map((c) => c.multipliers),
+    tokens: parsePromptAttention(first).flatMap(([text, w]) => (text === 'BREAK' && w === -1 ? [] : tokenizer.tokenize(text))),
+    inputIds, inputTokens: tokenizer.convertIdsToTokens(inputIds), truncated: null,
+  };
+}
+
+function printPlain(session: Session, r: ReturnType<typeof plainReport>, maxLength: number): void {
+  const used = Math.min(r.tokens.length, maxLength - 2);
+  session.print(`${r.tokens.length} token${r.tokens.length === 1 ? '' : 's'}${r.truncated ? ` (only the first ${used} fit; the rest is dropped)` : ''}, `
+    + `${r.inputIds.length} input ids: bos, ${used} tokens, eos, ${r.inputIds.length - used - 2} padding`);
+  session.print('  pos     id  token');
+  for (let i = 0; i < used + 2; i++) session.print(`  ${String(i).padStart(3)}  ${String(r.inputIds[i]).padStart(5)}  ${r.inputTokens[i]}`);
+  if (r.inputIds.length > used + 2) {
+    session.print(`  ${`${used + 2}…${r.inputIds.length - 1}`.padStart(3)}  ${String(r.inputIds[used + 2]).padStart(5)}  ${r.inputTokens[used + 2]} (padding)`);
+  }
+  session.print(`input_ids: [${r.inputIds.join(', ')}]`);
+}
+
+function printA1111(session: Session, r: ReturnType<typeof a1111Report>, eos: number): void {
+  if (r.schedule.length > 1) {
+    session.print(`schedule for ${r.steps} steps:`);
+    for (const [end, text] of r.schedule) session.print(`  until step ${String(end).padStart(3)}: ${JSON.stringify(text)}`);
+  }
+  session.print(`attention: ${JSON.stringify(r.attention)}`);
+  session.print(`${r.tokenCount} token${r.tokenCount === 1 ? '' : 's'} (A1111's count), ${r.chunks.length} chunk${r.chunks.length === 1 ? '' : 's'} of 77 ids`);
+  r.chunks.forEach((ids, c) => {
+    const end = ids.indexOf(eos, 1);
+    session.print(`chunk ${c}:  pos     id  weight  token`);
+    for (let i = 0; i <= end; i++) {
+      session.print(`          ${String(i).padStart(3)}  ${String(ids[i]).padStart(5)}  ${r.multipliers[c][i].toFixed(3).padStart(6)}  ${r.inputTokens[c * 77 + i]}`);
+    }
+    if (end < 76) session.print(`          ${`${end + 1}…76`.padStart(3)}  ${String(ids[end + 1]).padStart(5)}  ${'1.000'.padStart(6)}  ${r.inputTokens[c * 77 + end + 1]} (padding)`);
+  });
+}
+
 export function tokenizeCommand(): Command {
-  const cmd = newCommand('tokenize', 'show the CLIP tokens and the 77 input ids of a prompt');
+  const cmd = newCommand('tokenize', 'show how a prompt is read: its schedule, weights and 77-token chunks (or, plain, diffusers\' 77 input ids)');
   cmd.addOption(new Option('--prompt <text>', 'the prompt; repeat for several').argParser(collectText('--prompt', true)).makeOptionMandatory());
+  addPromptSyntaxOption(cmd);
+  cmd.addOption(new Option('--steps <n>', `the number of sampling steps the prompt schedule is for (default: ${DEFAULT_SCHEDULE_STEPS})`).argParser(integerFlag('--steps', 1)));
   addModelOptions(cmd, { required: true, runs: false });
   cmd.option('--json', 'print one JSON object on stdout and nothing else');
-  cmd.addHelpText('after', '\nExample:\n  latentlab tokenize --model test/fixtures/conformance/pipelines/tiny-sd15 --prompt "a photo of a cat"');
+  cmd.addHelpText('after', '\nExample:\n  latentlab tokenize --model test/fixtures/conformance/pipelines/tiny-sd15 --prompt "a photo of a (cat:1.2)"');
   return cmd.action(action<TokenizeFlags>(async (flags, session) => {
     const folder = await resolveFolder(flags, session);
     await requirePipelineFolder(folder);
     const tokenizer = await CLIPTokenizer.fromPretrained(folder, { subfolder: 'tokenizer' });
-    const results = flags.prompt.map((prompt) => {
-      const tokens = tokenizer.tokenize(prompt);
-      const enc = tokenizer.call([prompt], { padding: 'max_length', maxLength: tokenizer.modelMaxLength, truncation: true });
-      tokenizePrompts(tokenizer, [prompt]); // the pipeline's own truncation warning, word for word
-      const inputIds = enc.inputIds[0];
-      return {
-        prompt, tokens, inputIds, inputTokens: tokenizer.convertIdsToTokens(inputIds), attentionMask: enc.attentionMask[0],
-        truncated: enc.removedText[0] === '' ? null : enc.removedText[0],
-      };
-    });
+    const syntax = flags.promptSyntax ?? DEFAULT_PROMPT_SYNTAX;
+    const steps = flags.steps ?? DEFAULT_SCHEDULE_STEPS;
+    const results = flags.prompt.map((prompt) => (syntax === 'plain' ? plainReport(tokenizer, prompt) : a1111Report(tokenizer, prompt, syntax, steps)));
     for (const r of results) {
-      const used = Math.min(r.tokens.length, tokenizer.modelMaxLength - 2);
       session.print(`prompt: ${JSON.stringify(r.prompt)}`);
-      session.print(`${r.tokens.length} token${r.tokens.length === 1 ? '' : 's'}${r.truncated ? ` (only the first ${used} fit; the rest is dropped)` : ''}, `
-        + `${r.inputIds.length} input ids: bos, ${used} tokens, eos, ${r.inputIds.length - used - 2} padding`);
-      session.print('  pos     id  token');
-      for (let i = 0; i < used + 2; i++) session.print(`  ${String(i).padStart(3)}  ${String(r.inputIds[i]).padStart(5)}  ${r.inputTokens[i]}`);
-      if (r.inputIds.length > used + 2) {
-        session.print(`  ${`${used + 2}…${r.inputIds.length - 1}`.padStart(3)}  ${String(r.inputIds[used + 2]).padStart(5)}  ${r.inputTokens[used + 2]} (padding)`);
-      }
-      session.print(`input_ids: [${r.inputIds.join(', ')}]`);
+      if (r.promptSyntax === 'plain') printPlain(session, r, tokenizer.modelMaxLength);
+      else printA1111(session, r, tokenizer.eosTokenId);
       session.print();
     }
-    session.report({ command: 'tokenize', model: flags.model, folder, modelMaxLength: tokenizer.modelMaxLength, prompts: results }, (v) => stringifyJson(v, { indent: 2 }));
+    session.report({ command: 'tokenize', model: flags.model, folder, modelMaxLength: tokenizer.modelMaxLength, promptSyntax: syntax, prompts: results }, (v) => stringifyJson(v, { indent: 2 }));
   }));
 }
