@@ -44,6 +44,11 @@ export { AdamW, type AdamWOptions } from './train/adamw.js';
 // weights and files
 export { readWeight, SafetensorsFile, serializeSafetensors, WeightSet, writeSafetensors } from './weights/index.js';
 export { JsonSyntaxError, parseJson, type JsonParseOptions } from './weights/index.js';
+// PyTorch files (.ckpt, .pt, .bin) read without running them, and textual-inversion embedding files
+export {
+  isTorchTensor, PyGlobal, PyObject, readEmbeddingFile, TorchCheckpoint, TorchStorage, TorchTensorRef, unpickle, ZipArchive,
+  type EmbeddingFile, type InMemoryFile, type PickleKey, type PickleValue, type UnpickleOptions, type ZipEntry,
+} from './weights/index.js';
 
 // pixels and pictures
 export * from './image/index.js';

@@ -8,11 +8,12 @@ import { type Command, Option } from 'commander';
 
 import { LatentlabError, type PromptSyntax } from '../index.js';
 import { lossGuidanceFlag, type LossGuidancePreset } from './loss-guidance.js';
+import { addEmbeddingOptions, type EmbeddingFlags } from './embeddings.js';
 import { addModelOptions, addSchedulerOptions, type ModelFlags, type SchedulerFlags } from './model.js';
 import { collectText, integerFlag, nonEmptyFlag, numberFlag, promptSyntaxFlag, seedFlag, sizeFlag } from './values.js';
 import { addVaeOptions } from './vae-flags.js';
 
-export interface GenerationFlags extends ModelFlags, SchedulerFlags {
+export interface GenerationFlags extends ModelFlags, SchedulerFlags, EmbeddingFlags {
   prompt: string[];
   negativePrompt?: string[];
   promptSyntax?: PromptSyntax;
@@ -47,6 +48,7 @@ export function addGenerationOptions(cmd: Command, img2img: boolean): Command {
   addPromptSyntaxOption(cmd);
   addModelOptions(cmd, { required: true, runs: true });
   addSchedulerOptions(cmd);
+  addEmbeddingOptions(cmd);
   cmd.addOption(new Option('--steps <n>', `number of denoising steps (default: ${DEFAULT_STEPS})`).argParser(integerFlag('--steps', 1)));
   cmd.addOption(new Option('--guidance <g>', `classifier-free guidance scale; ≤ 1 turns guidance off (default: ${DEFAULT_GUIDANCE})`).argParser(numberFlag('--guidance')));
   cmd.addOption(new Option('--seed <s>', 'random seed, an integer in [0, 2^64) (default: a random one, reported)').argParser(seedFlag));

@@ -11,6 +11,7 @@ import {
   type AutoencoderTiny, encodePng, Generator, LatentlabError, latentsToImages, type LossGuidance, type PipelineOutput, serializeSafetensors, StableDiffusionImg2ImgPipeline, StableDiffusionPipeline, type StepInfo,
   type Tensor,
 } from '../index.js';
+import { loadEmbeddings, planEmbeddings, type PlannedEmbedding } from './embeddings.js';
 import { flagError } from './errors.js';
 import { DEFAULT_GUIDANCE, DEFAULT_PROMPT_SYNTAX, DEFAULT_STEPS, type GenerationFlags, negativesFor, seedFor } from './generation-flags.js';
 import { type InputImage, prepareInputImage } from './input-image.js';
@@ -49,6 +50,7 @@ interface Plan {
   imageOut: Target[];
   latentsOut?: Target;
   previewer?: Previewer;
+  embeddings: PlannedEmbedding[];
   vae?: VaeChoice;
   previewVae?: VaeChoice;
   lossGuidance?: LossGuidance[];
@@ -80,9 +82,10 @@ async function planRun(kind: 'generate' | 'img2img', flags: GenerationFlags, ses
   const strength = flags.strength ?? 0.8;
   if (kind === 'img2img') checkDenoisingSteps(steps, strength);
   const input = kind === 'img2img' ? await prepareInputImage(flags) : undefined;
+  const embeddings = await planEmbeddings(flags);
   const overwrite = flags.overwrite ?? false;
   return {
-    kind, negatives, numImages, seed, randomSeed: random, scheduler, steps, strength, input, lossGuidance: flags.lossGuidance?.map(lossGuidanceEntry),
+    kind, negatives, numImages, seed, randomSeed: random, scheduler, steps, strength, input, embeddings, lossGuidance: flags.lossGuidance?.map(lossGuidanceEntry),
     imageOut: await imageTargets('--out', flags.out, flags.prompt.length * numImages, String(seed), overwrite),
     latentsOut: flags.saveLatents === undefined ? undefined : await explicitTarget('--save-latents', flags.saveLatents, ['.safetensors'], overwrite),
     previewer: flags.preview === undefined ? undefined : await Previewer.create(flags.preview, overwrite, session),
@@ -99,6 +102,7 @@ async function loadPipeline(plan: Plan, flags: GenerationFlags, session: Session
   const vae = plan.vae && (await loadVae(plan.vae, loadOptions(flags)));
   const pipe: Pipeline = await Class.fromPretrained(folder, { ...loadOptions(flags), scheduler: plan.scheduler.choice, vae });
   checkAgainstModel(pipe, plan.steps, flags.clipSkip);
+  const embeddings = await loadEmbeddings(pipe.tokenizer, pipe.textEncoder, plan.embeddings);
   const { input } = plan;
   if (input?.resizedFrom) session.note(`resized ${flags.image} from ${input.resizedFrom.width}×${input.resizedFrom.height} to ${input.image.width}×${input.image.height} (Lanczos), as --width/--height asked`);
   if (plan.randomSeed) session.note(`seed ${plan.seed} (random; pass --seed ${plan.seed} to get the same images again)`);
@@ -124,6 +128,7 @@ async function loadPipeline(plan: Plan, flags: GenerationFlags, session: Session
     seed: plan.seed,
     eta: flags.eta,
     clipSkip: flags.clipSkip,
+    ...(embeddings.length > 0 ? { embeddings } : {}),
     vae: plan.vae,
     previewVae: plan.previewVae,
     ...(flags.lossGuidance ? { lossGuidance: flags.lossGuidance.map(lossGuidanceText) } : {}),

@@ -11,6 +11,7 @@
 import { readFileSync } from 'node:fs';
 
 import { formatA1111Parameters, type PromptSyntax } from '../index.js';
+import { type EmbeddingReport, tiHashes } from './embeddings.js';
 
 /** The package version, read from package.json (two folders up from both src/cli and dist/cli). */
 export function latentlabVersion(): string {
@@ -58,6 +59,8 @@ export interface GenerationSettings {
   seed: number | bigint;
   eta?: number;
   clipSkip?: number;
+  /** Textual-inversion embeddings loaded with --embedding / --embeddings-dir. */
+  embeddings?: EmbeddingReport[];
   /** --vae / --preview-vae: `{ kind: 'taesd', path }`. */
   vae?: { kind: string; path: string };
   previewVae?: { kind: string; path: string };
@@ -89,6 +92,8 @@ export function a1111Text(s: GenerationSettings, i: number, model: string): stri
   if (s.clipSkip !== undefined) extra['Clip skip'] = String(s.clipSkip + 1);
   if (s.eta !== undefined) extra.Eta = String(s.eta);
   if (s.lossGuidance?.length) extra['Loss guidance'] = s.lossGuidance.join(', ');
+  const ti = tiHashes(s.embeddings ?? [], [s.prompts[p], s.negativePrompts[p]]);
+  if (ti !== undefined) extra['TI hashes'] = ti;
   if (s.batchSize > 1) {
     extra['Batch size'] = String(s.batchSize);
     extra['Batch pos'] = String(i);

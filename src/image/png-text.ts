@@ -11,6 +11,7 @@
 // inflate, which a pure module cannot import: pass `inflate` (the Node platform passes
 // node:zlib's inflateSync); without it their `text` is null.
 
+import { concatBytes, crc32 } from '../core/bytes.js';
 import { check, fmtValue, LatentlabError } from '../core/errors.js';
 
 const SIGNATURE = [137, 80, 78, 71, 13, 10, 26, 10];
@@ -41,23 +42,8 @@ export interface ReadTextOptions {
   source?: string;
 }
 
-// ---- CRC-32 (ISO 3309 / ITU-T V.42, the one PNG and zlib use) ------------------------------
-
-const CRC_TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    table[n] = c >>> 0;
-  }
-  return table;
-})();
-
-export function crc32(bytes: Uint8Array, start = 0, end = bytes.length): number {
-  let c = 0xffffffff;
-  for (let i = start; i < end; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
+// CRC-32 and concatBytes live in core (zip entries use the same CRC); re-exported for this module's users.
+export { concatBytes, crc32 } from '../core/bytes.js';
 
 // ---- chunk walking -------------------------------------------------------------------------
 
@@ -175,17 +161,6 @@ export function insertPngText(png: Uint8Array, text: Readonly<Record<string, str
   const kept = chunks.filter((c) => !(isTextType(c.type) && keys.has(chunkKeyword(png, c))));
   const ihdrEnd = chunks[0].offset + 12 + chunks[0].length;
   return concatBytes([png.subarray(0, ihdrEnd), ...added, ...kept.slice(1).map((c) => png.subarray(c.offset, c.offset + 12 + c.length))]);
-}
-
-/** The byte arrays one after another in a new array. */
-export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 // ---- reading -------------------------------------------------------------------------------

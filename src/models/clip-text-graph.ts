@@ -2,6 +2,8 @@
 // of OpenAI's CLIP), with the checkpoint's module names (`text_model.encoder.layers.0.self_attn.q_proj`).
 //
 //   x = token_embedding[ids] + position_embedding[0..S-1]             [B, S, H]
+//       (with textual-inversion tokens the table is concat(checkpoint table, added rows): the
+//        checkpoint's rows stay in the file, the few new ones come in as a graph input)
 //   per layer:  x = x + out_proj(causal_attention(layer_norm1(x)))
 //               x = x + fc2(act(fc1(layer_norm2(x))))                  act: quick_gelu (SD 1.x) / gelu (SD 2.x)
 //   last_hidden_state = final_layer_norm(x)
@@ -10,7 +12,7 @@ import { LatentlabError } from '../core/errors.js';
 import type { Dim } from '../graph/dims.js';
 import { Graph, Module, Value } from '../graph/graph.js';
 import * as op from '../graph/ops/index.js';
-import { activation, ACTIVATIONS, embedding, layerNorm, linear } from '../nn/layers.js';
+import { activation, ACTIVATIONS, layerNorm, linear } from '../nn/layers.js';
 import type { ConfigReader } from './config-reader.js';
 
 export interface CLIPTextConfig {
@@ -62,6 +64,8 @@ export interface CLIPTextGraphOptions {
    * the last clipSkip layers are not built. Default 0.
    */
   clipSkip?: number;
+  /** Rows appended to the token table (textual inversion): input `added_token_embeddings` [n, H]. Default 0. */
+  addedTokens?: number;
 }
 
 export function buildCLIPTextGraph(c: CLIPTextConfig, o: CLIPTextGraphOptions): Graph {
@@ -72,7 +76,13 @@ export function buildCLIPTextGraph(c: CLIPTextConfig, o: CLIPTextGraphOptions): 
   let x: Value;
   if (o.input === 'ids') {
     const ids = g.input('input_ids', 'int64', [o.batch, o.seqLen]);
-    const tok = embedding(emb.child('token_embedding'), ids, c.vocab_size, H, 'vocab_size, hidden_size'); // [B, S, H]
+    const tokens = emb.child('token_embedding');
+    let table = tokens.weight('weight', [c.vocab_size, H], 'vocab_size, hidden_size'); // [V, H]
+    if (o.addedTokens) {
+      const added = g.input('added_token_embeddings', 'float32', [o.addedTokens, H]); // [n, H]
+      table = tokens.build(() => op.concat([table, added], 0)); // [V + n, H]: ids V.. are the added tokens
+    }
+    const tok = tokens.build(() => op.gather(table, ids)); // [B, S, H]
     const posTable = emb.child('position_embedding').weight('weight', [c.max_position_embeddings, H], 'max_position_embeddings, hidden_size');
     const pos = emb.build(() => op.slice(posTable, 0, 0, o.seqLen)); // [S, H], positions 0..S-1
     x = emb.build(() => op.add(tok, pos));

@@ -30,27 +30,40 @@ export interface ForwardOptions {
   clipSkip?: number;
 }
 
-/** An nn.Embedding whose table stays in the checkpoint until it is first needed. */
+/**
+ * An nn.Embedding whose table stays in the checkpoint until it is first needed. The token table
+ * can have rows appended after the checkpoint's (textual inversion), kept apart in memory.
+ */
 export class Embedding {
   private table?: Promise<Tensor<'float32'>>;
 
   constructor(
     private readonly weights: WeightSet,
     readonly key: string,
-    readonly numEmbeddings: number,
+    private readonly stored: number,
     readonly embeddingDim: number,
+    /** Rows after the checkpoint's [n, embeddingDim], if any. */
+    private readonly added: () => Tensor<'float32'> | undefined = () => undefined,
   ) {}
 
-  /** The table [numEmbeddings, embeddingDim] as float32 (read once). */
-  weight(): Promise<Tensor<'float32'>> {
+  /** Rows in the table: the checkpoint's plus the added ones. */
+  get numEmbeddings(): number {
+    return this.stored + (this.added()?.shape[0] ?? 0);
+  }
+
+  /** The table [numEmbeddings, embeddingDim] as float32 (the checkpoint's part read once; added rows appended). */
+  async weight(): Promise<Tensor<'float32'>> {
     this.table ??= this.weights.read(this.key).then((t) => t.toFloat32());
-    return this.table;
+    const added = this.added();
+    return added ? Tensor.cat0([await this.table, added]) : this.table;
   }
 
   /** Row lookup: ids [...] → [..., embeddingDim]. */
   async forward(ids: Tensor | readonly (readonly number[])[]): Promise<Tensor<'float32'>> {
     const t = idsTensor(ids);
-    const table = await this.weight();
+    this.table ??= this.weights.read(this.key).then((w) => w.toFloat32());
+    const table = await this.table;
+    const added = this.added();
     const d = this.embeddingDim;
     const out = new Tensor('float32', [...t.shape, d]);
     t.data.forEach((id, i) => {
@@ -58,7 +71,8 @@ export class Embedding {
       if (!(row >= 0 && row < this.numEmbeddings)) {
         throw new LatentlabError('MODEL_INPUT', `${this.key}: id ${row} is outside the table (0..${this.numEmbeddings - 1})`, { key: this.key });
       }
-      out.data.set(table.data.subarray(row * d, row * d + d), i * d);
+      const [src, r] = row < this.stored ? [table, row] : [added!, row - this.stored];
+      out.data.set(src.data.subarray(r * d, r * d + d), i * d);
     });
     return out;
   }
@@ -79,6 +93,8 @@ function idsTensor(ids: Tensor | readonly (readonly number[])[]): Tensor<'int64'
 export class CLIPTextModel {
   readonly textModel: { embeddings: { tokenEmbedding: Embedding; positionEmbedding: Embedding } };
   private readonly sessions: SessionCache;
+  /** Token-table rows after the checkpoint's (textual inversion), [n, H]. */
+  private addedRows?: Tensor<'float32'>;
   private readonly custom: SessionCache;
 
   private constructor(
@@ -90,7 +106,7 @@ export class CLIPTextModel {
     const H = config.hidden_size;
     this.textModel = {
       embeddings: {
-        tokenEmbedding: new Embedding(weights, 'text_model.embeddings.token_embedding.weight', config.vocab_size, H),
+        tokenEmbedding: new Embedding(weights, 'text_model.embeddings.token_embedding.weight', config.vocab_size, H, () => this.addedRows),
         positionEmbedding: new Embedding(weights, 'text_model.embeddings.position_embedding.weight', config.max_position_embeddings, H),
       },
     };
@@ -104,6 +120,30 @@ export class CLIPTextModel {
     const probe = buildCLIPTextGraph(config, { batch: 1, seqLen: config.max_position_embeddings, input: 'ids', hiddenStates: false });
     const bound = bindGraphWeights(probe, weights, 'text_encoder');
     return new CLIPTextModel(config, folder, weights, new SessionCache(bound, options));
+  }
+
+  /**
+   * Appends rows to the token table (transformers' `resize_token_embeddings(len(tokenizer))` plus
+   * writing the new rows, as diffusers' load_textual_inversion does): rows [n, H] get ids
+   * numEmbeddings, numEmbeddings + 1, ... The checkpoint's table is not copied: the graph
+   * concatenates it with the added rows, which are fed as an input.
+   */
+  addTokenEmbeddings(rows: Tensor): number[] {
+    const H = this.config.hidden_size;
+    if (rows.rank !== 2 || rows.shape[1] !== H || rows.shape[0] < 1) {
+      throw new LatentlabError('MODEL_INPUT', `token embeddings to add have shape [${rows.shape.join(', ')}]; expected [n ≥ 1, ${H}] (hidden_size)`, {
+        key: 'rows', hint: 'pass one row of hidden_size values per new token',
+      });
+    }
+    const first = this.textModel.embeddings.tokenEmbedding.numEmbeddings;
+    const f32 = rows.dtype === 'float32' ? (rows.clone() as Tensor<'float32'>) : rows.toFloat32();
+    this.addedRows = this.addedRows ? Tensor.cat0([this.addedRows, f32]) : f32;
+    return Array.from({ length: rows.shape[0] }, (_, i) => first + i);
+  }
+
+  /** The rows added with addTokenEmbeddings, [n, H] (undefined when there are none). */
+  get addedTokenEmbeddings(): Tensor<'float32'> | undefined {
+    return this.addedRows;
   }
 
   /** Runs the encoder on token ids [B, S] (S ≤ max_position_embeddings). */
@@ -132,9 +172,12 @@ export class CLIPTextModel {
       throw new LatentlabError('MODEL_INPUT', `clipSkip ${clipSkip} must be an integer in 0..${c.num_hidden_layers - 1}`);
     }
     const hiddenStates = o.outputHiddenStates ?? false;
-    const key = `${input}:${seqLen}:${hiddenStates}:${clipSkip}`;
-    const session = await this.sessions.get(key, () => buildCLIPTextGraph(c, { batch: 'batch', seqLen, input, hiddenStates, clipSkip }));
+    const added = input === 'ids' ? this.addedRows : undefined;
+    const addedTokens = added?.shape[0] ?? 0;
+    const key = `${input}:${seqLen}:${hiddenStates}:${clipSkip}:${addedTokens}`;
+    const session = await this.sessions.get(key, () => buildCLIPTextGraph(c, { batch: 'batch', seqLen, input, hiddenStates, clipSkip, addedTokens }));
     const feeds: Record<string, Tensor> = input === 'ids' ? { input_ids: x } : { inputs_embeds: x.dtype === 'float32' ? x : x.toFloat32() };
+    if (added) feeds.added_token_embeddings = added;
     const r = await session.run(feeds);
     const out: CLIPTextModelOutput = { lastHiddenState: r.last_hidden_state as Tensor<'float32'> };
     if (hiddenStates) {

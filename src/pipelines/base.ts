@@ -12,6 +12,7 @@ import { denoise, type DenoiseArgs, type StepCallback } from './denoise.js';
 import { latentsToImages, type PipelineVae } from './latents.js';
 import { checkLossGuidance, LossGuide, type LossGuidance } from './loss-guidance.js';
 import { encodePromptConditioning, type PromptSyntax } from './prompt-conditioning.js';
+import { loadTextualInversion, type LoadedTextualInversion, type LoadTextualInversionOptions, type TextualInversionSource } from './textual-inversion.js';
 
 export interface CommonCallOptions {
   /** One prompt or a batch of prompts. Omit when passing `promptEmbeds`. */
@@ -45,7 +46,7 @@ export interface CommonCallOptions {
   outputType?: 'pil' | 'latent';
   /**
    * Loss guidance (the deep dive's blue loss, classifier guidance): every `every` steps, the latents
-   * move down the gradient of `loss(decoded image) · scale` (docs/deep-dive.md §9). Default none.
+   * move down the gradient of `loss(decoded image) · scale` (docs/deep-dive.md §10). Default none.
    */
   lossGuidance?: readonly LossGuidance[];
   /** Called after every scheduler step (previews, progress). */
@@ -96,6 +97,14 @@ export class PipelineBase {
     this.scheduler = c.scheduler;
     this.folder = c.folder;
     this.releaseSessions = c.releaseSessions ?? true;
+  }
+
+  /**
+   * diffusers' `load_textual_inversion`: adds the embedding's token(s) to the tokenizer and its
+   * vectors to the text encoder's token table; prompts may then use the token (textual-inversion.ts).
+   */
+  async loadTextualInversion(source: TextualInversionSource | readonly TextualInversionSource[], options: LoadTextualInversionOptions = {}): Promise<LoadedTextualInversion[]> {
+    return loadTextualInversion(this.tokenizer, this.textEncoder, source, options);
   }
 
   /** Frees a network's sessions when this call no longer needs it and releaseSessions is on. */

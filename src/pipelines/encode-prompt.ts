@@ -1,4 +1,5 @@
 // Prompt → text embeddings, as diffusers' StableDiffusionPipeline.encode_prompt (0.27):
+//   prompt = maybe_convert_prompt(prompt)   multi-vector embeddings: "my-style" → "my-style my-style_1"
 //   ids    = tokenizer(prompt, padding="max_length", max_length=77, truncation=True)
 //   embeds = text_encoder(ids).last_hidden_state                       [B, 77, H]
 // The pipelines then repeat each prompt num_images_per_prompt times, consecutively  [B·n, 77, H].
@@ -47,7 +48,7 @@ export async function encodePrompt(
   options: EncodePromptOptions = {},
 ): Promise<Tensor<'float32'>> {
   if (prompts.length === 0) throw new LatentlabError('PIPELINE_ARGUMENT', 'prompt: got an empty list; expected at least one prompt');
-  const ids = tokenizePrompts(tokenizer, prompts);
+  const ids = tokenizePrompts(tokenizer, tokenizer.maybeConvertPrompt(prompts));
   const { lastHiddenState } = await textEncoder.forward(ids, { clipSkip: options.clipSkip });
   return lastHiddenState;
 }

@@ -16,3 +16,4 @@ export { type Img2ImgOptions, img2imgTimesteps, StableDiffusionImg2ImgPipeline }
 export { StableDiffusionPipeline, type Txt2ImgOptions } from './stable-diffusion.js';
 export type { PipelineVae } from './latents.js';
 export { createRandomPipeline, type CreateRandomPipelineOptions, RANDOM_PIPELINE_PRESETS, randomWeight, type RandomPipelinePreset, type RandomPipelinePresetName } from './random-pipeline.js';
+export { loadTextualInversion, type LoadedTextualInversion, type LoadTextualInversionOptions, type TextualInversionSource } from './textual-inversion.js';

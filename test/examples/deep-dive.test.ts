@@ -20,7 +20,8 @@ import { main as textEmbeddings } from '../../examples/deep-dive/05-text-embeddi
 import { main as similarity } from '../../examples/deep-dive/06-similarity.js';
 import { main as unetView } from '../../examples/deep-dive/07-unet-view.js';
 import { main as promptWeights } from '../../examples/deep-dive/08-prompt-weights.js';
-import { main as lossGuidance, pictureBlueLoss } from '../../examples/deep-dive/09-loss-guidance.js';
+import { main as textualInversion } from '../../examples/deep-dive/09-textual-inversion.js';
+import { main as lossGuidance, pictureBlueLoss } from '../../examples/deep-dive/10-loss-guidance.js';
 import { FIXTURE_IMAGE, parseExampleArgs, TINY_MODEL } from '../../examples/deep-dive/common.js';
 import { runCli } from '../cli/run-cli.js';
 import { diff, expectClose } from '../helpers/compare.js';
@@ -218,34 +219,6 @@ describe('07 the UNet\'s view', () => {
   });
 });
 
-describe('09 guidance with a loss', () => {
-  it.each(['lms', 'euler'])('%s: the hand-written loop, the pipeline option and the CLI preset give the same latents, bit for bit', async (scheduler) => {
-    const [steps, every, scale] = [7, 3, 200];
-    const r = await lossGuidance(['--out', out(`09-${scheduler}`), '--steps', String(steps), '--every', String(every), '--scheduler', scheduler]);
-    expect(r.losses.map((l) => l.step)).toEqual([0, 3, 6]);
-    expect(pictureBlueLoss(r.image)).toBeLessThan(pictureBlueLoss(r.unguided));
-    const pipe = await StableDiffusionPipeline.fromPretrained(TINY_MODEL, { scheduler });
-    // The notebook's prompt has parentheses, which diffusers (and the hand loop) read as plain text.
-    const ref = await pipe.call({
-      prompt: r.args.prompt, promptSyntax: 'plain', seed: r.args.seed, numInferenceSteps: steps, guidanceScale: r.args.guidanceScale, lossGuidance: [{ loss: blueLoss, scale, every }],
-    });
-    await pipe.release();
-    expect(diff(r.latents.data, ref.latents.data).maxAbs).toBe(0);
-    expect(sameImage(r.image, ref.images[0])).toBe(true);
-    await expectPicture(join(r.args.out, 'image.png'), { width: 64, height: 64 });
-    await expectPicture(join(r.args.out, 'comparison.png'));
-    if (scheduler !== 'lms') return; // one CLI run is enough: the preset maps to the same option entry
-
-    const saved = out(`09-${scheduler}-cli.safetensors`);
-    const cli = await runCli(['generate', '--model', TINY_MODEL, '--prompt', r.args.prompt, '--seed', String(r.args.seed), '--steps', String(steps),
-      '--guidance', String(r.args.guidanceScale), '--scheduler', scheduler, '--prompt-syntax', 'plain', '--loss-guidance', `blue:${scale}:${every}`, '--out', out(`09-${scheduler}-cli.png`), '--save-latents', saved]);
-    expect(cli.code, cli.stderr).toBe(0);
-    const cliLatents = await (await SafetensorsFile.open(saved)).read('latents');
-    expect(diff(cliLatents.toFloat32().data, r.latents.data).maxAbs).toBe(0);
-    expect(sameImage(await readImage(out(`09-${scheduler}-cli.png`)), r.image)).toBe(true);
-  });
-});
-
 describe('08 prompt weights', () => {
   it('changes the encoding as A1111 and ComfyUI say: the weighted row × w·r and the rest × r; or only the weighted row', async () => {
     const r = await promptWeights(['--out', out('08')]);
@@ -265,6 +238,48 @@ describe('08 prompt weights', () => {
     expect(Math.abs(r.comfy.data[r.wordRow * H] - r.z.data[r.wordRow * H])).toBeGreaterThan(0);
     await expectSvg(join(r.args.out, 'a1111-delta.svg'));
     await expectPicture(join(r.args.out, 'weights-delta.png'));
+  });
+});
+
+describe('09 textual inversion', () => {
+  it('the loaded token encodes like the notebook\'s vector swapped in by hand, and like diffusers', async () => {
+    const ref = await loadTensors('reference', 'tiny-sd15', 'textual_inversion', 'expected.safetensors');
+    const r = await textualInversion(['--out', out('09'), '--steps', '2', '--prompt', 'a photo of a puppy']);
+    expect(r.loaded).toMatchObject({ token: '<cat-toy>', ids: [49408], format: 'diffusers' });
+    expect(r.agree).toBeLessThanOrEqual(1e-6);
+    // "a photo of a <cat-toy>" is the first prompt of the fixture's "single" scenario.
+    const want = (ref.get('single.last_hidden_state')!.toFloat32() as Tensor<'float32'>).slice0(0);
+    const e = expectClose('single.last_hidden_state[0]', r.withToken, want, { abs: 2e-5 });
+    report('09 loaded token vs swap by hand / vs diffusers\' last_hidden_state, max abs error', [r.agree, e.maxAbs]);
+    await expectPicture(join(r.args.out, 'word-and-token.png'));
+  });
+});
+
+describe('10 guidance with a loss', () => {
+  it.each(['lms', 'euler'])('%s: the hand-written loop, the pipeline option and the CLI preset give the same latents, bit for bit', async (scheduler) => {
+    const [steps, every, scale] = [7, 3, 200];
+    const r = await lossGuidance(['--out', out(`10-${scheduler}`), '--steps', String(steps), '--every', String(every), '--scheduler', scheduler]);
+    expect(r.losses.map((l) => l.step)).toEqual([0, 3, 6]);
+    expect(pictureBlueLoss(r.image)).toBeLessThan(pictureBlueLoss(r.unguided));
+    const pipe = await StableDiffusionPipeline.fromPretrained(TINY_MODEL, { scheduler });
+    // The notebook's prompt has parentheses, which diffusers (and the hand loop) read as plain text.
+    const ref = await pipe.call({
+      prompt: r.args.prompt, promptSyntax: 'plain', seed: r.args.seed, numInferenceSteps: steps, guidanceScale: r.args.guidanceScale, lossGuidance: [{ loss: blueLoss, scale, every }],
+    });
+    await pipe.release();
+    expect(diff(r.latents.data, ref.latents.data).maxAbs).toBe(0);
+    expect(sameImage(r.image, ref.images[0])).toBe(true);
+    await expectPicture(join(r.args.out, 'image.png'), { width: 64, height: 64 });
+    await expectPicture(join(r.args.out, 'comparison.png'));
+    if (scheduler !== 'lms') return; // one CLI run is enough: the preset maps to the same option entry
+
+    const saved = out(`10-${scheduler}-cli.safetensors`);
+    const cli = await runCli(['generate', '--model', TINY_MODEL, '--prompt', r.args.prompt, '--seed', String(r.args.seed), '--steps', String(steps),
+      '--guidance', String(r.args.guidanceScale), '--scheduler', scheduler, '--prompt-syntax', 'plain', '--loss-guidance', `blue:${scale}:${every}`, '--out', out(`10-${scheduler}-cli.png`), '--save-latents', saved]);
+    expect(cli.code, cli.stderr).toBe(0);
+    const cliLatents = await (await SafetensorsFile.open(saved)).read('latents');
+    expect(diff(cliLatents.toFloat32().data, r.latents.data).maxAbs).toBe(0);
+    expect(sameImage(await readImage(out(`10-${scheduler}-cli.png`)), r.image)).toBe(true);
   });
 });
 

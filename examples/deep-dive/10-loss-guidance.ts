@@ -5,7 +5,7 @@
 // grad() appends the backward pass of the VAE decoder to the graph, and one ONNX Runtime session
 // computes the loss and d loss / d latents. The pipelines' `lossGuidance` option does the same.
 //
-//   npx tsx examples/deep-dive/09-loss-guidance.ts [--prompt "..."] [--seed 32] [--steps 50] [--scale 200] [--every 5]
+//   npx tsx examples/deep-dive/10-loss-guidance.ts [--prompt "..."] [--seed 32] [--steps 50] [--scale 200] [--every 5]
 //     [--scheduler lms]
 
 import {
@@ -19,7 +19,7 @@ import { enlarge, fmt, loadPipeline, OutputFolder, parseExampleArgs, runIfMain }
 const blueLoss = (images: Value) => ops.reduceMean(ops.abs(ops.sub(ops.slice(images, 1, 2, 3), 0.9)), [0, 1, 2, 3], false);
 
 export async function main(argv: string[] = []) {
-  const args = parseExampleArgs(argv, '09-loss-guidance', {
+  const args = parseExampleArgs(argv, '10-loss-guidance', {
     prompt: 'A campfire (oil on canvas)', seed: 32, steps: 50, guidanceScale: 8, scale: 200, every: 5, scheduler: 'lms',
   });
   const out = await OutputFolder.create(args.out);
@@ -29,7 +29,7 @@ export async function main(argv: string[] = []) {
   const scheduler = await schedulerFromPretrained(pipe.folder, { name: args.scheduler });
   if (scheduler.timestepType !== 'float' || scheduler.order !== 1) {
     throw new LatentlabError('EXAMPLE_ARGUMENT', `--scheduler ${args.scheduler}: the notebook's formulas need a σ-scheduler with one model call per step`, {
-      hint: 'use lms, euler or euler-a here; the pipelines\' lossGuidance option handles every scheduler (docs/deep-dive.md §9)',
+      hint: 'use lms, euler or euler-a here; the pipelines\' lossGuidance option handles every scheduler (docs/deep-dive.md §10)',
     });
   }
   const [h, w] = [pipe.defaultSize / 8, pipe.defaultSize / 8];
