@@ -20,6 +20,7 @@ import { main as similarity } from './06-similarity.js';
 import { main as unetView } from './07-unet-view.js';
 import { main as promptWeights } from './08-prompt-weights.js';
 import { main as textualInversion } from './09-textual-inversion.js';
+import { main as lossGuidance } from './10-loss-guidance.js';
 import { parseExampleArgs, runIfMain } from './common.js';
 
 /** Each example, the options it runs with here, and which of its files the docs show. */
@@ -33,6 +34,8 @@ const SECTIONS = [
   { name: '07-unet-view', main: unetView, argv: ['--shown', '4'], keep: ['strip.png', 'predicted-noise.png'] },
   { name: '08-prompt-weights', main: promptWeights, argv: [], keep: ['weights-delta.png'] },
   { name: '09-textual-inversion', main: textualInversion, argv: [], keep: ['word-and-token.png'] },
+  // The random tiny model barely reacts to the notebook's scale 200; 2000 makes the change visible.
+  { name: '10-loss-guidance', main: lossGuidance, argv: ['--scale', '2000'], keep: ['comparison.png'] },
 ];
 
 export async function main(argv: string[] = []) {

@@ -8,7 +8,7 @@
 import { dirname, resolve } from 'node:path';
 
 import {
-  type AutoencoderTiny, encodePng, Generator, LatentlabError, latentsToImages, type PipelineOutput, serializeSafetensors, StableDiffusionImg2ImgPipeline, StableDiffusionPipeline, type StepInfo,
+  type AutoencoderTiny, encodePng, Generator, LatentlabError, latentsToImages, type LossGuidance, type PipelineOutput, serializeSafetensors, StableDiffusionImg2ImgPipeline, StableDiffusionPipeline, type StepInfo,
   type Tensor,
 } from '../index.js';
 import { checkApplicable } from './applicability.js';
@@ -16,6 +16,7 @@ import { loadEmbeddings, planEmbeddings, type PlannedEmbedding } from './embeddi
 import { flagError } from './errors.js';
 import { DEFAULT_GUIDANCE, DEFAULT_PROMPT_SYNTAX, DEFAULT_STEPS, type GenerationFlags, negativesFor, seedFor } from './generation-flags.js';
 import { type InputImage, prepareInputImage } from './input-image.js';
+import { lossGuidanceEntry, lossGuidanceText } from './loss-guidance.js';
 import { type GenerationSettings, latentlabVersion, modelName, pngTextFor, promptIndex, stringifyJson } from './metadata.js';
 import { isFolder, loadOptions, resolveFolder, schedulerChoice, schedulerReport } from './model.js';
 import { explicitTarget, imageTargets, type Target, writeTarget } from './outputs.js';
@@ -58,6 +59,7 @@ interface Plan {
   embeddings: PlannedEmbedding[];
   vae?: VaeChoice;
   previewVae?: VaeChoice;
+  lossGuidance?: LossGuidance[];
 }
 
 export async function runGeneration(kind: 'generate' | 'img2img', flags: GenerationFlags, session: Session): Promise<void> {
@@ -93,7 +95,7 @@ async function planRun(kind: 'generate' | 'img2img', flags: GenerationFlags, ses
   const embeddings = await planEmbeddings(flags);
   const overwrite = flags.overwrite ?? false;
   return {
-    kind, negatives, numImages, seed, randomSeed: random, scheduler, steps, strength, input, localFolder, maxMemory, embeddings,
+    kind, negatives, numImages, seed, randomSeed: random, scheduler, steps, strength, input, localFolder, maxMemory, embeddings, lossGuidance: flags.lossGuidance?.map(lossGuidanceEntry),
     imageOut: await imageTargets('--out', flags.out, flags.prompt.length * numImages, String(seed), overwrite),
     latentsOut: flags.saveLatents === undefined ? undefined : await explicitTarget('--save-latents', flags.saveLatents, ['.safetensors'], overwrite),
     previewer: flags.preview === undefined ? undefined : await Previewer.create(flags.preview, overwrite, session),
@@ -138,6 +140,7 @@ async function loadPipeline(plan: Plan, flags: GenerationFlags, session: Session
     ...(embeddings.length > 0 ? { embeddings } : {}),
     vae: plan.vae,
     previewVae: plan.previewVae,
+    ...(flags.lossGuidance ? { lossGuidance: flags.lossGuidance.map(lossGuidanceText) } : {}),
     ...(input ? { image: flags.image, strength: plan.strength, resizedFrom: input.resizedFrom } : {}),
   };
   const guidance = settings.guidance > 1;
@@ -160,6 +163,7 @@ async function denoiseWithProgress(pipe: Pipeline, plan: Plan, s: GenerationSett
     generator: new Generator(s.seed),
     eta: s.eta,
     clipSkip: s.clipSkip,
+    lossGuidance: plan.lossGuidance,
     signal: session.signal,
     memoryLimit: plan.maxMemory,
     callback: async (info: StepInfo) => {

@@ -5,7 +5,8 @@
 // CFG scale, Seed, Size, Model — and free `Key: value` pairs after them. We use A1111's own keys
 // where it has one (Denoising strength, Clip skip, Batch size, Batch pos, Eta) and add what exact
 // reproduction in latentlab needs: the diffusers scheduler class, and its full config when it came
-// from --scheduler-config (a short name in `Sampler` says everything otherwise).
+// from --scheduler-config (a short name in `Sampler` says everything otherwise), and the
+// --loss-guidance presets (`Loss guidance: "blue:200:5"`), which change the image.
 
 import { readFileSync } from 'node:fs';
 
@@ -63,6 +64,8 @@ export interface GenerationSettings {
   /** --vae / --preview-vae: `{ kind: 'taesd', path }`. */
   vae?: { kind: string; path: string };
   previewVae?: { kind: string; path: string };
+  /** --loss-guidance presets, as canonical text (`blue:200:5`). */
+  lossGuidance?: string[];
   /** img2img only. */
   image?: string;
   strength?: number;
@@ -93,6 +96,7 @@ function a1111Parameters(s: GenerationSettings, i: number, model: string): A1111
   // A1111 counts CLIP layers from 1 (= the last); diffusers' clip_skip counts the layers skipped.
   if (s.clipSkip !== undefined) extra['Clip skip'] = String(s.clipSkip + 1);
   if (s.eta !== undefined) extra.Eta = String(s.eta);
+  if (s.lossGuidance?.length) extra['Loss guidance'] = s.lossGuidance.join(', ');
   const ti = tiHashes(s.embeddings ?? [], [s.prompts[p], s.negativePrompts[p]]);
   if (ti !== undefined) extra['TI hashes'] = ti;
   if (s.batchSize > 1) {

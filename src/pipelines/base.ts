@@ -12,6 +12,7 @@ import { checkFinite } from './finite-check.js';
 import type { PipelineComponents } from './components.js';
 import { denoise, type DenoiseArgs } from './denoise.js';
 import { latentsToImages, type PipelineVae } from './latents.js';
+import { checkLossGuidance, LossGuide } from './loss-guidance.js';
 import { checkMemory, estimateCallMemory, type MemoryEstimate, type MemoryRequest } from './memory-estimate.js';
 import { encodePromptConditioning } from './prompt-conditioning.js';
 import { loadTextualInversion, type LoadedTextualInversion, type LoadTextualInversionOptions, type TextualInversionSource } from './textual-inversion.js';
@@ -144,7 +145,13 @@ export class PipelineBase {
   protected checkCommon(o: CommonCallOptions): { steps: number; guidanceScale: number; guidance: boolean } {
     const steps = o.numInferenceSteps ?? 50;
     const guidanceScale = o.guidanceScale ?? 7.5;
+    checkLossGuidance(o.lossGuidance);
     return { steps, guidanceScale, guidance: guidanceScale > 1 };
+  }
+
+  /** The loss guide for latents of h × w (its graphs built, so a faulty loss fails before the loop), or none. */
+  protected lossGuide(o: CommonCallOptions, h: number, w: number): LossGuide | undefined {
+    return o.lossGuidance?.length ? LossGuide.create(this.vae, this.scheduler, o.lossGuidance, h, w) : undefined;
   }
 
   /** The memory a call with `request` needs (memory-estimate.ts): what `call` checks before any session is built. */
@@ -165,7 +172,7 @@ export class PipelineBase {
    */
   protected async loopAndDecode(
     o: CommonCallOptions,
-    loop: Pick<DenoiseArgs, 'latents' | 'timesteps' | 'promptEmbeds' | 'guidanceScale' | 'doClassifierFreeGuidance' | 'generator'>,
+    loop: Pick<DenoiseArgs, 'latents' | 'timesteps' | 'promptEmbeds' | 'guidanceScale' | 'doClassifierFreeGuidance' | 'generator' | 'guide'>,
   ): Promise<{ images: RgbImage[]; latents: Tensor<'float32'> }> {
     const latents = await denoise({
       ...loop,
@@ -176,6 +183,7 @@ export class PipelineBase {
       signal: o.signal,
     });
     await this.doneWith(this.unet);
+    if (loop.guide) await this.doneWith(this.vae); // the gradient sessions, before the decoder's
     const images = o.outputType === 'latent' ? [] : await this.decodeLatents(latents);
     await this.doneWith(this.vae);
     return { images, latents };

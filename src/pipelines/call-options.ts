@@ -21,6 +21,7 @@ import { Tensor } from '../core/tensor.js';
 import type { RgbImage } from '../image/index.js';
 import { closestKey } from '../weights/similar.js';
 import type { StepCallback } from './denoise.js';
+import type { LossGuidance } from './loss-guidance.js';
 import { PROMPT_SYNTAXES } from './prompt-conditioning.js';
 
 interface FieldMeta {
@@ -67,6 +68,9 @@ export const commonCallOptionFields = {
   outputType: opt(z.enum(['pil', 'latent']), '"pil" or "latent"', '"pil" (default): decode to images; "latent": return only the final latents.'),
   callback: opt(z.custom<StepCallback>((v) => typeof v === 'function'), 'a function (info: StepInfo) => void', 'Called after every scheduler step (previews, progress).'),
   signal: opt(z.instanceof(AbortSignal), 'an AbortSignal', 'Aborting it stops the loop after the current step (CANCELLED).'),
+  // Entries are checked in depth (and their losses built) by checkLossGuidance, before the loop.
+  lossGuidance: opt(z.array(z.custom<LossGuidance>((v) => typeof v === 'object' && v !== null)).readonly(), 'a list of { loss, scale, every? }',
+    'Loss guidance (the deep dive\'s blue loss, classifier guidance): every `every` steps the latents move down the gradient of loss(decoded image) · scale.'),
   memoryLimit: opt(positiveInt, 'a number of bytes ≥ 1', 'Refuse calls whose estimated memory exceeds this many bytes (RESOURCE_MEMORY). Default: the available memory.'),
 };
 

@@ -4,6 +4,7 @@
 //     x_in = scheduler.scale_model_input(cat([latents, latents]) if guidance else latents, t)
 //     ε_u, ε_c = unet(x_in, t, encoder_hidden_states=cat([negative, positive])).chunk(2)
 //     ε = ε_u + w·(ε_c − ε_u)                         classifier-free guidance, w = guidance_scale
+//     latents = latents − σ²·∇ loss(decode(x̂₀))         loss guidance, every few steps (loss-guidance.ts)
 //     latents = scheduler.step(ε, t, latents, eta=…, generator=g).prev_sample
 //
 // All host arithmetic is float32 with torch's rounding (each op rounded, Python scalars as float32).
@@ -14,6 +15,7 @@ import { Tensor } from '../core/tensor.js';
 import type { UNet2DConditionModel } from '../models/unet-2d-condition-model.js';
 import type { Scheduler } from '../schedulers/index.js';
 import { checkStepFinite } from './finite-check.js';
+import type { LossGuide } from './loss-guidance.js';
 
 export interface StepInfo {
   /** 0-based index into the loop's timesteps. */
@@ -44,6 +46,8 @@ export interface DenoiseArgs {
   doClassifierFreeGuidance: boolean;
   generator: Generator;
   eta?: number;
+  /** Loss guidance: moves the latents after the UNet call and before the step, where it is due. */
+  guide?: LossGuide;
   callback?: StepCallback;
   signal?: AbortSignal;
 }
@@ -77,6 +81,7 @@ export async function denoise(a: DenoiseArgs): Promise<Tensor<'float32'>> {
     const embeds = typeof a.promptEmbeds === 'function' ? a.promptEmbeds(i) : a.promptEmbeds;
     const { sample } = await a.unet.forward(modelInput, t, embeds);
     const noisePred = a.doClassifierFreeGuidance ? classifierFreeGuidance(sample, a.guidanceScale) : sample;
+    if (a.guide) latents = await a.guide.apply(i, t, latents, noisePred);
     const out = a.scheduler.step(noisePred, t, latents, { generator: a.generator, eta: a.eta });
     latents = out.prevSample;
     checkStepFinite({ step: i, numSteps: a.timesteps.length, timestep: t, sample, noisePred, latents, guidanceScale: a.guidanceScale });

@@ -46,6 +46,7 @@ export class StableDiffusionImg2ImgPipeline extends PipelineBase {
     }
     const { steps, guidanceScale, guidance } = this.checkCommon(o);
     this.admit(o, images[0], guidance, true);
+    const guide = this.lossGuide(o, images[0].height / f, images[0].width / f);
     const { embeds, batch } = await this.promptEmbeddings(o, guidance, steps);
     await this.doneWith(this.textEncoder);
     if (batch % images.length !== 0) {
@@ -68,7 +69,7 @@ export class StableDiffusionImg2ImgPipeline extends PipelineBase {
     const noise = generator.randn(z0.shape);
     const latents0 = scheduler.addNoise(z0, noise, [timesteps[0]]);
 
-    const { images: out, latents } = await this.loopAndDecode(o, { latents: latents0, timesteps, promptEmbeds: embeds, guidanceScale, doClassifierFreeGuidance: guidance, generator });
+    const { images: out, latents } = await this.loopAndDecode(o, { latents: latents0, timesteps, promptEmbeds: embeds, guidanceScale, doClassifierFreeGuidance: guidance, generator, guide });
     return { images: out, latents, seed };
   }
 }

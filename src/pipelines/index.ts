@@ -3,6 +3,9 @@
 export { type CommonCallOptions, PipelineBase, type PipelineOutput } from './base.js';
 export { fixLegacySchedulerConfig, loadPipelineComponents, makeScheduler, type PipelineComponents, type PipelineLoadOptions } from './components.js';
 export { checkCancelled, classifierFreeGuidance, denoise, type DenoiseArgs, type StepCallback, type StepInfo } from './denoise.js';
+export {
+  blueLoss, checkLossGuidance, colorLoss, DEFAULT_LOSS_GUIDANCE_EVERY, type ImageLoss, type LossGuidance, LossGuide, lossGuidanceGraph,
+} from './loss-guidance.js';
 export { encodePrompt, type EncodePromptOptions, repeatEach, tokenizePrompts } from './encode-prompt.js';
 export {
   encodePromptConditioning, encodeScheduledPrompt, type EncodeScheduledOptions, PROMPT_SYNTAXES, PromptConditioning, type PromptConditioningOptions, type PromptSyntax,

@@ -44,6 +44,7 @@ export class StableDiffusionPipeline extends PipelineBase {
     this.checkSize(height, width);
     const { steps, guidanceScale, guidance } = this.checkCommon(o);
     this.admit(o, { width, height }, guidance);
+    const guide = this.lossGuide(o, height / this.vaeScaleFactor, width / this.vaeScaleFactor);
     const { embeds, batch } = await this.promptEmbeddings(o, guidance, steps);
     await this.doneWith(this.textEncoder);
     const { generator, seed } = this.generatorFor(o);
@@ -62,7 +63,7 @@ export class StableDiffusionPipeline extends PipelineBase {
     }
     const latents0 = scale(initial, scheduler.initNoiseSigma);
 
-    const { images, latents } = await this.loopAndDecode(o, { latents: latents0, timesteps: scheduler.timesteps, promptEmbeds: embeds, guidanceScale, doClassifierFreeGuidance: guidance, generator });
+    const { images, latents } = await this.loopAndDecode(o, { latents: latents0, timesteps: scheduler.timesteps, promptEmbeds: embeds, guidanceScale, doClassifierFreeGuidance: guidance, generator, guide });
     return { images, latents, seed };
   }
 }

@@ -36,6 +36,16 @@ export interface StepOutput {
 
 export type TimestepType = 'int' | 'float';
 
+/**
+ * The noise level of a sample in the variance-exploding view sample = sampleScale·(x₀ + σ·ε): the
+ * σ-schedulers' samples are x₀ + σ·ε already (sampleScale 1); the others' are x_t = √ᾱₜ·x₀ +
+ * √(1 − ᾱₜ)·ε = √ᾱₜ·(x₀ + σ·ε) with σ = √((1 − ᾱₜ)/ᾱₜ) (sampleScale √ᾱₜ).
+ */
+export interface NoiseLevel {
+  sigma: number;
+  sampleScale: number;
+}
+
 export abstract class Scheduler {
   /** The full resolved config (diffusers `scheduler.config`), JSON field names. */
   readonly config: SchedulerConfig;
@@ -115,6 +125,19 @@ export abstract class Scheduler {
     return this.stepImpl(modelOutput, t, sample, opts);
   }
 
+  /**
+   * The noise level of the sample this step is given (call it after scaleModelInput, before step):
+   * what loss guidance needs to form x̂₀ = sample/sampleScale − σ·ε̂ the same way for every family.
+   * Here, for the schedulers on ᾱₜ at integer timesteps (DDPM, DDIM, PNDM): ᾱₜ of t itself.
+   */
+  noiseLevel(t: number): NoiseLevel {
+    this.requireTimesteps('noiseLevel');
+    const T = this.config.num_train_timesteps;
+    check(Number.isInteger(t) && t >= 0 && t < T, 'SCHEDULER_TIMESTEP', () => `${this.className}.noiseLevel: timestep ${fmtValue(t)} is not an integer in [0, ${T})`);
+    const a = this.alphasCumprod[t];
+    return { sigma: Math.sqrt((1 - a) / a), sampleScale: Math.sqrt(a) };
+  }
+
   /** Whether `step(…, t, …, opts)` draws a `randn(sample.shape)` from the generator. */
   drawsNoise(_t: number, _opts: StepOptions = {}): boolean {
     return false;
@@ -181,6 +204,11 @@ export abstract class Scheduler {
   protected initStepIndex(t: number, lastIfMissing = false): number {
     if (this.stepIdx === null) this.stepIdx = this.beginIdx ?? this.indexForTimestep(t, this.timesteps, lastIfMissing);
     return this.stepIdx;
+  }
+
+  /** The index the current call uses, without fixing it (noiseLevel may come before the first step). */
+  protected currentIndex(t: number, lastIfMissing = false): number {
+    return this.stepIdx ?? this.beginIdx ?? this.indexForTimestep(t, this.timesteps, lastIfMissing);
   }
 
   /** The index addNoise uses: the begin index (or current step) once set, else the lookup of t. */

@@ -10,7 +10,7 @@
 
 import type { Tensor } from '../core/tensor.js';
 import { linearCombination } from '../core/tensor-math.js';
-import { Scheduler, type StepOptions } from './base.js';
+import { type NoiseLevel, Scheduler, type StepOptions } from './base.js';
 import type { ClassSpec, SchedulerConfigInput, TimestepSpacing } from './config.js';
 import { karrasSigmas, logSigmasOf, roundHalfEven, sigmasOf, sigmaToT, solverTimesteps } from './schedule.js';
 
@@ -96,6 +96,13 @@ export abstract class DpmScheduler extends Scheduler {
   protected resetState(): void {
     this.modelOutputs = new Array<Tensor<'float32'> | null>(this.solverOrder).fill(null);
     this.lowerOrderNums = 0;
+  }
+
+  /** x_t = αₜ·(x₀ + σ·ε) with σ = sigmas[i] of the current call: sampleScale αₜ = 1/√(σ² + 1). */
+  override noiseLevel(t: number): NoiseLevel {
+    this.requireTimesteps('noiseLevel');
+    const sigma = this.sigmas[this.currentIndex(t, true)];
+    return { sigma, sampleScale: vp(sigma).alpha };
   }
 
   /** VP quantities of `sigmas[i]`. */

@@ -1,5 +1,5 @@
 // Public surface of the schedulers.
-export { Scheduler, type StepOptions, type StepOutput, type TimestepType } from './base.js';
+export { type NoiseLevel, Scheduler, type StepOptions, type StepOutput, type TimestepType } from './base.js';
 export type { BetaSchedule, ClassSpec, PredictionType, SchedulerConfig, SchedulerConfigInput, TimestepSpacing } from './config.js';
 export { DDPMScheduler } from './ddpm.js';
 export { DDIMScheduler, type DDIMStepOptions } from './ddim.js';

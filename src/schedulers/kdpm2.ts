@@ -62,8 +62,8 @@ export class KDPM2DiscreteScheduler extends SigmaScheduler {
     this.savedSample = null;
   }
 
-  protected override inputSigma(): number {
-    return this.stateInFirstOrder ? this.sigmas[this.stepIdx!] : this.sigmasInterpol[this.stepIdx!];
+  protected override inputSigma(i: number): number {
+    return this.stateInFirstOrder ? this.sigmas[i] : this.sigmasInterpol[i];
   }
 
   protected stepImpl(modelOutput: Tensor<'float32'>, t: number, sample: Tensor<'float32'>, _opts: StepOptions): StepOutput {

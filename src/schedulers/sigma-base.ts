@@ -10,7 +10,7 @@
 
 import type { Tensor } from '../core/tensor.js';
 import { zipWith } from '../core/tensor-math.js';
-import { Scheduler } from './base.js';
+import { type NoiseLevel, Scheduler } from './base.js';
 import type { ClassSpec, SchedulerConfigInput, TimestepSpacing } from './config.js';
 import { interpOnIndexGrid, karrasSigmas, logSigmasOf, roundHalfEven, sigmasOf, sigmaToT, spacedTimesteps } from './schedule.js';
 
@@ -58,14 +58,19 @@ export abstract class SigmaScheduler extends Scheduler {
     this.stepIdx = null;
   }
 
-  /** σ used to scale the model input at the current step (KDPM2 overrides for its midpoints). */
-  protected inputSigma(): number {
-    return this.sigmas[this.stepIdx!];
+  /** σ of the sample at call i, used to scale the model input (KDPM2 overrides for its midpoints). */
+  protected inputSigma(i: number): number {
+    return this.sigmas[i];
+  }
+
+  /** The sample is x₀ + σ·ε with the σ its model input is scaled by. */
+  override noiseLevel(t: number): NoiseLevel {
+    this.requireTimesteps('noiseLevel');
+    return { sigma: this.inputSigma(this.currentIndex(t)), sampleScale: 1 };
   }
 
   protected override scale(sample: Tensor<'float32'>, t: number): Tensor<'float32'> {
-    this.initStepIndex(t);
-    const sigma = this.inputSigma();
+    const sigma = this.inputSigma(this.initStepIndex(t));
     const d = f32(Math.sqrt(f32(f32(sigma * sigma) + 1))); // float32, so the division is exactly torch's
     const out = sample.clone();
     for (let i = 0; i < out.size; i++) out.data[i] = sample.data[i] / d;

@@ -50,7 +50,7 @@ describe('docs/cli.md examples', () => {
 
   it('runs each tiny-model example in order', async () => {
     const dir = await runInOrder(commands);
-    expect(listFiles(dir)).toEqual(expect.arrayContaining(['cube.png', 'pair-0.png', 'pair-1.png', 'mosaic.png', 'euler-a.png', 'latents.safetensors', 'channels.png', 'decoded.png']));
+    expect(listFiles(dir)).toEqual(expect.arrayContaining(['cube.png', 'pair-0.png', 'pair-1.png', 'mosaic.png', 'euler-a.png', 'latents.safetensors', 'channels.png', 'decoded.png', 'campfire-blue.png', 'campfire-orange.png']));
   });
 });
 

@@ -8,7 +8,9 @@ import { fileURLToPath } from 'node:url';
 
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
-import { cosineSimilarity, dot, euclideanDistance, readImage, renderSvg, StableDiffusionImg2ImgPipeline, StableDiffusionPipeline, Tensor, tensorStats } from 'latentlab';
+import {
+  blueLoss, cosineSimilarity, dot, euclideanDistance, readImage, renderSvg, SafetensorsFile, StableDiffusionImg2ImgPipeline, StableDiffusionPipeline, Tensor, tensorStats,
+} from 'latentlab';
 
 import { main as autoencoder } from '../../examples/deep-dive/02-autoencoder.js';
 import { main as loopByHand } from '../../examples/deep-dive/01-loop-by-hand.js';
@@ -19,7 +21,9 @@ import { main as similarity } from '../../examples/deep-dive/06-similarity.js';
 import { main as unetView } from '../../examples/deep-dive/07-unet-view.js';
 import { main as promptWeights } from '../../examples/deep-dive/08-prompt-weights.js';
 import { main as textualInversion } from '../../examples/deep-dive/09-textual-inversion.js';
+import { main as lossGuidance, pictureBlueLoss } from '../../examples/deep-dive/10-loss-guidance.js';
 import { FIXTURE_IMAGE, parseExampleArgs, TINY_MODEL } from '../../examples/deep-dive/common.js';
+import { runCli } from '../cli/run-cli.js';
 import { diff, expectClose } from '../helpers/compare.js';
 import { fixturePath, loadTensors, readJson } from '../helpers/fixtures.js';
 
@@ -248,6 +252,34 @@ describe('09 textual inversion', () => {
     const e = expectClose('single.last_hidden_state[0]', r.withToken, want, { abs: 2e-5 });
     report('09 loaded token vs swap by hand / vs diffusers\' last_hidden_state, max abs error', [r.agree, e.maxAbs]);
     await expectPicture(join(r.args.out, 'word-and-token.png'));
+  });
+});
+
+describe('10 guidance with a loss', () => {
+  it.each(['lms', 'euler'])('%s: the hand-written loop, the pipeline option and the CLI preset give the same latents, bit for bit', async (scheduler) => {
+    const [steps, every, scale] = [7, 3, 200];
+    const r = await lossGuidance(['--out', out(`10-${scheduler}`), '--steps', String(steps), '--every', String(every), '--scheduler', scheduler]);
+    expect(r.losses.map((l) => l.step)).toEqual([0, 3, 6]);
+    expect(pictureBlueLoss(r.image)).toBeLessThan(pictureBlueLoss(r.unguided));
+    const pipe = await StableDiffusionPipeline.fromPretrained(TINY_MODEL, { scheduler });
+    // The notebook's prompt has parentheses, which diffusers (and the hand loop) read as plain text.
+    const ref = await pipe.call({
+      prompt: r.args.prompt, promptSyntax: 'plain', seed: r.args.seed, numInferenceSteps: steps, guidanceScale: r.args.guidanceScale, lossGuidance: [{ loss: blueLoss, scale, every }],
+    });
+    await pipe.release();
+    expect(diff(r.latents.data, ref.latents.data).maxAbs).toBe(0);
+    expect(sameImage(r.image, ref.images[0])).toBe(true);
+    await expectPicture(join(r.args.out, 'image.png'), { width: 64, height: 64 });
+    await expectPicture(join(r.args.out, 'comparison.png'));
+    if (scheduler !== 'lms') return; // one CLI run is enough: the preset maps to the same option entry
+
+    const saved = out(`10-${scheduler}-cli.safetensors`);
+    const cli = await runCli(['generate', '--model', TINY_MODEL, '--prompt', r.args.prompt, '--seed', String(r.args.seed), '--steps', String(steps),
+      '--guidance', String(r.args.guidanceScale), '--scheduler', scheduler, '--prompt-syntax', 'plain', '--loss-guidance', `blue:${scale}:${every}`, '--out', out(`10-${scheduler}-cli.png`), '--save-latents', saved]);
+    expect(cli.code, cli.stderr).toBe(0);
+    const cliLatents = await (await SafetensorsFile.open(saved)).read('latents');
+    expect(diff(cliLatents.toFloat32().data, r.latents.data).maxAbs).toBe(0);
+    expect(sameImage(await readImage(out(`10-${scheduler}-cli.png`)), r.image)).toBe(true);
   });
 });
 
