@@ -55,7 +55,7 @@ export { readWeight, SafetensorsFile, serializeSafetensors, WeightSet, writeSafe
 export { JsonSyntaxError, parseJson, type JsonParseOptions } from './weights/index.js';
 // PyTorch files (.ckpt, .pt, .bin) read without running them, and textual-inversion embedding files
 export {
-  isTorchTensor, PyGlobal, PyObject, readEmbeddingFile, TorchCheckpoint, TorchStorage, TorchTensorRef, unpickle, ZipArchive,
+  a1111EmbeddingBytes, isTorchTensor, PyGlobal, PyObject, readEmbeddingFile, TorchCheckpoint, torchSave, TorchStorage, TorchTensorRef, unpickle, ZipArchive,
   type EmbeddingFile, type InMemoryFile, type PickleKey, type PickleValue, type UnpickleOptions, type ZipEntry,
 } from './weights/index.js';
 
