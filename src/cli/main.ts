@@ -15,15 +15,16 @@ import { img2imgCommand } from './commands/img2img.js';
 import { infoCommand } from './commands/info.js';
 import { scheduleCommand } from './commands/schedule.js';
 import { tokenizeCommand } from './commands/tokenize.js';
+import { trainEmbeddingCommand } from './commands/train-embedding.js';
 import { debugRequested, EXIT, exitCodeFor, formatError } from './errors.js';
 import { latentlabVersion } from './metadata.js';
 
 function buildProgram(): Command {
   const program = configure(new Command('latentlab'))
-    .description('Stable Diffusion in TypeScript: generate images, and look inside the models (tokens, schedules, latents).')
+    .description('Stable Diffusion in TypeScript: generate images, and look inside the models (tokens, schedules, latents), train embeddings.')
     .version(latentlabVersion(), '-V, --version')
     .option('--debug', DEBUG_HELP);
-  for (const cmd of [generateCommand(), img2imgCommand(), tokenizeCommand(), scheduleCommand(), encodeCommand(), decodeCommand(), infoCommand()]) {
+  for (const cmd of [generateCommand(), img2imgCommand(), tokenizeCommand(), scheduleCommand(), encodeCommand(), decodeCommand(), trainEmbeddingCommand(), infoCommand()]) {
     program.addCommand(cmd.option('--debug', DEBUG_HELP));
   }
   program.addHelpText('after', '\nRun "latentlab <command> --help" for a command\'s flags. Documentation: docs/cli.md');
