@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
-import { cosineSimilarity, dot, euclideanDistance, readImage, renderSvg, StableDiffusionImg2ImgPipeline, StableDiffusionPipeline, Tensor, tensorStats } from 'latentlab';
+import { cosineSimilarity, dot, euclideanDistance, readEmbeddingFile, readImage, renderSvg, StableDiffusionImg2ImgPipeline, StableDiffusionPipeline, Tensor, tensorStats } from 'latentlab';
 
 import { main as autoencoder } from '../../examples/deep-dive/02-autoencoder.js';
 import { main as loopByHand } from '../../examples/deep-dive/01-loop-by-hand.js';
@@ -18,6 +18,7 @@ import { main as textEmbeddings } from '../../examples/deep-dive/05-text-embeddi
 import { main as similarity } from '../../examples/deep-dive/06-similarity.js';
 import { main as unetView } from '../../examples/deep-dive/07-unet-view.js';
 import { main as textualInversion } from '../../examples/deep-dive/08-textual-inversion.js';
+import { main as trainTextualInversion } from '../../examples/deep-dive/09-train-textual-inversion.js';
 import { FIXTURE_IMAGE, parseExampleArgs, TINY_MODEL } from '../../examples/deep-dive/common.js';
 import { diff, expectClose } from '../helpers/compare.js';
 import { fixturePath, loadTensors, readJson } from '../helpers/fixtures.js';
@@ -225,6 +226,19 @@ describe('08 textual inversion', () => {
     const e = expectClose('single.last_hidden_state[0]', r.withToken, want, { abs: 2e-5 });
     report('08 loaded token vs swap by hand / vs diffusers\' last_hidden_state, max abs error', [r.agree, e.maxAbs]);
     await expectPicture(join(r.args.out, 'word-and-token.png'));
+  });
+});
+
+describe('09 textual inversion, training', () => {
+  it('learns a token from the fixture pictures, writes a file the loader reads, and pictures with it', async () => {
+    const r = await trainTextualInversion(['--out', out('09'), '--steps', '6']);
+    expect(r.run).toMatchObject({ token: '<my-concept>', ids: [49408], steps: 6 });
+    expect(r.run.losses).toHaveLength(6);
+    const file = await readEmbeddingFile(r.file);
+    expect(file).toMatchObject({ format: 'diffusers', token: '<my-concept>' });
+    expect([...file.embedding.data]).toEqual([...r.run.embeddings.data]);
+    await expectSvg(join(r.args.out, 'loss.svg'));
+    await expectPicture(join(r.args.out, 'initializer-and-token.png'));
   });
 });
 
