@@ -1,8 +1,8 @@
 // Training a textual-inversion token on the tiny model (diffusers' textual_inversion.py semantics):
-// the loss falls against an untrained baseline with the same randomness, the result is
-// reproducible bit for bit, it reloads with loadTextualInversion and generates, a checkpoint resumes
-// to the uninterrupted result, and the step's gradient matches finite differences.
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+// the loss on a fixed set of (picture, t, ε) falls, the result reloads with loadTextualInversion and
+// generates, a cancelled run resumes to the uninterrupted run's bytes (so the same seed gives the
+// same embedding), and the step's gradient matches finite differences.
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -69,7 +69,7 @@ async function evalLoss(pipe: StableDiffusionPipeline, rows: Tensor<'float32'> |
 }
 
 describe('trainTextualInversion', () => {
-  it('lowers the loss on the training images, reproducibly, and reloads', async () => {
+  it('lowers the loss on the training images, and the result reloads and generates', async () => {
     const steps = 24;
     const { pipe, run } = await train({ maxTrainSteps: steps, learningRate: 5e-2 });
     console.log(`loss per step: ${run.losses.map((l) => l.toFixed(4)).join(' ')}`);
@@ -78,13 +78,9 @@ describe('trainTextualInversion', () => {
     expect(after).toBeLessThan(before - 0.005); // 1.3061 → 1.2953 on this machine: the tiny model's text conditioning is weak
     expect(run.ids).toEqual([49408]);
 
-    const again = await train({ maxTrainSteps: steps, learningRate: 5e-2 });
-    await again.pipe.release();
-    expect(Buffer.compare(learnedEmbedsBytes(run.token, run.embeddings), learnedEmbedsBytes(again.run.token, again.run.embeddings))).toBe(0);
-
     // The pipe that trained knows the token; a fresh one loads the file and gives the same picture.
     const file = join(dir, 'learned_embeds.safetensors');
-    await import('node:fs/promises').then((fs) => fs.writeFile(file, learnedEmbedsBytes(run.token, run.embeddings)));
+    writeFileSync(file, learnedEmbedsBytes(run.token, run.embeddings));
     const read = await readEmbeddingFile(file);
     expect(read).toMatchObject({ format: 'diffusers', token: '<concept>' });
     expect([...read.embedding.data]).toEqual([...run.embeddings.data]);
@@ -98,22 +94,28 @@ describe('trainTextualInversion', () => {
     await Promise.all([pipe.release(), fresh.release()]);
   });
 
-  it('resumes from a checkpoint to the uninterrupted result (with accumulation, a schedule and 2 vectors)', async () => {
+  it('resumes a cancelled run to the uninterrupted result, byte for byte (accumulation, a schedule, 2 vectors, validation)', async () => {
     const out = join(dir, 'resume');
-    const common = { numVectors: 2, gradientAccumulationSteps: 2, lrScheduler: 'cosine' as const, lrWarmupSteps: 2, outputDir: out, checkpointingSteps: 3 };
-    const whole = await train({ ...common, maxTrainSteps: 6, outputDir: join(dir, 'whole') });
+    const common = { numVectors: 2, gradientAccumulationSteps: 2, lrScheduler: 'cosine' as const, lrWarmupSteps: 1, outputDir: out, checkpointingSteps: 2 };
+    const validated: number[] = [];
+    const whole = await train({
+      ...common, maxTrainSteps: 4, outputDir: join(dir, 'whole'),
+      validationPrompt: 'a photo of a <concept>', validationSteps: 2, numValidationImages: 1, onValidation: (step, pictures) => void validated.push(step, pictures.length),
+    });
     await whole.pipe.release();
+    expect(validated).toEqual([2, 1, 4, 1]);
     const controller = new AbortController();
-    const first = train({ ...common, maxTrainSteps: 6, signal: controller.signal, onProgress: (p) => p.step === 4 && controller.abort() });
+    const first = train({ ...common, maxTrainSteps: 4, signal: controller.signal, onProgress: (p) => p.step === 3 && controller.abort() });
     await expect(first).rejects.toMatchObject({ code: 'CANCELLED' });
-    expect(readdirSync(out).sort()).toEqual(['checkpoint-3.safetensors', 'checkpoint-4.safetensors', 'learned_embeds-steps-3.safetensors', 'learned_embeds-steps-4.safetensors']);
-    const resumed = await train({ ...common, maxTrainSteps: 6, resume: 'latest' });
+    expect(readdirSync(out).sort()).toEqual(['checkpoint-2.safetensors', 'checkpoint-3.safetensors', 'learned_embeds-steps-2.safetensors', 'learned_embeds-steps-3.safetensors']);
+    // A new run with the same seed: steps 4.. draw what the uninterrupted run drew (seeds.ts), so the bytes are its.
+    const resumed = await train({ ...common, maxTrainSteps: 4, resume: 'latest' });
     await resumed.pipe.release();
-    expect(resumed.run.startStep).toBe(4);
+    expect(resumed.run.startStep).toBe(3);
     expect(resumed.run.tokens).toEqual(['<concept>', '<concept>_1']);
     expect([...resumed.run.embeddings.data]).toEqual([...whole.run.embeddings.data]);
-    expect(readFileSync(join(out, 'learned_embeds-steps-6.safetensors'))).toEqual(readFileSync(join(dir, 'whole', 'learned_embeds-steps-6.safetensors')));
-    await expect(train({ ...common, seed: 8, maxTrainSteps: 6, resume: 'latest' })).rejects.toMatchObject({ code: 'TRAIN_RESUME' });
+    expect(readFileSync(join(out, 'learned_embeds-steps-4.safetensors'))).toEqual(readFileSync(join(dir, 'whole', 'learned_embeds-steps-4.safetensors')));
+    await expect(train({ ...common, seed: 8, maxTrainSteps: 4, resume: 'latest' })).rejects.toMatchObject({ code: 'TRAIN_RESUME' });
   });
 
   it('refuses a bad initializer token, a taken placeholder and images of the wrong size', async () => {
