@@ -42,13 +42,23 @@ export { schedulerFromPretrained, type SchedulerFromPretrainedOptions } from './
 
 // training
 export { AdamW, type AdamWOptions } from './train/adamw.js';
+export { LR_SCHEDULERS, lrSchedule, type LrScheduleOptions, type LrSchedulerName } from './train/lr-schedule.js';
+export { runTrainingLoop, type Periodic, type TrainingLoopOptions, type TrainingProgress } from './train/loop.js';
+export { checkpointName, latestCheckpoint, readTrainingState, saveTrainingState, type TrainingState } from './train/checkpoint.js';
+export { permutation, streamGenerator } from './train/seeds.js';
+export { buildTextualInversionStepGraph, type TextualInversionStepShape } from './train/ti-step-graph.js';
+export { OBJECT_TEMPLATES, pixelValues, STYLE_TEMPLATES } from './train/textual-inversion-data.js';
+export {
+  learnedEmbedsBytes, type TextualInversionRun, trainTextualInversion, type TrainTextualInversionOptions,
+} from './train/textual-inversion.js';
+export { readTrainingImages, type TrainingImagesOptions } from './platform/node/training-images.js';
 
 // weights and files
 export { readWeight, SafetensorsFile, serializeSafetensors, WeightSet, writeSafetensors } from './weights/index.js';
 export { JsonSyntaxError, parseJson, type JsonParseOptions } from './weights/index.js';
 // PyTorch files (.ckpt, .pt, .bin) read without running them, and textual-inversion embedding files
 export {
-  isTorchTensor, PyGlobal, PyObject, readEmbeddingFile, TorchCheckpoint, TorchStorage, TorchTensorRef, unpickle, ZipArchive,
+  a1111EmbeddingBytes, isTorchTensor, PyGlobal, PyObject, readEmbeddingFile, TorchCheckpoint, torchSave, TorchStorage, TorchTensorRef, unpickle, ZipArchive,
   type EmbeddingFile, type InMemoryFile, type PickleKey, type PickleValue, type UnpickleOptions, type ZipEntry,
 } from './weights/index.js';
 

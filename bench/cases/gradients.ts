@@ -5,6 +5,8 @@
 //                            d loss / d latents (the step loss-guided sampling takes every few steps)
 //   unet-grad-ehs-<px>-b<n>  UNet forward, mse to a noise target, d loss / d encoder_hidden_states
 //                            (what a textual-inversion step needs; no weight gradients)
+//   ti-step-<px>-b<n>        one textual-inversion training step: text encoder (the new token's row
+//                            as an input) + UNet forward, mse, backward to the row (src/train/ti-step-graph.ts)
 //
 // Compare with vae-decode-<px> and unet-<px>-b<n> of the same run: the ratio is the backward's cost.
 
@@ -17,6 +19,8 @@ import { bindGraphWeights } from '../../src/models/pretrained.js';
 import { UNET_COMPILE_DEFAULTS } from '../../src/models/unet-2d-condition-model.js';
 import { parseUNet2DConditionConfig } from '../../src/models/unet-config.js';
 import { buildUNetGraph } from '../../src/models/unet-graph.js';
+import { buildCLIPTextGraph, parseCLIPTextConfig } from '../../src/models/clip-text-graph.js';
+import { buildTextualInversionStepGraph } from '../../src/train/ti-step-graph.js';
 import { parseAutoencoderKLConfig } from '../../src/models/vae-config.js';
 import { buildVaeProbeGraph, vaeDecoder } from '../../src/models/vae-graph.js';
 import { Tensor } from '../../src/core/tensor.js';
@@ -60,6 +64,24 @@ async function unetGradEhs(size: number, batch: number, variant?: string): Promi
   return { graph, defaults: UNET_COMPILE_DEFAULTS, flops: graphFlops(graph), weights: bindGraphWeights(graph, weights, 'unet'), feeds };
 }
 
+async function tiStep(size: number, batch: number, variant?: string): Promise<Workload> {
+  const [u, t] = [await load('unet', variant), await load('text_encoder', variant)];
+  const uc = parseUNet2DConditionConfig(u.config);
+  const tc = parseCLIPTextConfig(t.config);
+  const h = size / 8;
+  const graph = buildTextualInversionStepGraph(tc, uc, { batch, height: h, width: h, numVectors: 1 });
+  const ids = Array.from({ length: batch * 77 }, (_, i) => (i % 77 === 5 ? tc.vocab_size : i % 77 < 8 ? 320 + i : 49407)); // "… <new> …", padded
+  const weights = new Map([...bindGraphWeights(buildCLIPTextGraph(tc, { batch, seqLen: 77, input: 'ids', hiddenStates: false }), t.weights, 'text_encoder'), ...bindGraphWeights(buildUNetGraph(uc, { batch, height: h, width: h, seqLen: 77 }), u.weights, 'unet')]);
+  const feeds = {
+    input_ids: Tensor.int64([batch, 77], ids),
+    added_token_embeddings: noise([1, tc.hidden_size], 0.02, 4),
+    sample: noise([batch, uc.in_channels, h, h], 1, 1),
+    timestep: Tensor.float32([batch], Array<number>(batch).fill(500)),
+    target: noise([batch, uc.in_channels, h, h], 1, 5),
+  };
+  return { graph, defaults: UNET_COMPILE_DEFAULTS, flops: graphFlops(graph), weights, feeds };
+}
+
 const PATTERNS: { re: RegExp; make: (m: RegExpMatchArray) => Omit<BenchCase, 'name'> }[] = [
   {
     re: /^vae-decode-grad-(\d+)$/,
@@ -68,6 +90,10 @@ const PATTERNS: { re: RegExp; make: (m: RegExpMatchArray) => Omit<BenchCase, 'na
   {
     re: /^unet-grad-ehs-(\d+)-b(\d+)$/,
     make: ([n, s, b]) => ({ what: 'UNet + mse gradient to the text embeddings', shape: `${b}×4×${+s / 8}², d/d ${b}×77×768`, runs: 3, prepare: (o) => prepareWorkload(() => unetGradEhs(side(n, s), +b), o) }),
+  },
+  {
+    re: /^ti-step-(\d+)-b(\d+)$/,
+    make: ([n, s, b]) => ({ what: 'textual-inversion step: text encoder + UNet, mse, d/d the new row', shape: `${b}×77 ids, ${b}×4×${+s / 8}² → d/d 1×768`, runs: 3, prepare: (o) => prepareWorkload(() => tiStep(side(n, s), +b), o) }),
   },
 ];
 
@@ -80,5 +106,5 @@ export function gradientCase(name: string): BenchCase | undefined {
   return undefined;
 }
 
-export const GRADIENT_CASE_NAMES = ['vae-decode-grad-512', 'unet-grad-ehs-512-b1'];
+export const GRADIENT_CASE_NAMES = ['vae-decode-grad-512', 'unet-grad-ehs-512-b1', 'ti-step-512-b1', 'ti-step-256-b1'];
 export const gradientCases: BenchCase[] = GRADIENT_CASE_NAMES.map((n) => gradientCase(n)!);

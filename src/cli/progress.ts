@@ -23,12 +23,15 @@ export function formatDuration(seconds: number): string {
   return `${h > 0 ? `${h}:` : ''}${mm}:${String(r).padStart(2, '0')}`;
 }
 
-/** One line of the bar for `done` of `total` after `elapsed` seconds. */
-export function progressLine(label: string, done: number, total: number, elapsed: number, columns = 80): string {
-  const rate = elapsed > 0 ? done / elapsed : 0;
+/**
+ * One line of the bar for `done` of `total` after `elapsed` seconds; `initial` steps were done
+ * before this run (a resumed training: they do not count for the rate), `suffix` follows (loss, lr).
+ */
+export function progressLine(label: string, done: number, total: number, elapsed: number, columns = 80, o: { initial?: number; suffix?: string } = {}): string {
+  const rate = elapsed > 0 ? (done - (o.initial ?? 0)) / elapsed : 0;
   const eta = rate > 0 ? (total - done) / rate : Infinity;
   const counter = `${String(done).padStart(String(total).length)}/${total}`;
-  const tail = `${String(Math.floor((100 * done) / Math.max(1, total))).padStart(3)}%  ${rate.toFixed(2)} it/s  ETA ${formatDuration(eta)}`;
+  const tail = `${String(Math.floor((100 * done) / Math.max(1, total))).padStart(3)}%  ${rate.toFixed(2)} it/s  ETA ${formatDuration(eta)}${o.suffix ? `  ${o.suffix}` : ''}`;
   const width = Math.max(10, Math.min(30, columns - label.length - counter.length - tail.length - 8));
   const filled = Math.round((width * done) / Math.max(1, total));
   return `${label}  ${counter} [${'#'.repeat(filled).padEnd(width, '-')}] ${tail}`;
@@ -59,25 +62,29 @@ export class StepProgress {
     private readonly mode: ProgressMode = defaultProgressMode(stream),
   ) {}
 
-  start(): void {
+  private initial = 0;
+
+  /** `initial`: steps already done before this run (a resumed training). */
+  start(initial = 0): void {
     this.started = this.now();
     this.last = this.started;
+    this.initial = initial;
   }
 
-  update(done: number, total: number): void {
+  update(done: number, total: number, suffix?: string): void {
     const t = this.now();
     const elapsed = (t - this.started) / 1000;
     if (this.mode === 'lines') {
       const every = Math.max(1, Math.ceil(total / 10));
       if (done % every !== 0 && done !== total && t - this.last < LINE_MS) return;
       this.last = t;
-      this.stream.write(`latentlab: ${progressLine(this.label, done, total, elapsed, 100)}\n`);
+      this.stream.write(`latentlab: ${progressLine(this.label, done, total, elapsed, 100, { initial: this.initial, suffix })}\n`);
       return;
     }
     if (this.mode !== 'bar') return;
     if (t - this.last < REDRAW_MS && done < total) return;
     this.last = t;
-    this.stream.write(`\r\x1b[2K${progressLine(this.label, done, total, elapsed, this.stream.columns || 80)}`);
+    this.stream.write(`\r\x1b[2K${progressLine(this.label, done, total, elapsed, this.stream.columns || 80, { initial: this.initial, suffix })}`);
     this.drawn = true;
   }
 

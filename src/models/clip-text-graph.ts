@@ -66,10 +66,28 @@ export interface CLIPTextGraphOptions {
   clipSkip?: number;
   /** Rows appended to the token table (textual inversion): input `added_token_embeddings` [n, H]. Default 0. */
   addedTokens?: number;
+  /**
+   * How ids ≥ V reach the added rows. 'concat' (default): gather from concat(table, added), [V + n, H].
+   * 'select': where(ids < V, table[min(ids, V − 1)], added[max(ids − V, 0)]) — no [V + n, H]
+   * tensor, and the gradient w.r.t. the added rows is an [n, H] scatter instead of a [V + n, H]
+   * one (what training a token needs; docs/textual-inversion-training.md).
+   */
+  addedLookup?: 'concat' | 'select';
+  /** Build into this graph (e.g. a training step that puts the UNet on the output) instead of a new one. */
+  graph?: Graph;
+}
+
+/** Token rows for ids [B, S] from the checkpoint's table [V, H] and the added rows [n, H] (ids V.. are the added tokens). */
+function lookupWithAdded(table: Value, added: Value, ids: Value, V: number, how: 'concat' | 'select'): Value {
+  if (how === 'concat') return op.gather(op.concat([table, added], 0), ids); // [V + n, H] → [B, S, H]
+  const stored = op.less(ids, V); // [B, S] bool
+  const fromTable = op.gather(table, op.where(stored, ids, V - 1)); // [B, S, H]
+  const fromAdded = op.gather(added, op.where(stored, 0, op.sub(ids, V))); // [B, S, H]
+  return op.where(op.reshape(stored, [...ids.shape, 1]), fromTable, fromAdded);
 }
 
 export function buildCLIPTextGraph(c: CLIPTextConfig, o: CLIPTextGraphOptions): Graph {
-  const g = new Graph('text_encoder');
+  const g = o.graph ?? new Graph('text_encoder');
   const H = c.hidden_size;
   const tm = new Module(g, 'text_model');
   const emb = tm.child('embeddings');
@@ -77,12 +95,9 @@ export function buildCLIPTextGraph(c: CLIPTextConfig, o: CLIPTextGraphOptions): 
   if (o.input === 'ids') {
     const ids = g.input('input_ids', 'int64', [o.batch, o.seqLen]);
     const tokens = emb.child('token_embedding');
-    let table = tokens.weight('weight', [c.vocab_size, H], 'vocab_size, hidden_size'); // [V, H]
-    if (o.addedTokens) {
-      const added = g.input('added_token_embeddings', 'float32', [o.addedTokens, H]); // [n, H]
-      table = tokens.build(() => op.concat([table, added], 0)); // [V + n, H]: ids V.. are the added tokens
-    }
-    const tok = tokens.build(() => op.gather(table, ids)); // [B, S, H]
+    const table = tokens.weight('weight', [c.vocab_size, H], 'vocab_size, hidden_size'); // [V, H]
+    const added = o.addedTokens ? g.input('added_token_embeddings', 'float32', [o.addedTokens, H]) : undefined; // [n, H]
+    const tok = tokens.build(() => (added ? lookupWithAdded(table, added, ids, c.vocab_size, o.addedLookup ?? 'concat') : op.gather(table, ids))); // [B, S, H]
     const posTable = emb.child('position_embedding').weight('weight', [c.max_position_embeddings, H], 'max_position_embeddings, hidden_size');
     const pos = emb.build(() => op.slice(posTable, 0, 0, o.seqLen)); // [S, H], positions 0..S-1
     x = emb.build(() => op.add(tok, pos));

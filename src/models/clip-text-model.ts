@@ -141,6 +141,23 @@ export class CLIPTextModel {
     return Array.from({ length: rows.shape[0] }, (_, i) => first + i);
   }
 
+  /**
+   * Overwrites added rows in place of their ids (≥ vocab_size), e.g. with a textual-inversion
+   * run's current vectors; rows [ids.length, H].
+   */
+  setTokenEmbeddings(ids: readonly number[], rows: Tensor<'float32'>): void {
+    const H = this.config.hidden_size;
+    const V = this.config.vocab_size;
+    const added = this.addedRows;
+    const bad = ids.find((id) => !added || !Number.isInteger(id) || id < V || id >= V + added.shape[0]);
+    if (bad !== undefined || rows.rank !== 2 || rows.shape[0] !== ids.length || rows.shape[1] !== H) {
+      throw new LatentlabError('MODEL_INPUT', `setTokenEmbeddings: ${bad !== undefined ? `id ${bad} is not an added token` : `rows have shape [${rows.shape.join(', ')}], expected [${ids.length}, ${H}]`}`, {
+        key: 'ids', hint: 'add the tokens first (addTokenEmbeddings / loadTextualInversion); pass one row of hidden_size values per id',
+      });
+    }
+    ids.forEach((id, i) => added!.data.set(rows.data.subarray(i * H, (i + 1) * H), (id - V) * H));
+  }
+
   /** The rows added with addTokenEmbeddings, [n, H] (undefined when there are none). */
   get addedTokenEmbeddings(): Tensor<'float32'> | undefined {
     return this.addedRows;

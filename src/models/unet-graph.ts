@@ -28,6 +28,11 @@ export interface UNetGraphOptions {
   seqLen: number;
   /** Also output the `debug.*` intermediates (names as in the fixture: debug.conv_in, debug.down_blocks.0, …). */
   debug?: boolean;
+  /**
+   * Build into an existing graph with encoder_hidden_states computed there (a textual-inversion step
+   * puts the UNet on the text encoder's output) instead of a new graph with that input.
+   */
+  into?: { graph: Graph; encoderHiddenStates: Value };
 }
 
 /** The names of the debug outputs, in graph order, for a config. */
@@ -38,7 +43,7 @@ export function unetDebugNames(c: UNet2DConditionConfig): string[] {
 }
 
 export function buildUNetGraph(c: UNet2DConditionConfig, o: UNetGraphOptions): Graph {
-  const g = new Graph('unet');
+  const g = o.into?.graph ?? new Graph('unet');
   const root = new Module(g);
   const debug = (name: string, v: Value) => {
     if (o.debug) g.output(`debug.${name}`, v);
@@ -47,7 +52,7 @@ export function buildUNetGraph(c: UNet2DConditionConfig, o: UNetGraphOptions): G
   const n = C.length;
   const sample = g.input('sample', 'float32', [o.batch, c.in_channels, o.height, o.width]);
   const timestep = g.input('timestep', 'float32', [o.batch]);
-  const ehs = g.input('encoder_hidden_states', 'float32', [o.batch, o.seqLen, c.cross_attention_dim[0]]);
+  const ehs = o.into?.encoderHiddenStates ?? g.input('encoder_hidden_states', 'float32', [o.batch, o.seqLen, c.cross_attention_dim[0]]);
 
   // 1. time: sinusoidal features [B, C0] → time_embedding [B, temb].
   const temb = c.time_embedding_dim;

@@ -48,6 +48,27 @@ export class AdamW {
     }
   }
 
+  /** The moments m (torch's exp_avg) and v (exp_avg_sq) of a parameter, for checkpoints. */
+  moments(key: string): { m: Float32Array; v: Float32Array } {
+    const m = this.m.get(key);
+    const v = this.v.get(key);
+    if (!m || !v) throw new LatentlabError('TRAIN_STATE', `AdamW: no parameter "${key}"`, { key });
+    return { m, v };
+  }
+
+  /** Restores a checkpoint's state: the step count and each parameter's moments (copied in). */
+  loadState(stepCount: number, moments: ReadonlyMap<string, { m: ArrayLike<number>; v: ArrayLike<number> }>): void {
+    for (const [key, { m, v }] of moments) {
+      const own = this.moments(key);
+      if (m.length !== own.m.length || v.length !== own.v.length) {
+        throw new LatentlabError('TRAIN_STATE', `AdamW: the saved moments of "${key}" have ${m.length} elements, the parameter ${own.m.length}`, { key });
+      }
+      own.m.set(m);
+      own.v.set(v);
+    }
+    this.stepCount = stepCount;
+  }
+
   /** One update of every parameter from its gradient (same keys and shapes as the parameters). */
   step(grads: ReadonlyMap<string, Tensor>, lr = this.lr): void {
     for (const [k, p] of this.params) {

@@ -13,6 +13,7 @@ export { ZipArchive, type ZipEntry } from './zip.js';
 export { attributes, MAX_LONG_BYTES, unpickle, type UnpickleOptions } from './pickle/machine.js';
 export { describe as describePickleValue, isDict, isList, isTuple, PyGlobal, PyObject, type GlobalHandler, type HandlerContext, type PickleKey, type PickleValue } from './pickle/values.js';
 export { TorchCheckpoint, type InMemoryFile } from './torch/checkpoint.js';
+export { a1111EmbeddingBytes, type SaveValue, torchSave } from './torch/save.js';
 export { isTorchTensor, STORAGE_DTYPES, TorchStorage, TorchTensorRef, torchGlobals } from './torch/rebuild.js';
 export { readEmbeddingFile, type EmbeddingFile } from './embedding-file.js';
 export { readWeight } from './read-weight.js';

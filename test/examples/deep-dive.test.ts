@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import {
-  blueLoss, cosineSimilarity, dot, euclideanDistance, readImage, renderSvg, SafetensorsFile, StableDiffusionImg2ImgPipeline, StableDiffusionPipeline, Tensor, tensorStats,
+  blueLoss, cosineSimilarity, dot, euclideanDistance, readEmbeddingFile, readImage, renderSvg, SafetensorsFile, StableDiffusionImg2ImgPipeline, StableDiffusionPipeline, Tensor, tensorStats,
 } from 'latentlab';
 
 import { main as autoencoder } from '../../examples/deep-dive/02-autoencoder.js';
@@ -22,6 +22,7 @@ import { main as unetView } from '../../examples/deep-dive/07-unet-view.js';
 import { main as promptWeights } from '../../examples/deep-dive/08-prompt-weights.js';
 import { main as textualInversion } from '../../examples/deep-dive/09-textual-inversion.js';
 import { main as lossGuidance, pictureBlueLoss } from '../../examples/deep-dive/10-loss-guidance.js';
+import { main as trainTextualInversion } from '../../examples/deep-dive/11-train-textual-inversion.js';
 import { FIXTURE_IMAGE, parseExampleArgs, TINY_MODEL } from '../../examples/deep-dive/common.js';
 import { runCli } from '../cli/run-cli.js';
 import { diff, expectClose } from '../helpers/compare.js';
@@ -280,6 +281,19 @@ describe('10 guidance with a loss', () => {
     const cliLatents = await (await SafetensorsFile.open(saved)).read('latents');
     expect(diff(cliLatents.toFloat32().data, r.latents.data).maxAbs).toBe(0);
     expect(sameImage(await readImage(out(`10-${scheduler}-cli.png`)), r.image)).toBe(true);
+  });
+});
+
+describe('11 textual inversion, training', () => {
+  it('learns a token from the fixture pictures, writes a file the loader reads, and pictures with it', async () => {
+    const r = await trainTextualInversion(['--out', out('11'), '--steps', '6']);
+    expect(r.run).toMatchObject({ token: '<my-concept>', ids: [49408], steps: 6 });
+    expect(r.run.losses).toHaveLength(6);
+    const file = await readEmbeddingFile(r.file);
+    expect(file).toMatchObject({ format: 'diffusers', token: '<my-concept>' });
+    expect([...file.embedding.data]).toEqual([...r.run.embeddings.data]);
+    await expectSvg(join(r.args.out, 'loss.svg'));
+    await expectPicture(join(r.args.out, 'initializer-and-token.png'));
   });
 });
 
