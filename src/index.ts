@@ -41,7 +41,7 @@ export { schedulerFromPretrained, type SchedulerFromPretrainedOptions } from './
 export { AdamW, type AdamWOptions } from './train/adamw.js';
 
 // weights and files
-export { readWeight, SafetensorsFile, serializeSafetensors, WeightSet, writeSafetensors } from './weights/index.js';
+export { readWeight, readWeightData, SafetensorsFile, serializeSafetensors, WeightSet, writeSafetensors, type WeightInfo, type WeightSource } from './weights/index.js';
 export { JsonSyntaxError, parseJson, type JsonParseOptions } from './weights/index.js';
 // PyTorch files (.ckpt, .pt, .bin) read without running them, and textual-inversion embedding files
 export {

@@ -14,7 +14,7 @@ import type { Graph } from '../graph/graph.js';
 import { fmtShape, LatentlabError } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
 import type { CompiledGraph, CompileOptions } from '../graph/runtime.js';
-import { bindGraphWeights, FromPretrainedOptions, loadComponent, SessionCache, withDefaults } from './pretrained.js';
+import { bindGraphWeights, FromPretrainedOptions, type LoadedComponent, loadComponent, SessionCache, withDefaults } from './pretrained.js';
 import { AutoencoderKLConfig, parseAutoencoderKLConfig } from './vae-config.js';
 import { DiagonalGaussianDistribution } from './vae-distribution.js';
 import { buildVaeDecoderGraph, buildVaeEncoderGraph, buildVaeProbeGraph, vaeIntermediateNames, vaeScaleFactor } from './vae-graph.js';
@@ -66,7 +66,11 @@ export class AutoencoderKL {
    * Every weight of the checkpoint is checked against the config before anything is compiled.
    */
   static async fromPretrained(path: string, options: FromPretrainedOptions = {}): Promise<AutoencoderKL> {
-    const { folder, config: reader, weights } = await loadComponent(path, 'vae', options);
+    return AutoencoderKL.fromComponent(await loadComponent(path, 'vae', options), options);
+  }
+
+  /** From a config and a weight source (a folder's, or a single-file checkpoint's VAE part). */
+  static fromComponent({ folder, config: reader, weights }: LoadedComponent, options: CompileOptions = {}): AutoencoderKL {
     const config = parseAutoencoderKLConfig(reader);
     const bound = bindGraphWeights(buildVaeProbeGraph(config), weights, 'vae');
     const compile = withDefaults(VAE_COMPILE_DEFAULTS, options);

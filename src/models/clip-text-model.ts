@@ -12,9 +12,9 @@ import type { Graph } from '../graph/graph.js';
 import type { CompiledGraph, CompileOptions } from '../graph/runtime.js';
 import { LatentlabError } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
-import type { WeightSet } from '../weights/index.js';
+import type { WeightSource } from '../weights/index.js';
 import { buildCLIPTextGraph, CLIPTextConfig, parseCLIPTextConfig } from './clip-text-graph.js';
-import { bindGraphWeights, FromPretrainedOptions, loadComponent, SessionCache } from './pretrained.js';
+import { bindGraphWeights, FromPretrainedOptions, type LoadedComponent, loadComponent, SessionCache } from './pretrained.js';
 
 export interface CLIPTextModelOutput {
   /** final_layer_norm of the last layer (or of an earlier one with clipSkip): the prompt embedding, [B, S, H]. */
@@ -38,7 +38,7 @@ export class Embedding {
   private table?: Promise<Tensor<'float32'>>;
 
   constructor(
-    private readonly weights: WeightSet,
+    private readonly weights: WeightSource,
     readonly key: string,
     private readonly stored: number,
     readonly embeddingDim: number,
@@ -100,7 +100,7 @@ export class CLIPTextModel {
   private constructor(
     readonly config: CLIPTextConfig,
     readonly folder: string,
-    weights: WeightSet,
+    weights: WeightSource,
     sessions: SessionCache,
   ) {
     const H = config.hidden_size;
@@ -115,7 +115,11 @@ export class CLIPTextModel {
   }
 
   static async fromPretrained(path: string, options: FromPretrainedOptions = {}): Promise<CLIPTextModel> {
-    const { folder, config: reader, weights } = await loadComponent(path, 'text_encoder', options);
+    return CLIPTextModel.fromComponent(await loadComponent(path, 'text_encoder', options), options);
+  }
+
+  /** From a config and a weight source (a folder's, or a single-file checkpoint's text-encoder part). */
+  static fromComponent({ folder, config: reader, weights }: LoadedComponent, options: CompileOptions = {}): CLIPTextModel {
     const config = parseCLIPTextConfig(reader);
     const probe = buildCLIPTextGraph(config, { batch: 1, seqLen: config.max_position_embeddings, input: 'ids', hiddenStates: false });
     const bound = bindGraphWeights(probe, weights, 'text_encoder');

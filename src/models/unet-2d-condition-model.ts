@@ -15,7 +15,7 @@ import { isFloat } from '../core/dtype.js';
 import { fmtShape, fmtValue, LatentlabError } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
 import type { CompiledGraph, CompileOptions } from '../graph/runtime.js';
-import { bindGraphWeights, FromPretrainedOptions, loadComponent, SessionCache, withDefaults } from './pretrained.js';
+import { bindGraphWeights, FromPretrainedOptions, type LoadedComponent, loadComponent, SessionCache, withDefaults } from './pretrained.js';
 import { UNet2DConditionConfig, parseUNet2DConditionConfig } from './unet-config.js';
 import { buildUNetGraph, unetDebugNames } from './unet-graph.js';
 
@@ -56,7 +56,11 @@ export class UNet2DConditionModel {
   ) {}
 
   static async fromPretrained(path: string, options: FromPretrainedOptions = {}): Promise<UNet2DConditionModel> {
-    const { folder, config: reader, weights } = await loadComponent(path, 'unet', options);
+    return UNet2DConditionModel.fromComponent(await loadComponent(path, 'unet', options), options);
+  }
+
+  /** From a config and a weight source (a folder's, or a single-file checkpoint's UNet part). */
+  static fromComponent({ folder, config: reader, weights }: LoadedComponent, options: CompileOptions = {}): UNet2DConditionModel {
     const config = parseUNet2DConditionConfig(reader);
     // The weights do not depend on the input size: any probe shape declares them all.
     const probe = buildUNetGraph(config, { batch: 1, height: 8, width: 8, seqLen: 1 });

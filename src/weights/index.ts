@@ -8,6 +8,7 @@ export { SafetensorsFile } from './safetensors-file.js';
 export { safetensorsChunks, serializeSafetensors, writeSafetensors, type TensorDict } from './safetensors-write.js';
 export { DTYPE_TO_SAFETENSORS, MAX_HEADER_BYTES, SAFETENSORS_DTYPES, type SafetensorsEntry, type SafetensorsHeader } from './safetensors.js';
 export { WeightSet, type WeightEntry } from './weight-set.js';
+export { readWeightData, type WeightInfo, type WeightSource } from './source.js';
 export { bytesSource, fileSource, type ByteSource } from './byte-source.js';
 export { ZipArchive, type ZipEntry } from './zip.js';
 export { attributes, MAX_LONG_BYTES, unpickle, type UnpickleOptions } from './pickle/machine.js';
