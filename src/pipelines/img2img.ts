@@ -11,6 +11,7 @@ import { LatentlabError } from '../core/errors.js';
 import type { RgbImage } from '../image/index.js';
 import { CommonCallOptions, PipelineBase, PipelineOutput } from './base.js';
 import { loadPipelineComponents, PipelineLoadOptions } from './components.js';
+import { loadSingleFileComponents, type SingleFileLoadOptions } from './single-file.js';
 import { repeatEach } from './encode-prompt.js';
 import { imageToLatents } from './latents.js';
 
@@ -31,6 +32,11 @@ export function img2imgTimesteps(timesteps: readonly number[], order: number, st
 export class StableDiffusionImg2ImgPipeline extends PipelineBase {
   static async fromPretrained(pathOrId: string, options: PipelineLoadOptions = {}): Promise<StableDiffusionImg2ImgPipeline> {
     return new StableDiffusionImg2ImgPipeline(await loadPipelineComponents(pathOrId, options));
+  }
+
+  /** From one LDM-layout checkpoint file (see StableDiffusionPipeline.fromSingleFile). */
+  static async fromSingleFile(file: string, options: SingleFileLoadOptions = {}): Promise<StableDiffusionImg2ImgPipeline> {
+    return new StableDiffusionImg2ImgPipeline(await loadSingleFileComponents(file, options));
   }
 
   async call(o: Img2ImgOptions): Promise<PipelineOutput> {

@@ -6,6 +6,7 @@ export { checkCancelled, classifierFreeGuidance, denoise, type DenoiseArgs, type
 export { encodePrompt, type EncodePromptOptions, repeatEach, tokenizePrompts } from './encode-prompt.js';
 export { type Img2ImgOptions, img2imgTimesteps, StableDiffusionImg2ImgPipeline } from './img2img.js';
 export { StableDiffusionPipeline, type Txt2ImgOptions } from './stable-diffusion.js';
+export { loadSingleFileComponents, type SingleFileLoadOptions } from './single-file.js';
 export type { PipelineVae } from './latents.js';
 export { createRandomPipeline, type CreateRandomPipelineOptions, RANDOM_PIPELINE_PRESETS, randomWeight, type RandomPipelinePreset, type RandomPipelinePresetName } from './random-pipeline.js';
 export { loadTextualInversion, type LoadedTextualInversion, type LoadTextualInversionOptions, type TextualInversionSource } from './textual-inversion.js';

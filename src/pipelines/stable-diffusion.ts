@@ -11,6 +11,7 @@ import type { Tensor } from '../core/tensor.js';
 import { scale } from '../core/tensor-math.js';
 import { CommonCallOptions, PipelineBase, PipelineOutput } from './base.js';
 import { loadPipelineComponents, PipelineLoadOptions } from './components.js';
+import { loadSingleFileComponents, type SingleFileLoadOptions } from './single-file.js';
 
 export interface Txt2ImgOptions extends CommonCallOptions {
   /** Default: unet sample_size × 8 (512 for SD 1.x). Must be a multiple of 8. */
@@ -23,6 +24,14 @@ export interface Txt2ImgOptions extends CommonCallOptions {
 export class StableDiffusionPipeline extends PipelineBase {
   static async fromPretrained(pathOrId: string, options: PipelineLoadOptions = {}): Promise<StableDiffusionPipeline> {
     return new StableDiffusionPipeline(await loadPipelineComponents(pathOrId, options));
+  }
+
+  /**
+   * From one checkpoint file in the original LDM layout (.safetensors or .ckpt), as diffusers'
+   * `from_single_file`: configs from `<stem>.yaml` beside it, `originalConfig`, or the weights.
+   */
+  static async fromSingleFile(file: string, options: SingleFileLoadOptions = {}): Promise<StableDiffusionPipeline> {
+    return new StableDiffusionPipeline(await loadSingleFileComponents(file, options));
   }
 
   /** The image size the model was trained at (unet sample_size × vae scale factor). */

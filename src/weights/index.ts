@@ -17,3 +17,8 @@ export { TorchCheckpoint, type InMemoryFile } from './torch/checkpoint.js';
 export { isTorchTensor, STORAGE_DTYPES, TorchStorage, TorchTensorRef, torchGlobals } from './torch/rebuild.js';
 export { readEmbeddingFile, type EmbeddingFile } from './embedding-file.js';
 export { readWeight } from './read-weight.js';
+export { RefSource, reshaped, rows } from './ref-source.js';
+export { openCheckpointSource, type CheckpointSource } from './single-file/checkpoint-source.js';
+export { openSingleFile, type SingleFileCheckpoint, type SingleFileComponent, type SingleFileOptions } from './single-file/single-file.js';
+export { detectFamily, type CheckpointFamily } from './single-file/detect.js';
+export { parseLdmYaml, type YamlValue } from './single-file/ldm-yaml.js';
