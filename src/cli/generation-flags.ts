@@ -10,9 +10,10 @@ import { LatentlabError } from '../index.js';
 import { addEmbeddingOptions, type EmbeddingFlags } from './embeddings.js';
 import { addModelOptions, addSchedulerOptions, type ModelFlags, type SchedulerFlags } from './model.js';
 import { collectText, integerFlag, nonEmptyFlag, numberFlag, seedFlag, sizeFlag } from './values.js';
+import { addSingleFileOptions, type SingleFileFlags } from './single-file-flags.js';
 import { addVaeOptions } from './vae-flags.js';
 
-export interface GenerationFlags extends ModelFlags, SchedulerFlags, EmbeddingFlags {
+export interface GenerationFlags extends ModelFlags, SchedulerFlags, EmbeddingFlags, SingleFileFlags {
   prompt: string[];
   negativePrompt?: string[];
   steps?: number;
@@ -43,6 +44,7 @@ export function addGenerationOptions(cmd: Command, img2img: boolean): Command {
   cmd.addOption(new Option('--prompt <text>', 'what to draw; repeat the flag for a batch of prompts').argParser(collectText('--prompt', true)).makeOptionMandatory());
   cmd.addOption(new Option('--negative-prompt <text>', 'what to steer away from: one for all prompts, or one per prompt (default: "")').argParser(collectText('--negative-prompt', true)));
   addModelOptions(cmd, { required: true, runs: true });
+  addSingleFileOptions(cmd);
   addSchedulerOptions(cmd);
   addEmbeddingOptions(cmd);
   cmd.addOption(new Option('--steps <n>', `number of denoising steps (default: ${DEFAULT_STEPS})`).argParser(integerFlag('--steps', 1)));

@@ -5,7 +5,7 @@
 // model is loaded (seconds) or the loop runs (minutes), so a typo costs nothing. Outputs are written
 // only after the loop finished, each atomically (outputs.ts).
 
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 
 import {
   type AutoencoderTiny, encodePng, Generator, LatentlabError, latentsToImages, type PipelineOutput, serializeSafetensors, StableDiffusionImg2ImgPipeline, StableDiffusionPipeline, type StepInfo,
@@ -17,6 +17,7 @@ import { DEFAULT_GUIDANCE, DEFAULT_STEPS, type GenerationFlags, negativesFor, se
 import { type InputImage, prepareInputImage } from './input-image.js';
 import { a1111Text, type GenerationSettings, latentlabVersion, modelName, promptIndex, stringifyJson } from './metadata.js';
 import { isFolder, loadOptions, resolveFolder, schedulerChoice, schedulerReport } from './model.js';
+import { checkSingleFileFlags, isSingleFile } from './single-file-flags.js';
 import { explicitTarget, imageTargets, type Target, writeTarget } from './outputs.js';
 import { Previewer } from './preview.js';
 import { StepProgress } from './progress.js';
@@ -94,11 +95,16 @@ async function planRun(kind: 'generate' | 'img2img', flags: GenerationFlags, ses
 
 /** The pipeline (downloading a Hub model if needed), the limits it sets, and the settings the run will use. */
 async function loadPipeline(plan: Plan, flags: GenerationFlags, session: Session): Promise<{ pipe: Pipeline; settings: GenerationSettings; model: string }> {
-  const folder = await resolveFolder(flags, session);
-  const model = modelName(flags.model!, await isFolder(flags.model!));
+  const singleFile = await isSingleFile(flags.model!);
+  checkSingleFileFlags(flags, singleFile);
+  const folder = singleFile ? resolve(flags.model!) : await resolveFolder(flags, session);
+  const model = singleFile ? basename(flags.model!).replace(/\.[^.]+$/, '') : modelName(flags.model!, await isFolder(flags.model!));
   const Class = plan.kind === 'generate' ? StableDiffusionPipeline : StableDiffusionImg2ImgPipeline;
   const vae = plan.vae && (await loadVae(plan.vae, loadOptions(flags)));
-  const pipe: Pipeline = await Class.fromPretrained(folder, { ...loadOptions(flags), scheduler: plan.scheduler.choice, vae });
+  const common = { scheduler: plan.scheduler.choice, vae };
+  const pipe: Pipeline = singleFile
+    ? await Class.fromSingleFile(folder, { device: flags.device, threads: flags.threads, originalConfig: flags.originalConfig, predictionType: flags.predictionType, ...common })
+    : await Class.fromPretrained(folder, { ...loadOptions(flags), ...common });
   checkAgainstModel(pipe, plan.steps, flags.clipSkip);
   const embeddings = await loadEmbeddings(pipe.tokenizer, pipe.textEncoder, plan.embeddings);
   const { input } = plan;
