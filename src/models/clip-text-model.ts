@@ -13,7 +13,9 @@ import type { CompiledGraph, CompileOptions } from '../graph/runtime.js';
 import { LatentlabError } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
 import type { WeightSource } from '../weights/index.js';
+import { type LoraPlan, withLoraPlan } from '../nn/lora.js';
 import { buildCLIPTextGraph, CLIPTextConfig, parseCLIPTextConfig } from './clip-text-graph.js';
+import { applyLoras, type LoraUse } from './lora.js';
 import { bindGraphWeights, FromPretrainedOptions, type LoadedComponent, loadComponent, SessionCache } from './pretrained.js';
 
 export interface CLIPTextModelOutput {
@@ -92,7 +94,8 @@ function idsTensor(ids: Tensor | readonly (readonly number[])[]): Tensor<'int64'
 
 export class CLIPTextModel {
   readonly textModel: { embeddings: { tokenEmbedding: Embedding; positionEmbedding: Embedding } };
-  private readonly sessions: SessionCache;
+  private sessions: SessionCache;
+  private loraPlan?: LoraPlan;
   /** Token-table rows after the checkpoint's (textual inversion), [n, H]. */
   private addedRows?: Tensor<'float32'>;
   private readonly custom: SessionCache;
@@ -150,6 +153,15 @@ export class CLIPTextModel {
     return this.addedRows;
   }
 
+  /** As UNet2DConditionModel.setLoras, for the text encoder's modules (kohya lora_te_*, PEFT text_encoder.*). */
+  async setLoras(uses: readonly LoraUse[]): Promise<number[]> {
+    const applied = applyLoras(uses, 'text_encoder', this.custom.weights);
+    await this.sessions.release();
+    this.sessions = new SessionCache(new Map([...this.custom.weights, ...applied.weights]), this.sessions.options);
+    this.loraPlan = uses.length > 0 ? applied.plan : undefined;
+    return applied.counts;
+  }
+
   /** Runs the encoder on token ids [B, S] (S ≤ max_position_embeddings). */
   async forward(inputIds: Tensor | readonly (readonly number[])[], options: ForwardOptions = {}): Promise<CLIPTextModelOutput> {
     const ids = idsTensor(inputIds);
@@ -179,7 +191,7 @@ export class CLIPTextModel {
     const added = input === 'ids' ? this.addedRows : undefined;
     const addedTokens = added?.shape[0] ?? 0;
     const key = `${input}:${seqLen}:${hiddenStates}:${clipSkip}:${addedTokens}`;
-    const session = await this.sessions.get(key, () => buildCLIPTextGraph(c, { batch: 'batch', seqLen, input, hiddenStates, clipSkip, addedTokens }));
+    const session = await this.sessions.get(key, () => withLoraPlan(this.loraPlan, () => buildCLIPTextGraph(c, { batch: 'batch', seqLen, input, hiddenStates, clipSkip, addedTokens })));
     const feeds: Record<string, Tensor> = input === 'ids' ? { input_ids: x } : { inputs_embeds: x.dtype === 'float32' ? x : x.toFloat32() };
     if (added) feeds.added_token_embeddings = added;
     const r = await session.run(feeds);

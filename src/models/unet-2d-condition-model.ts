@@ -16,6 +16,8 @@ import { fmtShape, fmtValue, LatentlabError } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
 import type { CompiledGraph, CompileOptions } from '../graph/runtime.js';
 import { bindGraphWeights, FromPretrainedOptions, type LoadedComponent, loadComponent, SessionCache, withDefaults } from './pretrained.js';
+import { type LoraPlan, withLoraPlan } from '../nn/lora.js';
+import { applyLoras, type LoraUse } from './lora.js';
 import { UNet2DConditionConfig, parseUNet2DConditionConfig } from './unet-config.js';
 import { buildUNetGraph, unetDebugNames } from './unet-graph.js';
 
@@ -51,9 +53,23 @@ export class UNet2DConditionModel {
   private constructor(
     readonly config: UNet2DConditionConfig,
     readonly folder: string,
-    private readonly sessions: SessionCache,
+    private sessions: SessionCache,
     private readonly custom = new SessionCache(sessions.weights, sessions.options),
   ) {}
+
+  private loraPlan?: LoraPlan;
+
+  /**
+   * Runs the UNet with these LoRAs as low-rank branches (nn/lora.ts; the weights stay in place), replacing
+   * any set before; `[]` removes them. Returns how many UNet modules each file touches.
+   */
+  async setLoras(uses: readonly LoraUse[]): Promise<number[]> {
+    const applied = applyLoras(uses, 'unet', this.custom.weights);
+    await this.sessions.release();
+    this.sessions = new SessionCache(new Map([...this.custom.weights, ...applied.weights]), this.sessions.options);
+    this.loraPlan = uses.length > 0 ? applied.plan : undefined;
+    return applied.counts;
+  }
 
   static async fromPretrained(path: string, options: FromPretrainedOptions = {}): Promise<UNet2DConditionModel> {
     return UNet2DConditionModel.fromComponent(await loadComponent(path, 'unet', options), options);
@@ -97,7 +113,7 @@ export class UNet2DConditionModel {
     const debug = options.debug ?? false;
     const seqLen = ehs.shape[1];
     const key = `${b}x${h}x${w}:${seqLen}:${debug}`;
-    const session = await this.sessions.get(key, () => buildUNetGraph(c, { batch: b, height: h, width: w, seqLen, debug }));
+    const session = await this.sessions.get(key, () => withLoraPlan(this.loraPlan, () => buildUNetGraph(c, { batch: b, height: h, width: w, seqLen, debug })));
     const r = await session.run({ sample: x, timestep: t, encoder_hidden_states: ehs });
     const out: UNet2DConditionOutput = { sample: r.out as Tensor<'float32'> };
     if (debug) out.debug = Object.fromEntries(unetDebugNames(c).map((name) => [name.slice('debug.'.length), r[name] as Tensor<'float32'>]));
