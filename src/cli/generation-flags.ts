@@ -10,10 +10,11 @@ import { LatentlabError } from '../index.js';
 import { addEmbeddingOptions, type EmbeddingFlags } from './embeddings.js';
 import { addModelOptions, addSchedulerOptions, type ModelFlags, type SchedulerFlags } from './model.js';
 import { collectText, integerFlag, nonEmptyFlag, numberFlag, seedFlag, sizeFlag } from './values.js';
+import { addLoraOptions, type LoraFlags } from './lora-flags.js';
 import { addSingleFileOptions, type SingleFileFlags } from './single-file-flags.js';
 import { addVaeOptions } from './vae-flags.js';
 
-export interface GenerationFlags extends ModelFlags, SchedulerFlags, EmbeddingFlags, SingleFileFlags {
+export interface GenerationFlags extends ModelFlags, SchedulerFlags, EmbeddingFlags, SingleFileFlags, LoraFlags {
   prompt: string[];
   negativePrompt?: string[];
   steps?: number;
@@ -47,6 +48,7 @@ export function addGenerationOptions(cmd: Command, img2img: boolean): Command {
   addSingleFileOptions(cmd);
   addSchedulerOptions(cmd);
   addEmbeddingOptions(cmd);
+  addLoraOptions(cmd);
   cmd.addOption(new Option('--steps <n>', `number of denoising steps (default: ${DEFAULT_STEPS})`).argParser(integerFlag('--steps', 1)));
   cmd.addOption(new Option('--guidance <g>', `classifier-free guidance scale; ≤ 1 turns guidance off (default: ${DEFAULT_GUIDANCE})`).argParser(numberFlag('--guidance')));
   cmd.addOption(new Option('--seed <s>', 'random seed, an integer in [0, 2^64) (default: a random one, reported)').argParser(seedFlag));

@@ -8,7 +8,7 @@
 import { basename, dirname, resolve } from 'node:path';
 
 import {
-  type AutoencoderTiny, encodePng, Generator, LatentlabError, latentsToImages, type PipelineOutput, serializeSafetensors, StableDiffusionImg2ImgPipeline, StableDiffusionPipeline, type StepInfo,
+  type AutoencoderTiny, encodePng, extractLoraTags, Generator, LatentlabError, latentsToImages, type PipelineOutput, serializeSafetensors, StableDiffusionImg2ImgPipeline, StableDiffusionPipeline, type StepInfo,
   type Tensor,
 } from '../index.js';
 import { loadEmbeddings, planEmbeddings, type PlannedEmbedding } from './embeddings.js';
@@ -17,6 +17,7 @@ import { DEFAULT_GUIDANCE, DEFAULT_STEPS, type GenerationFlags, negativesFor, se
 import { type InputImage, prepareInputImage } from './input-image.js';
 import { a1111Text, type GenerationSettings, latentlabVersion, modelName, promptIndex, stringifyJson } from './metadata.js';
 import { isFolder, loadOptions, resolveFolder, schedulerChoice, schedulerReport } from './model.js';
+import { hashLoras, type LoraReport, planLoras } from './lora-flags.js';
 import { checkSingleFileFlags, isSingleFile } from './single-file-flags.js';
 import { explicitTarget, imageTargets, type Target, writeTarget } from './outputs.js';
 import { Previewer } from './preview.js';
@@ -51,6 +52,7 @@ interface Plan {
   latentsOut?: Target;
   previewer?: Previewer;
   embeddings: PlannedEmbedding[];
+  loras: Omit<LoraReport, 'hash'>[];
   vae?: VaeChoice;
   previewVae?: VaeChoice;
 }
@@ -82,9 +84,10 @@ async function planRun(kind: 'generate' | 'img2img', flags: GenerationFlags, ses
   if (kind === 'img2img') checkDenoisingSteps(steps, strength);
   const input = kind === 'img2img' ? await prepareInputImage(flags) : undefined;
   const embeddings = await planEmbeddings(flags);
+  const loras = await planLoras(flags, flags.prompt);
   const overwrite = flags.overwrite ?? false;
   return {
-    kind, negatives, numImages, seed, randomSeed: random, scheduler, steps, strength, input, embeddings,
+    kind, negatives, numImages, seed, randomSeed: random, scheduler, steps, strength, input, embeddings, loras,
     imageOut: await imageTargets('--out', flags.out, flags.prompt.length * numImages, String(seed), overwrite),
     latentsOut: flags.saveLatents === undefined ? undefined : await explicitTarget('--save-latents', flags.saveLatents, ['.safetensors'], overwrite),
     previewer: flags.preview === undefined ? undefined : await Previewer.create(flags.preview, overwrite, session),
@@ -107,6 +110,8 @@ async function loadPipeline(plan: Plan, flags: GenerationFlags, session: Session
     : await Class.fromPretrained(folder, { ...loadOptions(flags), ...common });
   checkAgainstModel(pipe, plan.steps, flags.clipSkip);
   const embeddings = await loadEmbeddings(pipe.tokenizer, pipe.textEncoder, plan.embeddings);
+  const loras = await hashLoras(plan.loras);
+  await pipe.setLoras(loras);
   const { input } = plan;
   if (input?.resizedFrom) session.note(`resized ${flags.image} from ${input.resizedFrom.width}×${input.resizedFrom.height} to ${input.image.width}×${input.image.height} (Lanczos), as --width/--height asked`);
   if (plan.randomSeed) session.note(`seed ${plan.seed} (random; pass --seed ${plan.seed} to get the same images again)`);
@@ -132,6 +137,7 @@ async function loadPipeline(plan: Plan, flags: GenerationFlags, session: Session
     eta: flags.eta,
     clipSkip: flags.clipSkip,
     ...(embeddings.length > 0 ? { embeddings } : {}),
+    ...(loras.length > 0 ? { loras } : {}),
     vae: plan.vae,
     previewVae: plan.previewVae,
     ...(input ? { image: flags.image, strength: plan.strength, resizedFrom: input.resizedFrom } : {}),
@@ -143,7 +149,7 @@ async function loadPipeline(plan: Plan, flags: GenerationFlags, session: Session
 async function denoiseWithProgress(pipe: Pipeline, plan: Plan, s: GenerationSettings, session: Session, previewVae?: AutoencoderTiny): Promise<PipelineOutput> {
   const progress = new StepProgress(session.streams.stderr);
   const common = {
-    prompt: s.prompts,
+    prompt: s.prompts.map((p) => extractLoraTags(p).prompt), // the LoRAs are applied; A1111 keeps the tags only in the infotext
     negativePrompt: s.negativePrompts,
     numImagesPerPrompt: s.numImagesPerPrompt,
     numInferenceSteps: s.steps,

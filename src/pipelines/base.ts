@@ -10,6 +10,8 @@ import { encodePrompt, repeatEach } from './encode-prompt.js';
 import type { PipelineComponents } from './components.js';
 import { denoise, type DenoiseArgs, type StepCallback } from './denoise.js';
 import { latentsToImages, type PipelineVae } from './latents.js';
+import { type PipelineLora, setPipelineLoras } from './lora.js';
+import type { LoraFile } from '../weights/lora/lora-file.js';
 import { loadTextualInversion, type LoadedTextualInversion, type LoadTextualInversionOptions, type TextualInversionSource } from './textual-inversion.js';
 
 export interface CommonCallOptions {
@@ -176,6 +178,11 @@ export class PipelineBase {
   /** latents → images: vae.decode(latents / scaling_factor), then diffusers' postprocess. */
   decodeLatents(latents: Tensor<'float32'>): Promise<RgbImage[]> {
     return latentsToImages(this.vae, latents);
+  }
+
+  /** LoRAs on the UNet and the text encoder, each with its weight (pipelines/lora.ts); `[]` removes them. */
+  setLoras(loras: readonly PipelineLora[]): Promise<LoraFile[]> {
+    return setPipelineLoras(this, loras);
   }
 
   async release(): Promise<void> {

@@ -10,3 +10,4 @@ export { loadSingleFileComponents, type SingleFileLoadOptions } from './single-f
 export type { PipelineVae } from './latents.js';
 export { createRandomPipeline, type CreateRandomPipelineOptions, RANDOM_PIPELINE_PRESETS, randomWeight, type RandomPipelinePreset, type RandomPipelinePresetName } from './random-pipeline.js';
 export { loadTextualInversion, type LoadedTextualInversion, type LoadTextualInversionOptions, type TextualInversionSource } from './textual-inversion.js';
+export { extractLoraTags, type LoraTag, type PipelineLora, setPipelineLoras } from './lora.js';
