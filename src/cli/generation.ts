@@ -54,7 +54,7 @@ interface Plan {
   embeddings: PlannedEmbedding[];
   loras: Omit<LoraReport, 'hash'>[];
   vae?: VaeChoice;
-  previewVae?: VaeChoice;
+  previewVae?: VaeChoice & { kind: 'taesd' };
 }
 
 export async function runGeneration(kind: 'generate' | 'img2img', flags: GenerationFlags, session: Session): Promise<void> {
@@ -196,13 +196,13 @@ async function writeOutputs(output: PipelineOutput, plan: Plan, s: GenerationSet
 }
 
 /** --preview-vae only makes sense with --preview: say so instead of ignoring it. */
-async function previewVaeChoice(flags: GenerationFlags): Promise<VaeChoice | undefined> {
+async function previewVaeChoice(flags: GenerationFlags): Promise<(VaeChoice & { kind: 'taesd' }) | undefined> {
   if (flags.previewVae !== undefined && flags.preview === undefined) {
     throw new LatentlabError('CLI_ARGUMENT', '--preview-vae is given without --preview, so there are no previews to decode', {
       key: '--preview-vae', hint: 'add --preview DIR, or drop --preview-vae',
     });
   }
-  return vaeChoice('--preview-vae', flags.previewVae);
+  return vaeChoice('--preview-vae', flags.previewVae) as Promise<(VaeChoice & { kind: 'taesd' }) | undefined>; // a bare PATH is refused for previews
 }
 
 /** img2img runs int(steps × strength) of the steps (diffusers' get_timesteps); zero is no run at all. */

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { SafetensorsFile, readImage } from '../../src/index.js';
+import { parseA1111Parameters, readImage, readPngText, SafetensorsFile } from '../../src/index.js';
 import { diff } from '../helpers/compare.js';
 import { fixturePath, loadTensors, readJson } from '../helpers/fixtures.js';
 import { checkImages, LATENT_REL } from '../pipelines/conformance.js';
@@ -34,6 +34,24 @@ describe('latentlab generate --model FILE', () => {
     console.log(`CLI --model tiny-sd2.safetensors ${name}: final latents max rel ${d.maxRel.toExponential(2)}`);
     expect(d.maxRel).toBeLessThanOrEqual(LATENT_REL);
     checkImages(name, [await readImage(report.images[0])], ref.get('image_uint8')!);
+  });
+
+  it('--vae PATH (a VAE folder) swaps the VAE, recorded in the infotext; a PATH that is no VAE is a flag error', async () => {
+    const name = 'sd2_ddim_vpred_64x64';
+    const c = readJson('reference', 'tiny-sd2', 'txt2img', `${name}.json`);
+    const ref = await loadTensors('reference', 'tiny-sd2', 'txt2img', `${name}.safetensors`);
+    const dir = tempDir();
+    const r = await runCli([
+      'generate', '--model', SD2, '--vae', fixturePath('pipelines', 'tiny-sd2', 'vae'), '--prompt', c.prompt, '--steps', String(c.num_inference_steps),
+      '--guidance', String(c.guidance_scale), '--seed', String(c.seed), '--width', '64', '--height', '64', '--out', join(dir, 'out.png'), '--json',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const report = parseReport(r);
+    checkImages(name, [await readImage(report.images[0])], ref.get('image_uint8')!);
+    expect(parseA1111Parameters((await readPngText(report.images[0])).parameters).extra?.VAE).toBe('vae');
+    const bad = await runCli(['generate', '--model', SD2, '--vae', join(dir, 'nothing.bin'), '--prompt', 'x', '--out', join(dir, 'o.png')]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('--vae');
   });
 
   it('--prediction-type overrides the YAML', async () => {
