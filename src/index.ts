@@ -41,7 +41,7 @@ export { schedulerFromPretrained, type SchedulerFromPretrainedOptions } from './
 export { AdamW, type AdamWOptions } from './train/adamw.js';
 
 // weights and files
-export { openLoraFile, type LoraFile } from './weights/lora/lora-file.js';
+export { describeFile, describeText, type DescribedFile, openLoraFile, type LoraFile } from './weights/index.js';
 export { openCheckpointSource, openSingleFile, RefSource, type CheckpointFamily, type SingleFileCheckpoint, type SingleFileOptions } from './weights/index.js';
 export { readWeight, readWeightData, SafetensorsFile, serializeSafetensors, WeightSet, writeSafetensors, type WeightInfo, type WeightSource } from './weights/index.js';
 export { JsonSyntaxError, parseJson, type JsonParseOptions } from './weights/index.js';
