@@ -15,7 +15,7 @@ import { Tensor } from '../core/tensor.js';
 import type { WeightSource } from '../weights/index.js';
 import { type LoraPlan, withLoraPlan } from '../nn/lora.js';
 import { buildCLIPTextGraph, CLIPTextConfig, parseCLIPTextConfig } from './clip-text-graph.js';
-import { applyLoras, type LoraUse } from './lora.js';
+import { loraSessions, type LoraUse } from './lora.js';
 import { bindGraphWeights, FromPretrainedOptions, type LoadedComponent, loadComponent, SessionCache } from './pretrained.js';
 
 export interface CLIPTextModelOutput {
@@ -155,11 +155,9 @@ export class CLIPTextModel {
 
   /** As UNet2DConditionModel.setLoras, for the text encoder's modules (kohya lora_te_*, PEFT text_encoder.*). */
   async setLoras(uses: readonly LoraUse[]): Promise<number[]> {
-    const applied = applyLoras(uses, 'text_encoder', this.custom.weights);
-    await this.sessions.release();
-    this.sessions = new SessionCache(new Map([...this.custom.weights, ...applied.weights]), this.sessions.options);
-    this.loraPlan = uses.length > 0 ? applied.plan : undefined;
-    return applied.counts;
+    const r = await loraSessions(uses, 'text_encoder', this.custom, this.sessions);
+    [this.sessions, this.loraPlan] = [r.sessions, r.plan];
+    return r.counts;
   }
 
   /** Runs the encoder on token ids [B, S] (S ≤ max_position_embeddings). */

@@ -10,6 +10,7 @@ import type { WeightData } from '../core/external.js';
 import { type LoraBranch, loraKeys, type LoraPlan } from '../nn/lora.js';
 import { reshaped } from '../weights/ref-source.js';
 import type { LoraComponent, LoraFile } from '../weights/lora/lora-file.js';
+import { SessionCache } from './pretrained.js';
 
 /** A LoRA file and its weight (diffusers' lora_scale, A1111's `<lora:name:weight>`). */
 export interface LoraUse {
@@ -76,4 +77,15 @@ export function applyLoras(uses: readonly LoraUse[], component: LoraComponent, b
     counts.push(mine.length);
   }
   return { plan, weights, counts };
+}
+
+/**
+ * What a model's setLoras does: the old sessions released, new ones over the base weights plus the
+ * factors, and the plan their graphs are built with (undefined: no LoRA).
+ */
+export async function loraSessions(uses: readonly LoraUse[], component: LoraComponent, base: SessionCache, old: SessionCache): Promise<{ sessions: SessionCache; plan?: LoraPlan; counts: number[] }> {
+  const applied = applyLoras(uses, component, base.weights);
+  await old.release();
+  const sessions = new SessionCache(new Map([...base.weights, ...applied.weights]), old.options);
+  return { sessions, plan: uses.length > 0 ? applied.plan : undefined, counts: applied.counts };
 }

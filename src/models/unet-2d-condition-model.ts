@@ -17,7 +17,7 @@ import { Tensor } from '../core/tensor.js';
 import type { CompiledGraph, CompileOptions } from '../graph/runtime.js';
 import { bindGraphWeights, FromPretrainedOptions, type LoadedComponent, loadComponent, SessionCache, withDefaults } from './pretrained.js';
 import { type LoraPlan, withLoraPlan } from '../nn/lora.js';
-import { applyLoras, type LoraUse } from './lora.js';
+import { loraSessions, type LoraUse } from './lora.js';
 import { UNet2DConditionConfig, parseUNet2DConditionConfig } from './unet-config.js';
 import { buildUNetGraph, unetDebugNames } from './unet-graph.js';
 
@@ -64,11 +64,9 @@ export class UNet2DConditionModel {
    * any set before; `[]` removes them. Returns how many UNet modules each file touches.
    */
   async setLoras(uses: readonly LoraUse[]): Promise<number[]> {
-    const applied = applyLoras(uses, 'unet', this.custom.weights);
-    await this.sessions.release();
-    this.sessions = new SessionCache(new Map([...this.custom.weights, ...applied.weights]), this.sessions.options);
-    this.loraPlan = uses.length > 0 ? applied.plan : undefined;
-    return applied.counts;
+    const r = await loraSessions(uses, 'unet', this.custom, this.sessions);
+    [this.sessions, this.loraPlan] = [r.sessions, r.plan];
+    return r.counts;
   }
 
   static async fromPretrained(path: string, options: FromPretrainedOptions = {}): Promise<UNet2DConditionModel> {
