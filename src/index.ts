@@ -54,7 +54,9 @@ export {
 export { readTrainingImages, type TrainingImagesOptions } from './platform/node/training-images.js';
 
 // weights and files
-export { readWeight, SafetensorsFile, serializeSafetensors, WeightSet, writeSafetensors } from './weights/index.js';
+export { describeFile, describeText, type DescribedFile, openLoraFile, type LoraFile } from './weights/index.js';
+export { openCheckpointSource, openSingleFile, RefSource, type CheckpointFamily, type SingleFileCheckpoint, type SingleFileOptions } from './weights/index.js';
+export { readWeight, readWeightData, SafetensorsFile, serializeSafetensors, WeightSet, writeSafetensors, type WeightInfo, type WeightSource } from './weights/index.js';
 export { JsonSyntaxError, parseJson, type JsonParseOptions } from './weights/index.js';
 // PyTorch files (.ckpt, .pt, .bin) read without running them, and textual-inversion embedding files
 export {

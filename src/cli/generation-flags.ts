@@ -13,9 +13,11 @@ import { memoryFlag } from './limits.js';
 import { addModelOptions, addSchedulerOptions, type ModelFlags, type SchedulerFlags } from './model.js';
 import { PROGRESS_MODES, type ProgressMode } from './progress.js';
 import { choiceFlag, collectText, integerFlag, nonEmptyFlag, numberFlag, promptSyntaxFlag, seedFlag, sizeFlag } from './values.js';
+import { addLoraOptions, type LoraFlags } from './lora-flags.js';
+import { addSingleFileOptions, type SingleFileFlags } from './single-file-flags.js';
 import { addVaeOptions } from './vae-flags.js';
 
-export interface GenerationFlags extends ModelFlags, SchedulerFlags, EmbeddingFlags {
+export interface GenerationFlags extends ModelFlags, SchedulerFlags, EmbeddingFlags, SingleFileFlags, LoraFlags {
   prompt: string[];
   negativePrompt?: string[];
   promptSyntax?: PromptSyntax;
@@ -51,8 +53,10 @@ export function addGenerationOptions(cmd: Command, img2img: boolean): Command {
   cmd.addOption(new Option('--negative-prompt <text>', 'what to steer away from: one for all prompts, or one per prompt (default: "")').argParser(collectText('--negative-prompt', true)));
   addPromptSyntaxOption(cmd);
   addModelOptions(cmd, { required: true, runs: true });
+  addSingleFileOptions(cmd);
   addSchedulerOptions(cmd);
   addEmbeddingOptions(cmd);
+  addLoraOptions(cmd);
   cmd.addOption(new Option('--steps <n>', `number of denoising steps (default: ${DEFAULT_STEPS})`).argParser(integerFlag('--steps', 1)));
   cmd.addOption(new Option('--guidance <g>', `classifier-free guidance scale; ≤ 1 turns guidance off (default: ${DEFAULT_GUIDANCE})`).argParser(numberFlag('--guidance')));
   cmd.addOption(new Option('--seed <s>', 'random seed, an integer in [0, 2^64) (default: a random one, reported)').argParser(seedFlag));

@@ -5,10 +5,10 @@
 // model is loaded (seconds) or the loop runs (minutes), so a typo costs nothing. Outputs are written
 // only after the loop finished, each atomically (outputs.ts).
 
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 
 import {
-  type AutoencoderTiny, encodePng, Generator, LatentlabError, latentsToImages, type LossGuidance, type PipelineOutput, serializeSafetensors, StableDiffusionImg2ImgPipeline, StableDiffusionPipeline, type StepInfo,
+  type AutoencoderTiny, encodePng, extractLoraTags, Generator, LatentlabError, latentsToImages, type LossGuidance, type PipelineOutput, serializeSafetensors, StableDiffusionImg2ImgPipeline, StableDiffusionPipeline, type StepInfo,
   type Tensor,
 } from '../index.js';
 import { checkApplicable } from './applicability.js';
@@ -19,6 +19,8 @@ import { type InputImage, prepareInputImage } from './input-image.js';
 import { lossGuidanceEntry, lossGuidanceText } from './loss-guidance.js';
 import { type GenerationSettings, latentlabVersion, modelName, pngTextFor, promptIndex, stringifyJson } from './metadata.js';
 import { isFolder, loadOptions, resolveFolder, schedulerChoice, schedulerReport } from './model.js';
+import { hashLoras, type LoraReport, planLoras } from './lora-flags.js';
+import { checkSingleFileFlags, isSingleFile } from './single-file-flags.js';
 import { explicitTarget, imageTargets, type Target, writeTarget } from './outputs.js';
 import { capThreadsFlag, checkRunMemory, memoryCap } from './limits.js';
 import { Previewer } from './preview.js';
@@ -57,8 +59,9 @@ interface Plan {
   /** --max-memory or LATENTLAB_MAX_MEMORY, bytes. */
   maxMemory?: number;
   embeddings: PlannedEmbedding[];
+  loras: Omit<LoraReport, 'hash'>[];
   vae?: VaeChoice;
-  previewVae?: VaeChoice;
+  previewVae?: VaeChoice & { kind: 'taesd' };
   lossGuidance?: LossGuidance[];
 }
 
@@ -93,9 +96,10 @@ async function planRun(kind: 'generate' | 'img2img', flags: GenerationFlags, ses
   const maxMemory = memoryCap(flags.maxMemory);
   const input = kind === 'img2img' ? await prepareInputImage(flags) : undefined;
   const embeddings = await planEmbeddings(flags);
+  const loras = await planLoras(flags, flags.prompt);
   const overwrite = flags.overwrite ?? false;
   return {
-    kind, negatives, numImages, seed, randomSeed: random, scheduler, steps, strength, input, localFolder, maxMemory, embeddings, lossGuidance: flags.lossGuidance?.map(lossGuidanceEntry),
+    kind, negatives, numImages, seed, randomSeed: random, scheduler, steps, strength, input, localFolder, maxMemory, embeddings, lossGuidance: flags.lossGuidance?.map(lossGuidanceEntry), loras,
     imageOut: await imageTargets('--out', flags.out, flags.prompt.length * numImages, String(seed), overwrite),
     latentsOut: flags.saveLatents === undefined ? undefined : await explicitTarget('--save-latents', flags.saveLatents, ['.safetensors'], overwrite),
     previewer: flags.preview === undefined ? undefined : await Previewer.create(flags.preview, overwrite, session),
@@ -106,14 +110,21 @@ async function planRun(kind: 'generate' | 'img2img', flags: GenerationFlags, ses
 
 /** The pipeline (downloading a Hub model if needed), the limits it sets, and the settings the run will use. */
 async function loadPipeline(plan: Plan, flags: GenerationFlags, session: Session): Promise<{ pipe: Pipeline; settings: GenerationSettings; model: string }> {
-  const folder = await resolveFolder(flags, session);
-  const model = modelName(flags.model!, plan.localFolder);
+  const singleFile = await isSingleFile(flags.model!);
+  checkSingleFileFlags(flags, singleFile);
+  const folder = singleFile ? resolve(flags.model!) : await resolveFolder(flags, session);
+  const model = singleFile ? basename(flags.model!).replace(/\.[^.]+$/, '') : modelName(flags.model!, plan.localFolder);
   const Class = plan.kind === 'generate' ? StableDiffusionPipeline : StableDiffusionImg2ImgPipeline;
   const vae = plan.vae && (await loadVae(plan.vae, loadOptions(flags)));
-  const pipe: Pipeline = await Class.fromPretrained(folder, { ...loadOptions(flags), scheduler: plan.scheduler.choice, vae });
+  const common = { scheduler: plan.scheduler.choice, vae };
+  const pipe: Pipeline = singleFile
+    ? await Class.fromSingleFile(folder, { device: flags.device, threads: flags.threads, originalConfig: flags.originalConfig, predictionType: flags.predictionType, ...common })
+    : await Class.fromPretrained(folder, { ...loadOptions(flags), ...common });
   checkAgainstModel(pipe, plan.steps, flags.clipSkip);
   checkApplicable(flags, { localFolder: plan.localFolder, schedulerClass: pipe.scheduler.className });
   const embeddings = await loadEmbeddings(pipe.tokenizer, pipe.textEncoder, plan.embeddings);
+  const loras = await hashLoras(plan.loras);
+  await pipe.setLoras(loras);
   const { input } = plan;
   const size = pipe instanceof StableDiffusionPipeline ? pipe.defaultSize : 0;
   const settings: GenerationSettings = {
@@ -138,6 +149,7 @@ async function loadPipeline(plan: Plan, flags: GenerationFlags, session: Session
     eta: flags.eta,
     clipSkip: flags.clipSkip,
     ...(embeddings.length > 0 ? { embeddings } : {}),
+    ...(loras.length > 0 ? { loras } : {}),
     vae: plan.vae,
     previewVae: plan.previewVae,
     ...(flags.lossGuidance ? { lossGuidance: flags.lossGuidance.map(lossGuidanceText) } : {}),
@@ -154,7 +166,7 @@ async function loadPipeline(plan: Plan, flags: GenerationFlags, session: Session
 async function denoiseWithProgress(pipe: Pipeline, plan: Plan, s: GenerationSettings, flags: GenerationFlags, session: Session, previewVae?: AutoencoderTiny): Promise<PipelineOutput> {
   const progress = new StepProgress(session.streams.stderr, 'denoising', undefined, flags.progress);
   const common = {
-    prompt: s.prompts,
+    prompt: s.prompts.map((p) => extractLoraTags(p).prompt), // the LoRAs are applied; A1111 keeps the tags only in the infotext
     negativePrompt: s.negativePrompts,
     promptSyntax: s.promptSyntax,
     numImagesPerPrompt: s.numImagesPerPrompt,
@@ -205,13 +217,13 @@ async function writeOutputs(output: PipelineOutput, plan: Plan, s: GenerationSet
 }
 
 /** --preview-vae only makes sense with --preview: say so instead of ignoring it. */
-async function previewVaeChoice(flags: GenerationFlags): Promise<VaeChoice | undefined> {
+async function previewVaeChoice(flags: GenerationFlags): Promise<(VaeChoice & { kind: 'taesd' }) | undefined> {
   if (flags.previewVae !== undefined && flags.preview === undefined) {
     throw new LatentlabError('CLI_ARGUMENT', '--preview-vae is given without --preview, so there are no previews to decode', {
       key: '--preview-vae', hint: 'add --preview DIR, or drop --preview-vae',
     });
   }
-  return vaeChoice('--preview-vae', flags.previewVae);
+  return vaeChoice('--preview-vae', flags.previewVae) as Promise<(VaeChoice & { kind: 'taesd' }) | undefined>; // a bare PATH is refused for previews
 }
 
 /** img2img runs int(steps × strength) of the steps (diffusers' get_timesteps); zero is no run at all. */

@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 
 import { type A1111Parameters, infotextChunks, type PromptSyntax } from '../index.js';
 import { type EmbeddingReport, tiHashes } from './embeddings.js';
+import { loraHashes, type LoraReport } from './lora-flags.js';
 
 /** The package version, read from package.json (two folders up from both src/cli and dist/cli). */
 export function latentlabVersion(): string {
@@ -59,6 +60,8 @@ export interface GenerationSettings {
   seed: number | bigint;
   eta?: number;
   clipSkip?: number;
+  /** LoRAs applied with --lora or <lora:name:w> tags (lora-flags.ts). */
+  loras?: LoraReport[];
   /** Textual-inversion embeddings loaded with --embedding / --embeddings-dir. */
   embeddings?: EmbeddingReport[];
   /** --vae / --preview-vae: `{ kind: 'taesd', path }`. */
@@ -99,6 +102,8 @@ function a1111Parameters(s: GenerationSettings, i: number, model: string): A1111
   if (s.lossGuidance?.length) extra['Loss guidance'] = s.lossGuidance.join(', ');
   const ti = tiHashes(s.embeddings ?? [], [s.prompts[p], s.negativePrompts[p]]);
   if (ti !== undefined) extra['TI hashes'] = ti;
+  const lora = loraHashes(s.loras ?? []);
+  if (lora !== undefined) extra['Lora hashes'] = lora;
   if (s.batchSize > 1) {
     extra['Batch size'] = String(s.batchSize);
     extra['Batch pos'] = String(i);

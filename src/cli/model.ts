@@ -31,7 +31,7 @@ export interface SchedulerFlags {
 
 /** --model plus the loading flags (--variant, --revision; --device, --threads when the command runs networks). */
 export function addModelOptions(cmd: Command, o: { required: boolean; runs: boolean }): Command {
-  const model = new Option('--model <dir|id>', 'a diffusers pipeline folder, or a Hugging Face Hub id such as stable-diffusion-v1-5/stable-diffusion-v1-5 (downloaded into the Hub cache)')
+  const model = new Option('--model <dir|id|file>', 'a diffusers pipeline folder, a Hugging Face Hub id such as stable-diffusion-v1-5/stable-diffusion-v1-5 (downloaded into the Hub cache), or (generate, img2img) a single-file checkpoint .safetensors / .ckpt')
     .argParser(nonEmptyFlag('--model'));
   cmd.addOption(o.required ? model.makeOptionMandatory() : model);
   cmd.addOption(new Option('--variant <name>', 'weights variant, e.g. fp16 (computed in float32)').argParser(nonEmptyFlag('--variant')));

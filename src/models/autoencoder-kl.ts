@@ -14,7 +14,9 @@ import type { Graph } from '../graph/graph.js';
 import { fmtShape, LatentlabError } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
 import type { CompiledGraph, CompileOptions } from '../graph/runtime.js';
-import { bindGraphWeights, FromPretrainedOptions, loadComponent, SessionCache, withDefaults } from './pretrained.js';
+import { bindGraphWeights, FromPretrainedOptions, type LoadedComponent, loadComponent, SessionCache, withDefaults } from './pretrained.js';
+import { openVaeFile } from '../weights/single-file/vae-file.js';
+import { ConfigReader } from './config-reader.js';
 import { AutoencoderKLConfig, parseAutoencoderKLConfig } from './vae-config.js';
 import { DiagonalGaussianDistribution } from './vae-distribution.js';
 import { buildVaeDecoderGraph, buildVaeEncoderGraph, buildVaeProbeGraph, vaeIntermediateNames, vaeScaleFactor } from './vae-graph.js';
@@ -66,11 +68,25 @@ export class AutoencoderKL {
    * Every weight of the checkpoint is checked against the config before anything is compiled.
    */
   static async fromPretrained(path: string, options: FromPretrainedOptions = {}): Promise<AutoencoderKL> {
-    const { folder, config: reader, weights } = await loadComponent(path, 'vae', options);
+    return AutoencoderKL.fromComponent(await loadComponent(path, 'vae', options), options);
+  }
+
+  /** From a config and a weight source (a folder's, or a single-file checkpoint's VAE part). */
+  static fromComponent({ folder, config: reader, weights }: LoadedComponent, options: CompileOptions = {}): AutoencoderKL {
     const config = parseAutoencoderKLConfig(reader);
     const bound = bindGraphWeights(buildVaeProbeGraph(config), weights, 'vae');
     const compile = withDefaults(VAE_COMPILE_DEFAULTS, options);
     return new AutoencoderKL(config, folder, new SessionCache(bound, compile), new SessionCache(bound, compile));
+  }
+
+  /**
+   * A VAE in one file, as people download them to swap a checkpoint's VAE: LDM layout (with or without
+   * `first_stage_model.`) or diffusers layout, .safetensors or .ckpt; the config from the shapes.
+   */
+  static async fromSingleFile(file: string, options: CompileOptions & { scalingFactor?: number } = {}): Promise<AutoencoderKL> {
+    const { scalingFactor, ...compile } = options;
+    const { config, weights } = await openVaeFile(file, { scalingFactor });
+    return AutoencoderKL.fromComponent({ folder: file, config: new ConfigReader(config, `${file} (VAE config inferred from the weights)`), weights }, compile);
   }
 
   /** Latents the UNet sees are `scalingFactor · latentDist.sample()`; decode takes `latents / scalingFactor`. */

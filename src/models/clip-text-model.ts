@@ -12,9 +12,11 @@ import type { Graph } from '../graph/graph.js';
 import type { CompiledGraph, CompileOptions } from '../graph/runtime.js';
 import { LatentlabError } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
-import type { WeightSet } from '../weights/index.js';
+import type { WeightSource } from '../weights/index.js';
+import { type LoraPlan, withLoraPlan } from '../nn/lora.js';
 import { buildCLIPTextGraph, CLIPTextConfig, parseCLIPTextConfig } from './clip-text-graph.js';
-import { bindGraphWeights, FromPretrainedOptions, loadComponent, SessionCache } from './pretrained.js';
+import { loraSessions, type LoraUse } from './lora.js';
+import { bindGraphWeights, FromPretrainedOptions, type LoadedComponent, loadComponent, SessionCache } from './pretrained.js';
 
 export interface CLIPTextModelOutput {
   /** final_layer_norm of the last layer (or of an earlier one with clipSkip): the prompt embedding, [B, S, H]. */
@@ -38,7 +40,7 @@ export class Embedding {
   private table?: Promise<Tensor<'float32'>>;
 
   constructor(
-    private readonly weights: WeightSet,
+    private readonly weights: WeightSource,
     readonly key: string,
     private readonly stored: number,
     readonly embeddingDim: number,
@@ -92,7 +94,8 @@ function idsTensor(ids: Tensor | readonly (readonly number[])[]): Tensor<'int64'
 
 export class CLIPTextModel {
   readonly textModel: { embeddings: { tokenEmbedding: Embedding; positionEmbedding: Embedding } };
-  private readonly sessions: SessionCache;
+  private sessions: SessionCache;
+  private loraPlan?: LoraPlan;
   /** Token-table rows after the checkpoint's (textual inversion), [n, H]. */
   private addedRows?: Tensor<'float32'>;
   private readonly custom: SessionCache;
@@ -100,7 +103,7 @@ export class CLIPTextModel {
   private constructor(
     readonly config: CLIPTextConfig,
     readonly folder: string,
-    weights: WeightSet,
+    weights: WeightSource,
     sessions: SessionCache,
   ) {
     const H = config.hidden_size;
@@ -115,7 +118,11 @@ export class CLIPTextModel {
   }
 
   static async fromPretrained(path: string, options: FromPretrainedOptions = {}): Promise<CLIPTextModel> {
-    const { folder, config: reader, weights } = await loadComponent(path, 'text_encoder', options);
+    return CLIPTextModel.fromComponent(await loadComponent(path, 'text_encoder', options), options);
+  }
+
+  /** From a config and a weight source (a folder's, or a single-file checkpoint's text-encoder part). */
+  static fromComponent({ folder, config: reader, weights }: LoadedComponent, options: CompileOptions = {}): CLIPTextModel {
     const config = parseCLIPTextConfig(reader);
     const probe = buildCLIPTextGraph(config, { batch: 1, seqLen: config.max_position_embeddings, input: 'ids', hiddenStates: false });
     const bound = bindGraphWeights(probe, weights, 'text_encoder');
@@ -163,6 +170,13 @@ export class CLIPTextModel {
     return this.addedRows;
   }
 
+  /** As UNet2DConditionModel.setLoras, for the text encoder's modules (kohya lora_te_*, PEFT text_encoder.*). */
+  async setLoras(uses: readonly LoraUse[]): Promise<number[]> {
+    const r = await loraSessions(uses, 'text_encoder', this.custom, this.sessions);
+    [this.sessions, this.loraPlan] = [r.sessions, r.plan];
+    return r.counts;
+  }
+
   /** Runs the encoder on token ids [B, S] (S ≤ max_position_embeddings). */
   async forward(inputIds: Tensor | readonly (readonly number[])[], options: ForwardOptions = {}): Promise<CLIPTextModelOutput> {
     const ids = idsTensor(inputIds);
@@ -192,7 +206,7 @@ export class CLIPTextModel {
     const added = input === 'ids' ? this.addedRows : undefined;
     const addedTokens = added?.shape[0] ?? 0;
     const key = `${input}:${seqLen}:${hiddenStates}:${clipSkip}:${addedTokens}`;
-    const session = await this.sessions.get(key, () => buildCLIPTextGraph(c, { batch: 'batch', seqLen, input, hiddenStates, clipSkip, addedTokens }));
+    const session = await this.sessions.get(key, () => withLoraPlan(this.loraPlan, () => buildCLIPTextGraph(c, { batch: 'batch', seqLen, input, hiddenStates, clipSkip, addedTokens })));
     const feeds: Record<string, Tensor> = input === 'ids' ? { input_ids: x } : { inputs_embeds: x.dtype === 'float32' ? x : x.toFloat32() };
     if (added) feeds.added_token_embeddings = added;
     const r = await session.run(feeds);

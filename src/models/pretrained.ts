@@ -7,7 +7,7 @@ import type { WeightData } from '../core/external.js';
 import { fileSystem } from '../core/io.js';
 import type { Graph } from '../graph/graph.js';
 import { CompiledGraph, CompileOptions, runtime } from '../graph/runtime.js';
-import { bindWeights, COMMON_IGNORED_KEYS, openWeights, readConfigFile, WeightSet } from '../weights/index.js';
+import { bindWeights, COMMON_IGNORED_KEYS, openWeights, readConfigFile, type WeightSource } from '../weights/index.js';
 import { ConfigReader } from './config-reader.js';
 
 export interface FromPretrainedOptions extends CompileOptions {
@@ -17,10 +17,15 @@ export interface FromPretrainedOptions extends CompileOptions {
   variant?: string;
 }
 
+/**
+ * What a model is built from: its config and a weight source. A diffusers folder gives
+ * config.json + its .safetensors; a single-file checkpoint an inferred config + one renamed
+ * component of the file (../weights/single-file/). `folder` is where it came from, for messages.
+ */
 export interface LoadedComponent {
   folder: string;
   config: ConfigReader;
-  weights: WeightSet;
+  weights: WeightSource;
 }
 
 /**
@@ -51,7 +56,7 @@ export async function loadComponent(path: string, defaultSubfolder: string, opti
 }
 
 /** Checks the checkpoint against the weights `graph` declares; returns the in-place references. */
-export function bindGraphWeights(graph: Graph, weights: WeightSet, component: string): Map<string, WeightData> {
+export function bindGraphWeights(graph: Graph, weights: WeightSource, component: string): Map<string, WeightData> {
   const expected = [...graph.weights.values()].map((w) => ({ key: w.key, shape: w.shape, origin: w.origin }));
   return bindWeights(expected, weights, { component, ignore: (k) => COMMON_IGNORED_KEYS.has(k) });
 }

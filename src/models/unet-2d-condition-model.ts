@@ -15,7 +15,9 @@ import { isFloat } from '../core/dtype.js';
 import { fmtShape, fmtValue, LatentlabError } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
 import type { CompiledGraph, CompileOptions } from '../graph/runtime.js';
-import { bindGraphWeights, FromPretrainedOptions, loadComponent, SessionCache, withDefaults } from './pretrained.js';
+import { bindGraphWeights, FromPretrainedOptions, type LoadedComponent, loadComponent, SessionCache, withDefaults } from './pretrained.js';
+import { type LoraPlan, withLoraPlan } from '../nn/lora.js';
+import { loraSessions, type LoraUse } from './lora.js';
 import { UNet2DConditionConfig, parseUNet2DConditionConfig } from './unet-config.js';
 import { buildUNetGraph, unetDebugNames } from './unet-graph.js';
 
@@ -51,12 +53,28 @@ export class UNet2DConditionModel {
   private constructor(
     readonly config: UNet2DConditionConfig,
     readonly folder: string,
-    private readonly sessions: SessionCache,
+    private sessions: SessionCache,
     private readonly custom = new SessionCache(sessions.weights, sessions.options),
   ) {}
 
+  private loraPlan?: LoraPlan;
+
+  /**
+   * Runs the UNet with these LoRAs as low-rank branches (nn/lora.ts; the weights stay in place), replacing
+   * any set before; `[]` removes them. Returns how many UNet modules each file touches.
+   */
+  async setLoras(uses: readonly LoraUse[]): Promise<number[]> {
+    const r = await loraSessions(uses, 'unet', this.custom, this.sessions);
+    [this.sessions, this.loraPlan] = [r.sessions, r.plan];
+    return r.counts;
+  }
+
   static async fromPretrained(path: string, options: FromPretrainedOptions = {}): Promise<UNet2DConditionModel> {
-    const { folder, config: reader, weights } = await loadComponent(path, 'unet', options);
+    return UNet2DConditionModel.fromComponent(await loadComponent(path, 'unet', options), options);
+  }
+
+  /** From a config and a weight source (a folder's, or a single-file checkpoint's UNet part). */
+  static fromComponent({ folder, config: reader, weights }: LoadedComponent, options: CompileOptions = {}): UNet2DConditionModel {
     const config = parseUNet2DConditionConfig(reader);
     // The weights do not depend on the input size: any probe shape declares them all.
     const probe = buildUNetGraph(config, { batch: 1, height: 8, width: 8, seqLen: 1 });
@@ -93,7 +111,7 @@ export class UNet2DConditionModel {
     const debug = options.debug ?? false;
     const seqLen = ehs.shape[1];
     const key = `${b}x${h}x${w}:${seqLen}:${debug}`;
-    const session = await this.sessions.get(key, () => buildUNetGraph(c, { batch: b, height: h, width: w, seqLen, debug }));
+    const session = await this.sessions.get(key, () => withLoraPlan(this.loraPlan, () => buildUNetGraph(c, { batch: b, height: h, width: w, seqLen, debug })));
     const r = await session.run({ sample: x, timestep: t, encoder_hidden_states: ehs });
     const out: UNet2DConditionOutput = { sample: r.out as Tensor<'float32'> };
     if (debug) out.debug = Object.fromEntries(unetDebugNames(c).map((name) => [name.slice('debug.'.length), r[name] as Tensor<'float32'>]));

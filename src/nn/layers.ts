@@ -1,17 +1,19 @@
 // torch.nn layers on the graph: each declares its weights under the module's checkpoint path
-// (`<path>.weight`, `<path>.bias`) with the shape PyTorch stores, and applies the op.
+// (`<path>.weight`, `<path>.bias`) with the shape PyTorch stores, and applies the op. Linear and
+// conv layers also add the LoRA branches a LoRA plan gives their module (lora.ts).
 
 import type { Value } from '../graph/graph.js';
 import { Module } from '../graph/graph.js';
 import * as op from '../graph/ops/index.js';
 import type { Conv2dOptions } from '../graph/ops/index.js';
+import { addConvLora, addLinearLora } from './lora.js';
 
 /** nn.Linear(inFeatures, outFeatures): x [..., in] → [..., out]; weight [out, in]. */
 export function linear(m: Module, x: Value, inFeatures: number, outFeatures: number, options: { bias?: boolean; origin?: string } = {}): Value {
   return m.build(() => {
     const w = m.weight('weight', [outFeatures, inFeatures], options.origin);
     const b = options.bias === false ? undefined : m.weight('bias', [outFeatures], options.origin);
-    return op.linear(x, w, b);
+    return addLinearLora(m, x, op.linear(x, w, b));
   });
 }
 
@@ -28,7 +30,7 @@ export function conv2d(
     const groups = options.groups ?? 1;
     const w = m.weight('weight', [outChannels, inChannels / groups, kernel, kernel], options.origin);
     const b = options.bias === false ? undefined : m.weight('bias', [outChannels], options.origin);
-    return op.conv2d(x, w, b, options);
+    return addConvLora(m, x, op.conv2d(x, w, b, options), options);
   });
 }
 

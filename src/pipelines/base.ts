@@ -15,6 +15,8 @@ import { latentsToImages, type PipelineVae } from './latents.js';
 import { checkLossGuidance, LossGuide } from './loss-guidance.js';
 import { checkMemory, estimateCallMemory, type MemoryEstimate, type MemoryRequest } from './memory-estimate.js';
 import { encodePromptConditioning } from './prompt-conditioning.js';
+import { type PipelineLora, setPipelineLoras } from './lora.js';
+import type { LoraFile } from '../weights/lora/lora-file.js';
 import { loadTextualInversion, type LoadedTextualInversion, type LoadTextualInversionOptions, type TextualInversionSource } from './textual-inversion.js';
 
 export type { CommonCallOptions } from './call-options.js';
@@ -192,6 +194,11 @@ export class PipelineBase {
   /** latents → images: vae.decode(latents / scaling_factor), then diffusers' postprocess. */
   decodeLatents(latents: Tensor<'float32'>): Promise<RgbImage[]> {
     return latentsToImages(this.vae, latents);
+  }
+
+  /** LoRAs on the UNet and the text encoder, each with its weight (pipelines/lora.ts); `[]` removes them. */
+  setLoras(loras: readonly PipelineLora[]): Promise<LoraFile[]> {
+    return setPipelineLoras(this, loras);
   }
 
   async release(): Promise<void> {

@@ -12,6 +12,7 @@ import type { RgbImage } from '../image/index.js';
 import { PipelineBase, PipelineOutput } from './base.js';
 import { type Img2ImgOptions, img2imgOptionsSchema, parseCallOptions } from './call-options.js';
 import { loadPipelineComponents, PipelineLoadOptions } from './components.js';
+import { loadSingleFileComponents, type SingleFileLoadOptions } from './single-file.js';
 import { repeatEach } from './encode-prompt.js';
 import { imageToLatents } from './latents.js';
 
@@ -27,6 +28,11 @@ export function img2imgTimesteps(timesteps: readonly number[], order: number, st
 export class StableDiffusionImg2ImgPipeline extends PipelineBase {
   static async fromPretrained(pathOrId: string, options: PipelineLoadOptions = {}): Promise<StableDiffusionImg2ImgPipeline> {
     return new StableDiffusionImg2ImgPipeline(await loadPipelineComponents(pathOrId, options));
+  }
+
+  /** From one LDM-layout checkpoint file (see StableDiffusionPipeline.fromSingleFile). */
+  static async fromSingleFile(file: string, options: SingleFileLoadOptions = {}): Promise<StableDiffusionImg2ImgPipeline> {
+    return new StableDiffusionImg2ImgPipeline(await loadSingleFileComponents(file, options));
   }
 
   async call(options: Img2ImgOptions): Promise<PipelineOutput> {

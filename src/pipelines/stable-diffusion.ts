@@ -12,12 +12,21 @@ import { scale } from '../core/tensor-math.js';
 import { PipelineBase, PipelineOutput } from './base.js';
 import { parseCallOptions, type Txt2ImgOptions, txt2imgOptionsSchema } from './call-options.js';
 import { loadPipelineComponents, PipelineLoadOptions } from './components.js';
+import { loadSingleFileComponents, type SingleFileLoadOptions } from './single-file.js';
 
 export type { Txt2ImgOptions } from './call-options.js';
 
 export class StableDiffusionPipeline extends PipelineBase {
   static async fromPretrained(pathOrId: string, options: PipelineLoadOptions = {}): Promise<StableDiffusionPipeline> {
     return new StableDiffusionPipeline(await loadPipelineComponents(pathOrId, options));
+  }
+
+  /**
+   * From one checkpoint file in the original LDM layout (.safetensors or .ckpt), as diffusers'
+   * `from_single_file`: configs from `<stem>.yaml` beside it, `originalConfig`, or the weights.
+   */
+  static async fromSingleFile(file: string, options: SingleFileLoadOptions = {}): Promise<StableDiffusionPipeline> {
+    return new StableDiffusionPipeline(await loadSingleFileComponents(file, options));
   }
 
   /** The image size the model was trained at (unet sample_size × vae scale factor). */

@@ -4,3 +4,4 @@ export type { CLIPTokenizerOptions, FromPretrainedOptions as TokenizerFromPretra
 export type { BatchEncoding, CallOptions, DecodeOptions } from './encoding.js';
 export type { TokenizerFiles } from './tokenizer-files.js';
 export { fixText, whitespaceClean } from './ftfy.js';
+export { bundledClipTokenizer } from './bundled.js';

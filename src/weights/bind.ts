@@ -5,9 +5,9 @@
 // the config field that implies it, so a wrong config or a renamed weight is fixed in one go.
 
 import { fmtShape, LatentlabError } from '../core/errors.js';
-import type { ExternalTensor } from '../core/external.js';
+import type { WeightData } from '../core/external.js';
 import { closestKey } from './similar.js';
-import type { WeightSet } from './weight-set.js';
+import type { WeightSource } from './source.js';
 
 /** One weight a graph needs. */
 export interface ExpectedWeight {
@@ -58,7 +58,7 @@ const MAX_LISTED = 25;
  * (besides ignored keys) and returns the in-place references, in the order of `expected`.
  * Dtypes are not checked: F16 / BF16 weights are cast by the lowering.
  */
-export function bindWeights(expected: Iterable<ExpectedWeight>, weights: WeightSet, options: BindOptions): Map<string, ExternalTensor> {
+export function bindWeights(expected: Iterable<ExpectedWeight>, weights: WeightSource, options: BindOptions): Map<string, WeightData> {
   const { component, ignore } = options;
   const wanted = new Map<string, ExpectedWeight>();
   for (const w of expected) {
@@ -69,7 +69,7 @@ export function bindWeights(expected: Iterable<ExpectedWeight>, weights: WeightS
     }
     wanted.set(w.key, w);
   }
-  const bound = new Map<string, ExternalTensor>();
+  const bound = new Map<string, WeightData>();
   const problems: WeightProblem[] = [];
   const missing: ExpectedWeight[] = [];
   for (const w of wanted.values()) {
@@ -77,15 +77,15 @@ export function bindWeights(expected: Iterable<ExpectedWeight>, weights: WeightS
       missing.push(w);
       continue;
     }
-    const ref = weights.ref(w.key);
-    if (sameShape(ref.shape, w.shape)) bound.set(w.key, ref);
-    else problems.push({ kind: 'shape', key: w.key, expected: w.shape, found: ref.shape, origin: w.origin });
+    const { shape } = weights.info(w.key);
+    if (sameShape(shape, w.shape)) bound.set(w.key, weights.ref(w.key));
+    else problems.push({ kind: 'shape', key: w.key, expected: w.shape, found: shape, origin: w.origin });
   }
   const unexpected = weights.keys.filter((k) => !wanted.has(k) && !ignore?.(k));
   const suggest = unexpected.length * missing.length <= MAX_SUGGESTION_PAIRS && missing.length <= wanted.size / 2;
   const missingKeys = missing.map((w) => w.key);
   const unexpectedProblems = unexpected.map((key): WeightProblem => ({
-    kind: 'unexpected', key, found: weights.entry(key).shape, suggestion: suggest ? closestKey(key, missingKeys) : undefined,
+    kind: 'unexpected', key, found: weights.info(key).shape, suggestion: suggest ? closestKey(key, missingKeys) : undefined,
   }));
   const missingProblems = missing.map((w): WeightProblem => ({
     kind: 'missing', key: w.key, expected: w.shape, origin: w.origin, suggestion: suggest ? closestKey(w.key, unexpected) : undefined,
@@ -113,7 +113,7 @@ function describe(p: WeightProblem): string {
   }
 }
 
-function bindingError(component: string, problems: readonly WeightProblem[], weights: WeightSet, nExpected: number): WeightBindingError {
+function bindingError(component: string, problems: readonly WeightProblem[], weights: WeightSource, nExpected: number): WeightBindingError {
   const count = (kind: WeightProblem['kind']) => problems.filter((p) => p.kind === kind).length;
   const [nMissing, nUnexpected, nShape] = [count('missing'), count('unexpected'), count('shape')];
   const summary = [nMissing && `${nMissing} missing`, nUnexpected && `${nUnexpected} unexpected`, nShape && `${nShape} with the wrong shape`].filter(Boolean).join(', ');

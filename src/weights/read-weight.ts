@@ -2,14 +2,12 @@
 // (CompileOptions.trainable feeds it each run, so the optimizer needs a float32 copy).
 
 import { isExternal, WeightData } from '../core/external.js';
-import { fileSystem } from '../core/io.js';
 import type { Tensor } from '../core/tensor.js';
-import { tensorFromBytes } from './safetensors.js';
+import { readWeightData } from './source.js';
 
 /** The weight as a float32 host tensor (a new copy; float16/bfloat16 files are widened). */
 export async function readWeight(data: WeightData): Promise<Tensor<'float32'>> {
   if (!isExternal(data)) return data.toFloat32().clone();
-  const bytes = await fileSystem().readBytes(data.file, data.offset, data.length);
-  const t = tensorFromBytes({ key: '', dtype: data.dtype, shape: data.shape, begin: 0, end: data.length }, bytes);
+  const t = await readWeightData(data);
   return t.dtype === 'float32' ? (t as Tensor<'float32'>) : t.toFloat32(); // the bytes were just read: already a private copy
 }

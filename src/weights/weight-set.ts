@@ -14,13 +14,14 @@ import { JsonSyntaxError, parseJson } from './pyjson.js';
 import { SafetensorsFile } from './safetensors-file.js';
 import type { SafetensorsEntry } from './safetensors.js';
 import { closestKey } from './similar.js';
+import type { WeightInfo, WeightSource } from './source.js';
 
 /** A header entry plus the file it is in. */
 export interface WeightEntry extends SafetensorsEntry {
   readonly file: string;
 }
 
-export class WeightSet {
+export class WeightSet implements WeightSource {
   private constructor(
     /** The safetensors files, in order (shards in index order). */
     readonly files: readonly SafetensorsFile[],
@@ -72,6 +73,10 @@ export class WeightSet {
 
   has(key: string): boolean {
     return this.byKey.has(key);
+  }
+
+  info(key: string): WeightInfo {
+    return this.entry(key);
   }
 
   entry(key: string): WeightEntry {

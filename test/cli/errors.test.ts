@@ -73,7 +73,7 @@ const CASES: ErrorCase[] = [
   { name: 'an output file that exists', args: (d) => ['generate', '--model', NO_MODEL, '--prompt', 'x', '--out', join(d, 'odd.png')], code: 1,
     message: /CLI_OUTPUT_EXISTS.*odd\.png: the file already exists/, hint: /pass --overwrite to replace it/ },
   { name: 'info on a PNG without parameters', args: (d) => ['info', join(d, 'odd.png')], code: 1, message: /PNG_NO_PARAMETERS.*odd\.png has no "parameters" text chunk/ },
-  { name: '--vae with a path but no kind', args: (d) => gen(d, '--vae', d), code: 2, message: /--vae ".*": expected KIND PATH, e\.g\. taesd \.\/taesd/, hint: /--vae taesd PATH/ },
+  { name: '--vae with a path that is no VAE', args: (d) => gen(d, '--vae', d), code: 1, message: /MODEL_NOT_FOUND.*--vae .*: neither a VAE folder \(with config\.json\) nor a \.safetensors \/ \.ckpt file/, hint: /vae-ft-mse/ },
   { name: '--vae with an unknown kind', args: (d) => gen(d, '--vae', 'tiny', d), code: 2, message: /--vae "tiny .*": expected KIND PATH with KIND one of taesd/ },
   { name: '--vae taesd on a folder without config.json', args: (d) => gen(d, '--vae', 'taesd', join(d, 'nothing')), code: 1, message: /MODEL_NOT_FOUND.*--vae taesd .*nothing: no config\.json/, hint: /madebyollin\/taesd/ },
   { name: '--preview-vae without --preview', args: (d) => gen(d, '--preview-vae', 'taesd', d), code: 2, message: /--preview-vae is given without --preview/ },

@@ -62,7 +62,7 @@ describe('bindWeights', () => {
     mkdirSync(dir, { recursive: true });
     await writeShards(UNET, dir, { shard: (i, n) => `diffusion_pytorch_model-0000${i}-of-0000${n}.safetensors`, index: 'diffusion_pytorch_model.safetensors.index.json' });
     const bound = bindWeights(await expectedOf(UNET), await openWeights(dir), { component: 'unet' });
-    expect(new Set([...bound.values()].map((r) => r.file)).size).toBe(2);
+    expect(new Set([...bound.values()].map((r) => (r as ExternalTensor).file)).size).toBe(2);
   });
 
   it('WEIGHTS_MISSING for a removed weight: key, expected shape and the config field behind it', async () => {

@@ -1,19 +1,26 @@
 // latentlab info FILE.png: the AUTOMATIC1111 `parameters` text a PNG carries (written by
 // latentlab, A1111, and most ComfyUI exporters), printed as is and — with --json — parsed.
+// latentlab info FILE.safetensors|.ckpt: what the weights file is, from its header (describe-file.ts).
 
 import type { Command } from 'commander';
 
-import { EXACT_PROMPTS_CHUNK, LatentlabError, readInfotextChunks, readPngText } from '../../index.js';
+import { describeFile, describeText, EXACT_PROMPTS_CHUNK, LatentlabError, readInfotextChunks, readPngText } from '../../index.js';
 import { action, newCommand } from '../command.js';
 import { stringifyJson } from '../metadata.js';
 import { escapeControl } from '../terminal-text.js';
 
 export function infoCommand(): Command {
-  const cmd = newCommand('info', 'print the generation settings stored in a PNG (A1111 "parameters" text)')
-    .argument('<file.png>', 'a PNG written by latentlab, AUTOMATIC1111 or ComfyUI')
+  const cmd = newCommand('info', 'print the generation settings stored in a PNG (A1111 "parameters" text), or what a weights file is (checkpoint, LoRA, VAE, embedding)')
+    .argument('<file>', 'a PNG written by latentlab, AUTOMATIC1111 or ComfyUI, or a .safetensors / .ckpt / .pt / .bin file')
     .option('--json', 'print one JSON object: the raw text, its parsed fields and every text chunk');
   cmd.addHelpText('after', '\nExample:\n  latentlab info cube.png');
   return cmd.action(action<{ json?: boolean }>(async (_flags, session, [file]) => {
+    if (/\.(safetensors|ckpt|pt|pth|bin)$/i.test(file)) {
+      const d = await describeFile(file);
+      session.print(describeText(d));
+      session.report({ command: 'info', ...d }, (v) => stringifyJson(v, { indent: 2 }));
+      return;
+    }
     const chunks = await readPngText(file);
     const text = chunks.parameters;
     if (text === undefined) {

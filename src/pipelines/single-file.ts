@@ -1,0 +1,34 @@
+// A pipeline from one checkpoint file (diffusers 0.27 `StableDiffusionPipeline.from_single_file`):
+// the file's three networks through the LDM → diffusers renaming (weights/single-file/), the
+// tokenizer that ships with latentlab (SD 1: pad <|endoftext|>; SD 2: pad "!"), and the scheduler
+// diffusers builds for a single file (DDIM with the YAML's βₜ and prediction type).
+
+import type { ResolveOptions } from '../core/model-resolver.js';
+import { ConfigReader } from '../models/config-reader.js';
+import { AutoencoderKL } from '../models/autoencoder-kl.js';
+import { CLIPTextModel } from '../models/clip-text-model.js';
+import { UNet2DConditionModel } from '../models/unet-2d-condition-model.js';
+import { bundledClipTokenizer, type CLIPTokenizer } from '../tokenizers/index.js';
+import { openSingleFile, type SingleFileCheckpoint, type SingleFileComponent, type SingleFileOptions } from '../weights/single-file/single-file.js';
+import { makeScheduler, type PipelineComponents, type PipelineLoadOptions } from './components.js';
+
+export interface SingleFileLoadOptions extends Omit<PipelineLoadOptions, keyof ResolveOptions>, SingleFileOptions {
+  /** Use this tokenizer instead of the bundled CLIP BPE. */
+  tokenizer?: CLIPTokenizer;
+}
+
+/** The components of `file`, plus what was found out about it (family, YAML, inferred configs). */
+export async function loadSingleFileComponents(file: string, options: SingleFileLoadOptions = {}): Promise<PipelineComponents & { checkpoint: SingleFileCheckpoint }> {
+  const { originalConfig, predictionType, tokenizer: givenTokenizer, vae: givenVae, scheduler: choice, releaseSessions, ...compile } = options;
+  const sf = await openSingleFile(file, { originalConfig, predictionType });
+  const part = (c: SingleFileComponent, name: string) => ({
+    folder: file, weights: c.weights, config: new ConfigReader(c.config, `${file} (${name} config inferred${sf.yamlFile ? ` from ${sf.yamlFile}` : ' from the weights'})`),
+  });
+  const textEncoder = CLIPTextModel.fromComponent(part(sf.components.text_encoder, 'text_encoder'), compile);
+  const unet = UNet2DConditionModel.fromComponent(part(sf.components.unet, 'unet'), compile);
+  const vae = givenVae ?? AutoencoderKL.fromComponent(part(sf.components.vae, 'vae'), compile);
+  const tokenizer = givenTokenizer ?? (await bundledClipTokenizer(sf.family));
+  const schedulerConfig = sf.configs.scheduler;
+  const scheduler = makeScheduler(schedulerConfig, choice);
+  return { folder: file, tokenizer, textEncoder, unet, vae, scheduler, schedulerConfig, releaseSessions: releaseSessions ?? true, checkpoint: sf };
+}
