@@ -28,7 +28,7 @@ export { grad, type GradOptions } from './graph/autodiff/grad.js';
 export { checkGradients, type GradCheckEntry, type GradCheckOptions, type GradCheckReport, type GradCheckSpec } from './graph/autodiff/check.js';
 export { OP_NAMES } from './graph/op-specs.js';
 export type { OpAttrs, OpName } from './graph/op-types.js';
-export { type CompiledGraph, type CompileOptions, type Device, DEVICES, type OptimizationLevel, runtime } from './graph/runtime.js';
+export { type CompiledGraph, type CompileOptions, type Device, DEVICES, GRADIENT_COMPILE_DEFAULTS, type OptimizationLevel, runtime } from './graph/runtime.js';
 export { lowerToOnnx } from './onnx/lower.js';
 
 // tokenizer, prompt syntax, models, schedulers, pipelines

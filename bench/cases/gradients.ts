@@ -24,6 +24,7 @@ import { buildTextualInversionStepGraph } from '../../src/train/ti-step-graph.js
 import { parseAutoencoderKLConfig } from '../../src/models/vae-config.js';
 import { buildVaeProbeGraph, vaeDecoder } from '../../src/models/vae-graph.js';
 import { Tensor } from '../../src/core/tensor.js';
+import { GRADIENT_COMPILE_DEFAULTS } from '../../src/graph/runtime.js';
 import { BenchCase, noise } from '../lib/case.js';
 import { ensureSd15 } from '../lib/sd15.js';
 import { load, prepareWorkload, side, Workload } from './models.js';
@@ -41,7 +42,7 @@ async function vaeDecodeGrad(size: number, variant?: string): Promise<Workload> 
   const loss = op.reduceMean(op.abs(op.sub(blue, 0.9)), allAxes(blue), false);
   graph.output('grad', grad(loss, [latents])[0]);
   return {
-    graph, defaults: VAE_COMPILE_DEFAULTS, flops: graphFlops(graph), weights: bindGraphWeights(buildVaeProbeGraph(c), weights, 'vae'),
+    graph, defaults: { ...VAE_COMPILE_DEFAULTS, ...GRADIENT_COMPILE_DEFAULTS }, flops: graphFlops(graph), weights: bindGraphWeights(buildVaeProbeGraph(c), weights, 'vae'),
     feeds: { latents: noise([1, c.latent_channels, h, h], 0.18215 * 3, 3) },
   };
 }
@@ -61,7 +62,7 @@ async function unetGradEhs(size: number, batch: number, variant?: string): Promi
     encoder_hidden_states: noise([batch, 77, c.cross_attention_dim[0]], 1, 2),
     noise: noise([batch, c.in_channels, h, h], 1, 5),
   };
-  return { graph, defaults: UNET_COMPILE_DEFAULTS, flops: graphFlops(graph), weights: bindGraphWeights(graph, weights, 'unet'), feeds };
+  return { graph, defaults: { ...UNET_COMPILE_DEFAULTS, ...GRADIENT_COMPILE_DEFAULTS }, flops: graphFlops(graph), weights: bindGraphWeights(graph, weights, 'unet'), feeds };
 }
 
 async function tiStep(size: number, batch: number, variant?: string): Promise<Workload> {
@@ -79,7 +80,7 @@ async function tiStep(size: number, batch: number, variant?: string): Promise<Wo
     timestep: Tensor.float32([batch], Array<number>(batch).fill(500)),
     target: noise([batch, uc.in_channels, h, h], 1, 5),
   };
-  return { graph, defaults: UNET_COMPILE_DEFAULTS, flops: graphFlops(graph), weights, feeds };
+  return { graph, defaults: { ...UNET_COMPILE_DEFAULTS, ...GRADIENT_COMPILE_DEFAULTS }, flops: graphFlops(graph), weights, feeds };
 }
 
 const PATTERNS: { re: RegExp; make: (m: RegExpMatchArray) => Omit<BenchCase, 'name'> }[] = [

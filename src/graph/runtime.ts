@@ -56,7 +56,21 @@ export interface CompileOptions {
    * file's dtype. Default: none.
    */
   trainable?: readonly string[];
+  /**
+   * ONNX Runtime's CPU memory arena (default true): activations come from a pool that keeps what
+   * it grew to. false frees them to the system after each run — lower steady-state RSS for large
+   * backward graphs, at the cost of fresh allocations each run (docs/benchmarks.md#gradients).
+   */
+  memoryArena?: boolean;
 }
+
+/**
+ * Defaults for sessions that run a backward (grad()): the arena off. Measured at 512² on SD 1.5,
+ * three runs each: the UNet's backward to the text embeddings 7.4 s and 10.6 GB peak RSS without the
+ * arena against 12.4 s and 13.0 GB with it; the VAE's blue-loss step 8.5 GB against 18.6 GB at the
+ * same 30 s — the arena keeps the forward's and the backward's peaks both (docs/benchmarks.md).
+ */
+export const GRADIENT_COMPILE_DEFAULTS: CompileOptions = { memoryArena: false };
 
 export interface CompiledGraph {
   readonly inputNames: readonly string[];

@@ -13,7 +13,7 @@ import type { WeightData } from '../core/external.js';
 import type { Graph } from '../graph/graph.js';
 import { fmtShape, LatentlabError } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
-import type { CompiledGraph, CompileOptions } from '../graph/runtime.js';
+import { type CompiledGraph, type CompileOptions, GRADIENT_COMPILE_DEFAULTS } from '../graph/runtime.js';
 import { bindGraphWeights, FromPretrainedOptions, type LoadedComponent, loadComponent, SessionCache, withDefaults } from './pretrained.js';
 import { openVaeFile } from '../weights/single-file/vae-file.js';
 import { ConfigReader } from './config-reader.js';
@@ -60,7 +60,7 @@ export class AutoencoderKL {
     readonly folder: string,
     private readonly encoderSessions: SessionCache,
     private readonly decoderSessions: SessionCache,
-    private readonly custom = new SessionCache(decoderSessions.weights, decoderSessions.options),
+    private readonly custom = new SessionCache(decoderSessions.weights, { ...decoderSessions.options, ...GRADIENT_COMPILE_DEFAULTS }),
   ) {}
 
   /**
@@ -154,7 +154,8 @@ export class AutoencoderKL {
   /** Releases the ONNX Runtime sessions (the weights stay memory-mapped until garbage-collected). */
   /**
    * Compiles a graph of your own on this model's weights — e.g. the decoder (vaeDecoder) plus a loss and its
-   * gradient (grad()) — and keeps the session under `key` for the next call. Weights the graph
+   * gradient (grad()) — and keeps the session under `key` for the next call; these sessions run
+   * with GRADIENT_COMPILE_DEFAULTS (no memory arena) under the model's options. Weights the graph
    * declares are found by checkpoint key; `options.trainable` feeds chosen ones as inputs (readWeight).
    */
   compileGraph(key: string, build: () => Graph, options: CompileOptions = {}): Promise<CompiledGraph> {

@@ -9,7 +9,7 @@
 
 import type { WeightData } from '../core/external.js';
 import type { Graph } from '../graph/graph.js';
-import type { CompiledGraph, CompileOptions } from '../graph/runtime.js';
+import { type CompiledGraph, type CompileOptions, GRADIENT_COMPILE_DEFAULTS } from '../graph/runtime.js';
 import { LatentlabError } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
 import type { WeightSource } from '../weights/index.js';
@@ -114,7 +114,7 @@ export class CLIPTextModel {
       },
     };
     this.sessions = sessions;
-    this.custom = new SessionCache(sessions.weights, sessions.options);
+    this.custom = new SessionCache(sessions.weights, { ...sessions.options, ...GRADIENT_COMPILE_DEFAULTS });
   }
 
   static async fromPretrained(path: string, options: FromPretrainedOptions = {}): Promise<CLIPTextModel> {
@@ -238,7 +238,8 @@ export class CLIPTextModel {
 
   /**
    * Compiles a graph of your own on this model's weights — e.g. the encoder (buildCLIPTextGraph) plus a loss and its
-   * gradient (grad()) — and keeps the session under `key` for the next call. Weights the graph
+   * gradient (grad()) — and keeps the session under `key` for the next call; these sessions run
+   * with GRADIENT_COMPILE_DEFAULTS (no memory arena) under the model's options. Weights the graph
    * declares are found by checkpoint key; `options.trainable` feeds chosen ones as inputs (readWeight).
    */
   compileGraph(key: string, build: () => Graph, options: CompileOptions = {}): Promise<CompiledGraph> {

@@ -23,8 +23,7 @@ import { LatentlabError } from '../core/errors.js';
 import { fileSystem } from '../core/io.js';
 import { Generator } from '../core/random.js';
 import { Tensor } from '../core/tensor.js';
-import { runtime } from '../graph/runtime.js';
-import type { CompileOptions } from '../graph/runtime.js';
+import { type CompileOptions, GRADIENT_COMPILE_DEFAULTS, runtime } from '../graph/runtime.js';
 import type { RgbImage } from '../image/rgb-image.js';
 import { AutoencoderKL } from '../models/autoencoder-kl.js';
 import { withDefaults } from '../models/pretrained.js';
@@ -189,7 +188,7 @@ export async function trainTextualInversion(pipe: StableDiffusionPipeline, o: Tr
   const [h, w] = [resolution / f, resolution / f];
   const graph = buildTextualInversionStepGraph(textEncoder.config, unet.config, { batch: B, height: h, width: w, numVectors: n });
   const weights = new Map([...textEncoder.weightData, ...unet.weightData]);
-  const session = await runtime().compile(graph, weights, withDefaults(UNET_COMPILE_DEFAULTS, o.compile ?? {}));
+  const session = await runtime().compile(graph, weights, withDefaults({ ...UNET_COMPILE_DEFAULTS, ...GRADIENT_COMPILE_DEFAULTS }, o.compile ?? {}));
 
   const noiseScheduler = schedulerFromConfig({ ...pipe.scheduler.config }, { name: 'DDPMScheduler' });
   const T = Number(noiseScheduler.config.num_train_timesteps);

@@ -93,3 +93,20 @@ describe('graphs ONNX Runtime must accept at every level', () => {
     }
   });
 });
+
+describe('the memoryArena switch', () => {
+  it('sessions without the arena give the same values (the gradient sessions default)', async () => {
+    const outs: number[][] = [];
+    for (const memoryArena of [true, false]) {
+      const g = new Graph('arena');
+      const x = g.input('x', 'float32', [2, 3]);
+      const loss = op.reduceSum(op.mul(x, x), [0, 1], false);
+      g.output('dx', grad(loss, [x])[0]);
+      const c = await runtime().compile(g, new Map(), { memoryArena });
+      outs.push([...((await c.run({ x: Tensor.float32([2, 3], [1, 2, 3, 4, 5, 6]) })).dx.data as Float32Array)]);
+      await c.release();
+    }
+    expect(outs[1]).toEqual(outs[0]);
+    expect(outs[0]).toEqual([2, 4, 6, 8, 10, 12]);
+  });
+});

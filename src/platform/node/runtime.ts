@@ -171,7 +171,7 @@ class OrtCompiledGraph implements CompiledGraph {
 // The in-process sessions (profiling) log like the thread's: ONNX Runtime's own lines only with --debug.
 ort.env.logLevel = ortLogLevel();
 
-const FORCED_KEYS = ['threads', 'optimizationLevel', 'prepacking', 'attention', 'profileFilePrefix', 'optimizedModelCache'] as const;
+const FORCED_KEYS = ['threads', 'optimizationLevel', 'prepacking', 'attention', 'profileFilePrefix', 'optimizedModelCache', 'memoryArena'] as const;
 
 /**
  * LATENTLAB_COMPILE_OPTIONS: a JSON object of compile options that wins over everything else
@@ -256,6 +256,7 @@ export const nodeRuntime: Runtime = {
         executionProviders: [device],
         graphOptimizationLevel: level,
         ...(options.threads !== undefined ? { intraOpNumThreads: options.threads } : {}),
+        ...(options.memoryArena === false ? { enableCpuMemArena: false } : {}),
         ...(options.profileFilePrefix !== undefined ? { enableProfiling: true, profileFilePrefix: options.profileFilePrefix } : {}),
         // ORT warns that a level-'all' model is hardware specific: the cache key holds the CPU.
         ...(saving ? { optimizedModelFilePath: saving.optimizedModelFilePath, logSeverityLevel: 3 as const } : {}),
