@@ -13,7 +13,7 @@ import type { WeightData } from '../core/external.js';
 import type { Graph } from '../graph/graph.js';
 import { fmtShape, LatentlabError } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
-import { type CompiledGraph, type CompileOptions, GRADIENT_COMPILE_DEFAULTS } from '../graph/runtime.js';
+import type { CompiledGraph, CompileOptions } from '../graph/runtime.js';
 import { bindGraphWeights, FromPretrainedOptions, type LoadedComponent, loadComponent, SessionCache, withDefaults } from './pretrained.js';
 import { openVaeFile } from '../weights/single-file/vae-file.js';
 import { ConfigReader } from './config-reader.js';
@@ -60,7 +60,7 @@ export class AutoencoderKL {
     readonly folder: string,
     private readonly encoderSessions: SessionCache,
     private readonly decoderSessions: SessionCache,
-    private readonly custom = new SessionCache(decoderSessions.weights, { ...decoderSessions.options, ...GRADIENT_COMPILE_DEFAULTS }),
+    private readonly custom = decoderSessions.forCustomGraphs(),
   ) {}
 
   /**

@@ -9,7 +9,7 @@
 
 import type { WeightData } from '../core/external.js';
 import type { Graph } from '../graph/graph.js';
-import { type CompiledGraph, type CompileOptions, GRADIENT_COMPILE_DEFAULTS } from '../graph/runtime.js';
+import type { CompiledGraph, CompileOptions } from '../graph/runtime.js';
 import { LatentlabError } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
 import type { WeightSource } from '../weights/index.js';
@@ -114,7 +114,7 @@ export class CLIPTextModel {
       },
     };
     this.sessions = sessions;
-    this.custom = new SessionCache(sessions.weights, { ...sessions.options, ...GRADIENT_COMPILE_DEFAULTS });
+    this.custom = sessions.forCustomGraphs();
   }
 
   static async fromPretrained(path: string, options: FromPretrainedOptions = {}): Promise<CLIPTextModel> {

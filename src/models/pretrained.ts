@@ -6,7 +6,7 @@ import { LatentlabError } from '../core/errors.js';
 import type { WeightData } from '../core/external.js';
 import { fileSystem } from '../core/io.js';
 import type { Graph } from '../graph/graph.js';
-import { CompiledGraph, CompileOptions, runtime } from '../graph/runtime.js';
+import { CompiledGraph, CompileOptions, GRADIENT_COMPILE_DEFAULTS, runtime } from '../graph/runtime.js';
 import { bindWeights, COMMON_IGNORED_KEYS, openWeights, readConfigFile, type WeightSource } from '../weights/index.js';
 import { ConfigReader } from './config-reader.js';
 
@@ -85,6 +85,14 @@ export class SessionCache {
     readonly options: CompileOptions,
     private readonly maxSessions = 2,
   ) {}
+
+  /**
+   * A cache for graphs of one's own on the same weights (models' compileGraph): the same options
+   * with GRADIENT_COMPILE_DEFAULTS over them, since such graphs usually run a backward.
+   */
+  forCustomGraphs(): SessionCache {
+    return new SessionCache(this.weights, { ...this.options, ...GRADIENT_COMPILE_DEFAULTS });
+  }
 
   /** The session for `key`, compiling `build()` (with `overrides` over the cache's options) the first time. */
   async get(key: string, build: () => Graph, overrides: CompileOptions = {}): Promise<CompiledGraph> {

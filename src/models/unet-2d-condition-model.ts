@@ -14,7 +14,7 @@ import type { Graph } from '../graph/graph.js';
 import { isFloat } from '../core/dtype.js';
 import { fmtShape, fmtValue, LatentlabError } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
-import { type CompiledGraph, type CompileOptions, GRADIENT_COMPILE_DEFAULTS } from '../graph/runtime.js';
+import type { CompiledGraph, CompileOptions } from '../graph/runtime.js';
 import { bindGraphWeights, FromPretrainedOptions, type LoadedComponent, loadComponent, SessionCache, withDefaults } from './pretrained.js';
 import { type LoraPlan, withLoraPlan } from '../nn/lora.js';
 import { loraSessions, type LoraUse } from './lora.js';
@@ -54,7 +54,7 @@ export class UNet2DConditionModel {
     readonly config: UNet2DConditionConfig,
     readonly folder: string,
     private sessions: SessionCache,
-    private readonly custom = new SessionCache(sessions.weights, { ...sessions.options, ...GRADIENT_COMPILE_DEFAULTS }),
+    private readonly custom = sessions.forCustomGraphs(),
   ) {}
 
   private loraPlan?: LoraPlan;

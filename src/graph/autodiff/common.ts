@@ -45,7 +45,7 @@ export function sumToShape(g: Value, shape: readonly (number | string)[]): Value
 }
 
 /** Both broadcast operands' gradients from their product rules. */
-export function broadcastGrads(node: { inputs: readonly Value[] }, wants: readonly boolean[], rules: readonly (() => Value)[]): (Value | undefined)[] {
+export function broadcastGrads(node: { inputs: readonly Value[] }, wants: readonly boolean[], rules: readonly ((() => Value) | undefined)[]): (Value | undefined)[] {
   return node.inputs.map((x, i) => (wants[i] && rules[i] ? sumToShape(rules[i](), x.shape) : undefined));
 }
 

@@ -37,8 +37,7 @@ export const ELEMENTWISE_VJPS: VjpTable<ElementwiseOp> = {
   // The condition is bool (never differentiable); each branch gets g where it was chosen.
   where: (n, [g], w) => {
     const cond = n.inputs[0];
-    const [, a, b] = broadcastGrads(n, [false, w[1], w[2]], [() => cond, () => op.where(cond, g!, 0), () => op.where(cond, 0, g!)]);
-    return [undefined, a, b];
+    return broadcastGrads(n, [false, w[1], w[2]], [undefined, () => op.where(cond, g!, 0), () => op.where(cond, 0, g!)]);
   },
   // torch.clamp passes the gradient where min ≤ x ≤ max (the bounds included).
   clamp: (n, [g], [want]) => {
