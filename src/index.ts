@@ -47,6 +47,9 @@ export { runTrainingLoop, type Periodic, type TrainingLoopOptions, type Training
 export { checkpointName, latestCheckpoint, readTrainingState, saveTrainingState, type TrainingState } from './train/checkpoint.js';
 export { permutation, streamGenerator } from './train/seeds.js';
 export { buildTextualInversionStepGraph, type TextualInversionStepShape } from './train/ti-step-graph.js';
+export { addWeightGradients, clipGradNorm, emaUpdate, train, type EmaOptions, type TrainerOptions, type TrainerResult } from './train/trainer.js';
+export { initialWeight, initialWeights } from './train/init.js';
+export * from './train/mini/index.js';
 export { OBJECT_TEMPLATES, pixelValues, STYLE_TEMPLATES } from './train/textual-inversion-data.js';
 export {
   learnedEmbedsBytes, type TextualInversionRun, trainTextualInversion, type TrainTextualInversionOptions,
