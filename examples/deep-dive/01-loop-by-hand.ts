@@ -13,7 +13,7 @@ import { OutputFolder, parseExampleArgs, runIfMain } from './common.js';
 
 export async function main(argv: string[] = []) {
   const args = parseExampleArgs(argv, '01-loop-by-hand', {
-    prompt: 'a watercolour painting of a lighthouse at dusk', seed: 42, steps: 30, guidanceScale: 7.5, size: 0,
+    prompt: 'a photo of a red sneaker', seed: 42, steps: 30, guidanceScale: 7.5, size: 0,
   });
   const out = await OutputFolder.create(args.out);
 
@@ -24,7 +24,7 @@ export async function main(argv: string[] = []) {
   const unet = await UNet2DConditionModel.fromPretrained(folder, { subfolder: 'unet', variant: args.variant });
   const vae = await AutoencoderKL.fromPretrained(folder, { subfolder: 'vae', variant: args.variant });
   const scheduler = await schedulerFromPretrained(folder, { name: 'lms' }); // LMSDiscreteScheduler with the model's βₜ
-  const size = args.size || unet.config.sample_size * vae.vaeScaleFactor; // 512 for SD 1.x, 64 for the tiny model
+  const size = args.size || unet.config.sample_size * vae.vaeScaleFactor; // 32 for latentlab-mini, 512 for SD 1.x
 
   // 1. The prompt, and the empty prompt for classifier-free guidance, as text embeddings [1, 77, H].
   const padTo77 = { padding: 'max_length', maxLength: tokenizer.modelMaxLength, truncation: true } as const;
@@ -37,9 +37,11 @@ export async function main(argv: string[] = []) {
   // 2. The schedule: which timesteps we visit, and how much noise σ each one carries.
   scheduler.setTimesteps(args.steps);
 
-  // 3. Start from pure noise, scaled to the first (largest) noise level. [1, 4, size/8, size/8]
+  // 3. Start from pure noise, scaled to the first (largest) noise level. [1, 4, size/f, size/f]: the
+  // VAE shrinks each side by f = 8 in SD (4 in latentlab-mini, 32 px → 8 latents).
   const generator = new Generator().manualSeed(args.seed);
-  let latents = scale(generator.randn([1, unet.config.in_channels, size / 8, size / 8]), scheduler.initNoiseSigma);
+  const side = size / vae.vaeScaleFactor;
+  let latents = scale(generator.randn([1, unet.config.in_channels, side, side]), scheduler.initNoiseSigma);
 
   // 4. The loop: predict the noise for both prompts in one batch, guide, and take one solver step.
   for (const t of scheduler.timesteps) {

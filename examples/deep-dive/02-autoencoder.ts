@@ -8,10 +8,10 @@ import {
   AutoencoderKL, decodeToPixels, Generator, imageGrid, LatentlabError, latentChannelGrid, latentsToImages, preprocess, scale, tensorDifference, tensorStats,
 } from 'latentlab';
 
-import { enlarge, FIXTURE_IMAGE, fmt, fmtStats, loadImage, loadPipeline, OutputFolder, parseExampleArgs, runIfMain } from './common.js';
+import { enlarge, fmt, fmtStats, loadImage, loadPipeline, OutputFolder, parseExampleArgs, runIfMain, sampleImage } from './common.js';
 
 export async function main(argv: string[] = []) {
-  const args = parseExampleArgs(argv, '02-autoencoder', { image: FIXTURE_IMAGE, seed: 0, size: 0 });
+  const args = parseExampleArgs(argv, '02-autoencoder', { image: sampleImage('red-sneaker.png'), seed: 0, size: 0 });
   const out = await OutputFolder.create(args.out);
   const pipe = await loadPipeline(args);
   const { vae } = pipe;

@@ -6,10 +6,10 @@
 
 import { Generator, imageGrid, imageToLatents, latentsToImages, linePlotSvg, schedulerFromPretrained, Tensor } from 'latentlab';
 
-import { enlarge, FIXTURE_IMAGE, fmt, loadImage, loadPipeline, OutputFolder, parseExampleArgs, runIfMain } from './common.js';
+import { enlarge, fmt, loadImage, loadPipeline, OutputFolder, parseExampleArgs, runIfMain, sampleImage } from './common.js';
 
 export async function main(argv: string[] = []) {
-  const args = parseExampleArgs(argv, '03-scheduler', { steps: 15, scheduler: 'lms', image: FIXTURE_IMAGE, seed: 0, size: 0, shown: 5 });
+  const args = parseExampleArgs(argv, '03-scheduler', { steps: 15, scheduler: 'lms', image: sampleImage('blue-ankle-boot.png'), seed: 0, size: 0, shown: 5 });
   const out = await OutputFolder.create(args.out);
   const pipe = await loadPipeline(args);
   const scheduler = await schedulerFromPretrained(pipe.folder, { name: args.scheduler });

@@ -10,11 +10,11 @@ import {
   classifierFreeGuidance, encodePrompt, Generator, imageGrid, imageToLatents, LatentlabError, latentsToImages, schedulerFromPretrained, Tensor,
 } from 'latentlab';
 
-import { enlarge, FIXTURE_IMAGE, fmt, loadImage, loadPipeline, OutputFolder, parseExampleArgs, runIfMain } from './common.js';
+import { enlarge, fmt, loadImage, loadPipeline, OutputFolder, parseExampleArgs, runIfMain, sampleImage } from './common.js';
 
 export async function main(argv: string[] = []) {
   const args = parseExampleArgs(argv, '04-img2img-by-hand', {
-    prompt: 'an oil painting of a harbour with red boats', image: FIXTURE_IMAGE, seed: 7, steps: 30, startStep: 10, guidanceScale: 7.5, size: 0,
+    prompt: 'a photo of a red ankle boot', image: sampleImage('red-sneaker.png'), seed: 7, steps: 30, startStep: 10, guidanceScale: 7.5, size: 0,
     scheduler: 'lms',
   });
   const { steps, startStep } = args;

@@ -2,9 +2,12 @@
 // when we edit it on the way. The text encoder starts by looking up one learned vector per token
 // (token embeddings) and adding one learned vector per position (position embeddings); the
 // transformer layers turn the sum into the output embeddings. Entering at the sum lets us swap a
-// word for another ("puppy" → "cat") or blend two words, without any new text.
+// word for another ("red" → "blue") or blend two words, without any new text.
 //
-//   npx tsx examples/deep-dive/05-text-embeddings.ts [--prompt "A picture of a puppy"] [--word puppy] [--replacement cat] [--mix 0.5]
+// On latentlab-mini the swap is "red" → "blue" (a colour change you can see); the notebook's
+// "puppy" → "cat" is the SD 1.5 variant (docs/deep-dive.md §5).
+//
+//   npx tsx examples/deep-dive/05-text-embeddings.ts [--prompt "a photo of a red sneaker"] [--word red] [--replacement blue] [--mix 0.5]
 
 import { add, imageGrid, LatentlabError, linearCombination, type Tensor, tensorDifference } from 'latentlab';
 
@@ -12,7 +15,7 @@ import { enlarge, fmt, loadPipeline, OutputFolder, parseExampleArgs, runIfMain }
 
 export async function main(argv: string[] = []) {
   const args = parseExampleArgs(argv, '05-text-embeddings', {
-    prompt: 'A picture of a puppy', word: 'puppy', replacement: 'cat', mix: 0.5, seed: 42, steps: 30, guidanceScale: 7.5,
+    prompt: 'a photo of a red sneaker', word: 'red', replacement: 'blue', mix: 0.5, seed: 42, steps: 30, guidanceScale: 7.5,
   });
   const out = await OutputFolder.create(args.out);
   const pipe = await loadPipeline(args);

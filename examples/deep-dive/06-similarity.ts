@@ -5,7 +5,7 @@
 // Words are compared by their token embeddings [H]; prompts by their whole encodings [77, H],
 // which is what the UNet sees.
 //
-//   npx tsx examples/deep-dive/06-similarity.ts [--words "cat,kitten,dog,puppy,car,truck"] [--prompts "a photo of a cat|…"]
+//   npx tsx examples/deep-dive/06-similarity.ts [--words "red,pink,orange,blue,sneaker,sandal,dress,coat"] [--prompts "a photo of a red sneaker|…"]
 
 import {
   cosineSimilarity, dot, encodePrompt, euclideanDistance, heatmapSvg, imageGrid, LatentlabError, norm, pairwiseMatrix, renderSvg, type VectorLike,
@@ -18,8 +18,8 @@ type Matrices = Record<keyof typeof MEASURES, number[][]>;
 
 export async function main(argv: string[] = []) {
   const args = parseExampleArgs(argv, '06-similarity', {
-    words: 'cat,kitten,dog,puppy,car,truck',
-    prompts: 'a photo of a cat|a photo of a kitten|a photo of a dog|a red sports car|a bowl of soup',
+    words: 'red,pink,orange,blue,sneaker,sandal,dress,coat',
+    prompts: 'a photo of a red sneaker|a photo of a pink sneaker|a photo of a blue sneaker|a photo of a red sandal|a blue dress|an ankle boot',
   });
   const out = await OutputFolder.create(args.out);
   const pipe = await loadPipeline(args);

@@ -11,7 +11,7 @@ import { enlarge, fmt, loadPipeline, OutputFolder, parseExampleArgs, runIfMain }
 
 export async function main(argv: string[] = []) {
   const args = parseExampleArgs(argv, '07-unet-view', {
-    prompt: 'a watercolour painting of a lighthouse at dusk', seed: 42, steps: 30, guidanceScale: 7.5, shown: 5,
+    prompt: 'a photo of a red sneaker', seed: 42, steps: 30, guidanceScale: 7.5, shown: 5,
   });
   const out = await OutputFolder.create(args.out);
   const pipe = await loadPipeline(args);

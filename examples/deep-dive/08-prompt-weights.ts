@@ -5,14 +5,14 @@
 //   ComfyUI: z' = e + (z − e) · w, where e is the empty prompt's row at the same position
 // The heat maps show z' − z, row by row (tokens) and column by column (hidden dimensions).
 //
-//   npx tsx examples/deep-dive/08-prompt-weights.ts [--prompt "a photo of a cat on a mat"] [--word cat] [--weight 1.5]
+//   npx tsx examples/deep-dive/08-prompt-weights.ts [--prompt "a photo of a red sneaker"] [--word red] [--weight 1.5]
 
 import { encodeScheduledPrompt, heatmapSvg, imageGrid, LatentlabError, renderSvg, type Tensor } from 'latentlab';
 
 import { fmt, loadPipeline, OutputFolder, parseExampleArgs, runIfMain } from './common.js';
 
 export async function main(argv: string[] = []) {
-  const args = parseExampleArgs(argv, '08-prompt-weights', { prompt: 'a photo of a cat on a mat', word: 'cat', weight: 1.5, columns: 32 });
+  const args = parseExampleArgs(argv, '08-prompt-weights', { prompt: 'a photo of a red sneaker', word: 'red', weight: 1.5, columns: 32 });
   const out = await OutputFolder.create(args.out);
   const pipe = await loadPipeline(args);
   const { tokenizer, textEncoder } = pipe;

@@ -4,7 +4,10 @@
 // same thing properly — a new token in the tokenizer, a new row in the text encoder's table — so that
 // the token can simply be written in prompts. This example does both and shows they agree.
 //
-//   npx tsx examples/deep-dive/09-textual-inversion.ts [--embedding learned_embeds.bin] [--prompt "A mouse in the style of puppy"] [--word puppy]
+// On latentlab-mini the embedding is `<white>` (section 13) put in the place of "red"; the notebook's
+// `<cat-toy>` in "A mouse in the style of puppy" is the SD 1.5 variant (docs/deep-dive.md §9).
+//
+//   npx tsx examples/deep-dive/09-textual-inversion.ts [--embedding FILE] [--prompt "a photo of a red sneaker"] [--word red]
 
 import { fileURLToPath } from 'node:url';
 
@@ -12,12 +15,12 @@ import { add, imageGrid, LatentlabError, readEmbeddingFile, tensorDifference } f
 
 import { enlarge, fmt, loadPipeline, OutputFolder, parseExampleArgs, runIfMain } from './common.js';
 
-/** The fixture embedding (diffusers format, torch.save'd: a zip with a pickle inside). */
-const FIXTURE_EMBEDDING = fileURLToPath(new URL('../../test/fixtures/conformance/reference/tiny-sd15/textual_inversion/learned_embeds.bin', import.meta.url));
+/** `<white>`, learned on latentlab-mini by section 13 (13-learn-a-colour.ts writes it; diffusers' safetensors format). */
+export const WHITE_EMBEDDING = fileURLToPath(new URL('embeddings/white.safetensors', import.meta.url));
 
 export async function main(argv: string[] = []) {
   const args = parseExampleArgs(argv, '09-textual-inversion', {
-    embedding: FIXTURE_EMBEDDING, prompt: 'A mouse in the style of puppy', word: 'puppy', seed: 42, steps: 30, guidanceScale: 7.5,
+    embedding: WHITE_EMBEDDING, prompt: 'a photo of a red sneaker', word: 'red', seed: 42, steps: 30, guidanceScale: 7.5,
   });
   const out = await OutputFolder.create(args.out);
   const pipe = await loadPipeline(args);

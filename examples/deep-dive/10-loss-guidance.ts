@@ -20,7 +20,7 @@ const blueLoss = (images: Value) => ops.reduceMean(ops.abs(ops.sub(ops.slice(ima
 
 export async function main(argv: string[] = []) {
   const args = parseExampleArgs(argv, '10-loss-guidance', {
-    prompt: 'A campfire (oil on canvas)', seed: 32, steps: 50, guidanceScale: 8, scale: 200, every: 5, scheduler: 'lms',
+    prompt: 'a photo of a red dress', seed: 32, steps: 50, guidanceScale: 8, scale: 200, every: 5, scheduler: 'lms',
   });
   const out = await OutputFolder.create(args.out);
   const pipe = await loadPipeline(args);
@@ -32,7 +32,7 @@ export async function main(argv: string[] = []) {
       hint: 'use lms, euler or euler-a here; the pipelines\' lossGuidance option handles every scheduler (docs/deep-dive.md §10)',
     });
   }
-  const [h, w] = [pipe.defaultSize / 8, pipe.defaultSize / 8];
+  const [h, w] = [pipe.defaultSize / vae.vaeScaleFactor, pipe.defaultSize / vae.vaeScaleFactor]; // latents: 8×8 for latentlab-mini, 64×64 for SD 1.x
   const embeddings = Tensor.cat0([await encodePrompt(tokenizer, textEncoder, ['']), await encodePrompt(tokenizer, textEncoder, [args.prompt])]);
 
   // The loss and its gradient as one graph: latents, noise_pred [1, 4, h, w] and σ → loss, d loss / d latents.

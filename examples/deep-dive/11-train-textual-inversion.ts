@@ -4,18 +4,18 @@
 // noise of these pictures best?" — the gradient of the denoising loss with respect to that vector
 // (through the UNet and the text encoder, in one graph), then an AdamW step on it alone.
 //
-//   npx tsx examples/deep-dive/11-train-textual-inversion.ts [--images DIR] [--token "<my-concept>"] [--initializer toy] [--steps 30]
+//   npx tsx examples/deep-dive/11-train-textual-inversion.ts [--images DIR] [--token "<white>"] [--initializer red] [--steps 30]
 
 import { writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 
 import { imageGrid, learnedEmbedsBytes, linePlotSvg, readTrainingImages, trainTextualInversion } from 'latentlab';
 
-import { enlarge, FIXTURE_IMAGE, fmt, loadPipeline, OutputFolder, parseExampleArgs, runIfMain } from './common.js';
+import { enlarge, fmt, loadPipeline, OutputFolder, parseExampleArgs, runIfMain, sampleImage } from './common.js';
 
 export async function main(argv: string[] = []) {
   const args = parseExampleArgs(argv, '11-train-textual-inversion', {
-    images: dirname(FIXTURE_IMAGE), token: '<my-concept>', initializer: 'toy', steps: 30, learningRate: 5e-3, resolution: 64, seed: 0, prompt: 'a photo of a {}',
+    images: sampleImage('white'), token: '<white>', initializer: 'red', steps: 30, learningRate: 5e-3, resolution: 32, seed: 0, prompt: 'a photo of a {} sneaker',
   });
   const out = await OutputFolder.create(args.out);
   const pipe = await loadPipeline(args);

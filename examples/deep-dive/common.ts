@@ -8,14 +8,18 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import {
-  type LabelledImage, LatentlabError, readImage, renderLabels, resizeImage, type RgbImage, StableDiffusionPipeline, svgToPng, type TensorStats,
+  defaultModelPath, type LabelledImage, LatentlabError, readImage, renderLabels, resizeImage, type RgbImage, StableDiffusionPipeline, svgToPng, type TensorStats,
   upscaleNearest, writePng,
 } from 'latentlab';
 
-/** The tiny random-weight model of the test fixtures: runs offline in a second, pictures are abstract. */
+/** latentlab-mini, the model latentlab trains and ships (models/latentlab-mini): real garments, 32×32, offline. */
+export const MINI_MODEL = defaultModelPath();
+/** The tiny random-weight model of the test fixtures (the conformance comparisons run on it): pictures are noise. */
 export const TINY_MODEL = fileURLToPath(new URL('../../test/fixtures/conformance/pipelines/tiny-sd15', import.meta.url));
-/** A 64×64 test picture from the fixtures. */
+/** A 64×64 test picture from the fixtures (the tiny model's reference img2img input). */
 export const FIXTURE_IMAGE = fileURLToPath(new URL('../../test/fixtures/conformance/reference/tiny-sd15/img2img/sd15_pndm_img2img_64x64_input.png', import.meta.url));
+/** The sample pictures (examples/deep-dive/images, made by make-sample-images.ts from the Fashion-MNIST test split). */
+export const sampleImage = (name: string): string => fileURLToPath(new URL(`images/${name}`, import.meta.url));
 
 export interface CommonArgs {
   /** A diffusers folder or a Hub id (`stable-diffusion-v1-5/stable-diffusion-v1-5`). */
@@ -49,7 +53,7 @@ export function parseExampleArgs<D extends Defaults>(argv: readonly string[], se
     process.exit(0);
   }
   const parsed: Record<string, string | number | undefined> = {
-    model: (values.model as string | undefined) ?? TINY_MODEL,
+    model: (values.model as string | undefined) ?? MINI_MODEL,
     out: resolve((values.out as string | undefined) ?? join('deep-dive-out', section)),
     variant: values.variant as string | undefined,
   };
@@ -68,7 +72,7 @@ export function parseExampleArgs<D extends Defaults>(argv: readonly string[], se
 
 function usage(defaults: Defaults): string {
   const own = Object.entries(defaults).map(([k, v]) => `  --${kebab(k)} ${JSON.stringify(v)}`);
-  return ['options (with defaults):', '  --model <folder or Hub id>  (the tiny test model)', '  --variant <e.g. fp16>', '  --out <folder>  (deep-dive-out/<section>)', ...own].join('\n');
+  return ['options (with defaults):', '  --model <folder or Hub id>  (latentlab-mini, the shipped model)', '  --variant <e.g. fp16>', '  --out <folder>  (deep-dive-out/<section>)', ...own].join('\n');
 }
 
 /** The whole pipeline, with the LMS scheduler the notebook uses; its parts carry the notebook's names. */
@@ -84,7 +88,7 @@ export async function loadImage(path: string, size: number): Promise<RgbImage> {
   return resizeImage(image, size, size);
 }
 
-/** Small pictures (the tiny model's 64×64) blown up with square pixels to at least 256 px, so they can be seen. */
+/** Small pictures (the mini model's 32×32) blown up with square pixels to at least 256 px, so they can be seen. */
 export function enlarge(image: RgbImage, minSide = 256): RgbImage {
   const k = Math.ceil(minSide / Math.min(image.width, image.height));
   return k > 1 ? upscaleNearest(image, k) : image;

@@ -1,14 +1,16 @@
-// Renders the pictures of docs/deep-dive.md: runs every example on the tiny model (or --model) and
+// Renders the pictures of docs/deep-dive.md: runs every example on latentlab-mini (or --model) and
 // copies a selection into --out, PNGs reduced to a 256-colour palette so the repository stays
-// small. To refresh the docs' pictures after changing an example, name their folder:
+// small. Section 13 runs before section 9, which loads the token 13 has just learned. To refresh
+// the docs' pictures after changing an example, name their folder:
 //
 //   npx tsx examples/deep-dive/make-doc-images.ts [--model DIR|ID] [--out DIR]   (default deep-dive-out/doc-images)
 //   npx tsx examples/deep-dive/make-doc-images.ts --out docs/images/deep-dive     (replaces the docs' pictures)
 
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 
+import { resolveModelPath } from 'latentlab';
 import sharp from 'sharp';
 
 import { main as loopByHand } from './01-loop-by-hand.js';
@@ -21,21 +23,35 @@ import { main as unetView } from './07-unet-view.js';
 import { main as promptWeights } from './08-prompt-weights.js';
 import { main as textualInversion } from './09-textual-inversion.js';
 import { main as lossGuidance } from './10-loss-guidance.js';
+import { main as trainTextualInversion } from './11-train-textual-inversion.js';
+import { main as classifierGuidance } from './12-classifier-guidance.js';
+import { main as learnAColour } from './13-learn-a-colour.js';
 import { parseExampleArgs, runIfMain } from './common.js';
 
-/** Each example, the options it runs with here, and which of its files the docs show. */
-const SECTIONS = [
-  { name: '01-loop-by-hand', main: loopByHand, argv: [], keep: ['image.png'] },
-  { name: '02-autoencoder', main: autoencoder, argv: [], keep: ['latent-channels.png', 'side-by-side.png'] },
-  { name: '03-scheduler', main: scheduler, argv: ['--shown', '4'], keep: ['schedule.svg', 'noised.png'] },
-  { name: '04-img2img-by-hand', main: img2imgByHand, argv: [], keep: ['steps.png'] },
-  { name: '05-text-embeddings', main: textEmbeddings, argv: [], keep: ['swap-and-mix.png'] },
-  { name: '06-similarity', main: similarity, argv: [], keep: ['token-cosine.svg', 'prompt-cosine.svg', 'token-all.png'] },
-  { name: '07-unet-view', main: unetView, argv: ['--shown', '4'], keep: ['strip.png', 'predicted-noise.png'] },
-  { name: '08-prompt-weights', main: promptWeights, argv: [], keep: ['weights-delta.png'] },
-  { name: '09-textual-inversion', main: textualInversion, argv: [], keep: ['word-and-token.png'] },
-  // The random tiny model barely reacts to the notebook's scale 200; 2000 makes the change visible.
-  { name: '10-loss-guidance', main: lossGuidance, argv: ['--scale', '2000'], keep: ['comparison.png'] },
+/** Each example, the options it runs with here, and which of its files the docs show (in the order they run). */
+interface Section {
+  name: string;
+  main: (argv: string[]) => Promise<{ files: string[] }>;
+  argv: (scratch: string) => string[];
+  keep: string[];
+  /** Needs latentlab-mini: its classifier (12), its 32×32 sample garments (13) or a token learned on it (9). */
+  miniOnly?: boolean;
+}
+
+const SECTIONS: Section[] = [
+  { name: '01-loop-by-hand', main: loopByHand, argv: () => [], keep: ['image.png'] },
+  { name: '02-autoencoder', main: autoencoder, argv: () => [], keep: ['latent-channels.png', 'side-by-side.png'] },
+  { name: '03-scheduler', main: scheduler, argv: () => ['--shown', '4'], keep: ['schedule.svg', 'noised.png'] },
+  { name: '04-img2img-by-hand', main: img2imgByHand, argv: () => [], keep: ['steps.png'] },
+  { name: '05-text-embeddings', main: textEmbeddings, argv: () => [], keep: ['swap-and-mix.png'] },
+  { name: '06-similarity', main: similarity, argv: () => [], keep: ['token-cosine.svg', 'prompt-cosine.svg', 'token-all.png'] },
+  { name: '07-unet-view', main: unetView, argv: () => ['--shown', '4'], keep: ['strip.png', 'predicted-noise.png'] },
+  { name: '08-prompt-weights', main: promptWeights, argv: () => [], keep: ['weights-delta.png'] },
+  { name: '13-learn-a-colour', main: learnAColour, argv: () => [], keep: ['before-and-after.png', 'training-images.png', 'loss.svg'], miniOnly: true },
+  { name: '09-textual-inversion', main: textualInversion, argv: (scratch) => ['--embedding', join(scratch, '13-learn-a-colour', 'learned_embeds.safetensors')], keep: ['word-and-token.png'], miniOnly: true },
+  { name: '10-loss-guidance', main: lossGuidance, argv: () => [], keep: ['comparison.png'] },
+  { name: '11-train-textual-inversion', main: trainTextualInversion, argv: () => [], keep: ['loss.svg', 'initializer-and-token.png'] },
+  { name: '12-classifier-guidance', main: classifierGuidance, argv: () => [], keep: ['unguided-and-guided.png'], miniOnly: true },
 ];
 
 export async function main(argv: string[] = []) {
@@ -46,10 +62,16 @@ export async function main(argv: string[] = []) {
   await mkdir(target, { recursive: true });
   const scratch = await mkdtemp(join(tmpdir(), 'deep-dive-docs-'));
   const written: string[] = [];
+  const folder = await resolveModelPath(args.model, { variant: args.variant });
+  const isMini = await stat(join(folder, 'classifier', 'config.json')).then(() => true, () => false);
   try {
     for (const s of SECTIONS) {
+      if (s.miniOnly && !isMini) {
+        console.log(`skipping ${s.name}: it needs latentlab-mini (see docs/deep-dive.md for running it on SD 1.5)`);
+        continue;
+      }
       const model = ['--model', args.model, ...(args.variant ? ['--variant', args.variant] : [])];
-      const result = await s.main([...s.argv, ...model, '--out', join(scratch, s.name)]);
+      const result = await s.main([...s.argv(scratch), ...model, '--out', join(scratch, s.name)]);
       for (const file of result.files.filter((f) => s.keep.includes(basename(f)))) {
         const dest = join(target, `${s.name.slice(0, 2)}-${basename(file)}`);
         if (file.endsWith('.png')) await writeFile(dest, await sharp(file).png({ palette: true, colours: 256, effort: 10, compressionLevel: 9 }).toBuffer());
