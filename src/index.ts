@@ -57,7 +57,7 @@ export {
 export { readTrainingImages, type TrainingImagesOptions } from './platform/node/training-images.js';
 
 // weights and files
-export { describeFile, describeText, type DescribedFile, openLoraFile, type LoraFile } from './weights/index.js';
+export { describeFile, describeFolder, describeFolderText, describeText, type DescribedFile, type DescribedFolder, openLoraFile, type LoraFile } from './weights/index.js';
 export { openCheckpointSource, openSingleFile, RefSource, type CheckpointFamily, type SingleFileCheckpoint, type SingleFileOptions } from './weights/index.js';
 export { readWeight, readWeightData, SafetensorsFile, serializeSafetensors, WeightSet, writeSafetensors, type WeightInfo, type WeightSource } from './weights/index.js';
 export { JsonSyntaxError, parseJson, type JsonParseOptions } from './weights/index.js';

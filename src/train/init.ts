@@ -9,15 +9,9 @@
 // Each tensor draws from its own generator seeded by (seed, key), so adding a layer does not
 // change the others' values.
 
-import { Generator } from '../core/random.js';
+import { Generator, keySeed } from '../core/random.js';
 import { Tensor } from '../core/tensor.js';
 import type { Graph } from '../graph/graph.js';
-
-function keySeed(seed: number, key: string): number {
-  let h = (0x811c9dc5 ^ seed) >>> 0;
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193) >>> 0;
-  return h;
-}
 
 const isNorm = (key: string) => /(norm[^.]*|ln_\w+)\.(weight|bias)$/.test(key);
 

@@ -10,7 +10,6 @@
 // checkpoint (work/<stage>-checkpoints/). Same seed and thread count → the same bytes.
 
 import type { WeightData } from '../../core/external.js';
-import { f32ToF16 } from '../../core/dtype.js';
 import { fileSystem } from '../../core/io.js';
 import { Tensor } from '../../core/tensor.js';
 import type { CompileOptions } from '../../graph/runtime.js';
@@ -63,13 +62,6 @@ export interface TrainMiniReport {
 const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
 type Weights = Map<string, Tensor<'float32'>>;
 
-function toFloat16(t: Tensor): Tensor<'float16'> {
-  const src = t.toFloat32().data;
-  const out = new Tensor('float16', t.shape);
-  for (let i = 0; i < src.length; i++) out.data[i] = f32ToF16(src[i]);
-  return out;
-}
-
 /** What a stage leaves in `work` beside its output: its time, final loss and loss curve. */
 interface StageRecord {
   seconds: number;
@@ -85,7 +77,7 @@ async function readComponent(file: string): Promise<Weights> {
 async function writeComponent(dir: string, stem: string, config: Record<string, unknown>, weights: ReadonlyMap<string, Tensor>, dtype: 'float32' | 'float16'): Promise<void> {
   const fs = fileSystem();
   await fs.mkdirp(dir);
-  const tensors = new Map([...weights].map(([k, t]) => [k, dtype === 'float16' ? toFloat16(t) : t]));
+  const tensors = new Map([...weights].map(([k, t]) => [k, dtype === 'float16' ? t.toFloat16() : t]));
   await writeSafetensors(fs.join(dir, `${stem}.safetensors`), tensors, { format: 'pt' });
   await fs.writeFileAtomic(fs.join(dir, 'config.json'), json(config));
 }

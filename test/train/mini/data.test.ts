@@ -1,11 +1,15 @@
 // The mini model's data: the IDX reader (and its errors), the tints, captions and the colour
 // measurement, and the Fréchet distance.
 
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 import { gzipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 
 import {
-  caption, COLORS, dominantColor, drawExample, featureGaussian, frechetDistance, hueToRgb, idxImagesAndLabels, LatentlabError, parseIdx, tintedBatch,
+  caption, COLORS, dominantColor, drawExample, featureGaussian, frechetDistance, hueToRgb, idxImagesAndLabels, LatentlabError, loadFashionMnist, parseIdx, tintedBatch,
 } from '../../../src/index.js';
 import { idxBytes } from './synthetic-data.js';
 
@@ -98,5 +102,12 @@ describe('Fréchet distance', () => {
     const s1 = Math.sqrt(4 / 3);
     const s2 = Math.sqrt(16 / 3);
     expect(frechetDistance(featureGaussian(x, 1), featureGaussian(y, 1))).toBeCloseTo(9 + (s1 - s2) ** 2, 9);
+  });
+});
+
+describe('loading Fashion-MNIST', () => {
+  it('names the missing file and how to get the data', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'no-fmnist-'));
+    await expect(loadFashionMnist(dir, 'train')).rejects.toMatchObject({ code: 'DATA_NOT_FOUND', message: expect.stringMatching(/no train-images-idx3-ubyte\.gz[\s\S]*apt-get install dataset-fashion-mnist/) });
   });
 });
