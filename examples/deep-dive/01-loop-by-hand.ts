@@ -2,7 +2,7 @@
 // Stable Diffusion (the notebook's first section). For the same prompt, seed and settings the picture
 // is the pipeline's, bit for bit (the test checks it).
 //
-//   npx tsx examples/deep-dive/01-loop-by-hand.ts [--model DIR|ID] [--prompt "..."] [--seed 42] [--steps 30]
+//   npx tsx examples/deep-dive/01-loop-by-hand.ts [--model DIR|ID] [--prompt "..."] [--seed 42] [--steps 50]
 
 import {
   AutoencoderKL, classifierFreeGuidance, CLIPTextModel, CLIPTokenizer, Generator, latentsToImages, resolveModelPath, scale, schedulerFromPretrained,
@@ -13,7 +13,7 @@ import { OutputFolder, parseExampleArgs, runIfMain } from './common.js';
 
 export async function main(argv: string[] = []) {
   const args = parseExampleArgs(argv, '01-loop-by-hand', {
-    prompt: 'a photo of a red sneaker', seed: 42, steps: 30, guidanceScale: 7.5, size: 0,
+    prompt: 'a photo of a red sneaker', seed: 42, steps: 50, guidanceScale: 7.5, size: 0,
   });
   const out = await OutputFolder.create(args.out);
 

@@ -29,7 +29,7 @@ export async function main(argv: string[] = []) {
   const ratio = std.mean / mean.absMean;
   console.log(`typical std / typical |mean| = ${fmt(ratio)}: ${ratio < 0.1
     ? 'tiny, so a sample is the mean plus a whisper of noise'
-    : 'not small (random weights; a trained VAE is nearly deterministic)'}`);
+    : 'not small: a sample differs visibly from the mean (a random VAE gives about 1)'}`);
 
   // A sample from q(z | x), scaled by 0.18215 so the UNet sees roughly unit variance.
   const generator = new Generator().manualSeed(args.seed);

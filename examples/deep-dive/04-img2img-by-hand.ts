@@ -3,7 +3,7 @@
 // the less noise is added and the more of the image survives. It is what
 // StableDiffusionImg2ImgPipeline does with strength = (N − k)/N, and gives its picture bit for bit.
 //
-//   npx tsx examples/deep-dive/04-img2img-by-hand.ts [--image FILE] [--prompt "..."] [--steps 30] [--start-step 10]
+//   npx tsx examples/deep-dive/04-img2img-by-hand.ts [--image FILE] [--prompt "..."] [--steps 50] [--start-step 15]
 //     [--scheduler lms]
 
 import {
@@ -14,7 +14,7 @@ import { enlarge, fmt, loadImage, loadPipeline, OutputFolder, parseExampleArgs, 
 
 export async function main(argv: string[] = []) {
   const args = parseExampleArgs(argv, '04-img2img-by-hand', {
-    prompt: 'a photo of a red ankle boot', image: sampleImage('red-sneaker.png'), seed: 7, steps: 30, startStep: 10, guidanceScale: 7.5, size: 0,
+    prompt: 'a photo of a red ankle boot', image: sampleImage('red-sneaker.png'), seed: 7, steps: 50, startStep: 15, guidanceScale: 7.5, size: 0,
     scheduler: 'lms',
   });
   const { steps, startStep } = args;

@@ -15,7 +15,7 @@ import { enlarge, fmt, loadPipeline, OutputFolder, parseExampleArgs, runIfMain }
 
 export async function main(argv: string[] = []) {
   const args = parseExampleArgs(argv, '05-text-embeddings', {
-    prompt: 'a photo of a red sneaker', word: 'red', replacement: 'blue', mix: 0.5, seed: 42, steps: 30, guidanceScale: 7.5,
+    prompt: 'a photo of a red sneaker', word: 'red', replacement: 'blue', mix: 0.5, seed: 42, steps: 50, guidanceScale: 7.5,
   });
   const out = await OutputFolder.create(args.out);
   const pipe = await loadPipeline(args);

@@ -3,7 +3,7 @@
 // (`predOriginalSample`). Early guesses are blurry averages; they sharpen as σ falls. We watch a
 // generation through the pipeline's step callback and decode x_t and x̂₀ at a few steps.
 //
-//   npx tsx examples/deep-dive/07-unet-view.ts [--model DIR|ID] [--prompt "..."] [--steps 30] [--shown 5]
+//   npx tsx examples/deep-dive/07-unet-view.ts [--model DIR|ID] [--prompt "..."] [--steps 50] [--shown 5]
 
 import { imageGrid, latentChannelGrid, latentsToImages, renderLabels, type StepInfo, Tensor, tensorStats } from 'latentlab';
 
@@ -11,7 +11,7 @@ import { enlarge, fmt, loadPipeline, OutputFolder, parseExampleArgs, runIfMain }
 
 export async function main(argv: string[] = []) {
   const args = parseExampleArgs(argv, '07-unet-view', {
-    prompt: 'a photo of a red sneaker', seed: 42, steps: 30, guidanceScale: 7.5, shown: 5,
+    prompt: 'a photo of a red sneaker', seed: 42, steps: 50, guidanceScale: 7.5, shown: 5,
   });
   const out = await OutputFolder.create(args.out);
   const pipe = await loadPipeline(args);

@@ -4,7 +4,7 @@
 // same thing properly — a new token in the tokenizer, a new row in the text encoder's table — so that
 // the token can simply be written in prompts. This example does both and shows they agree.
 //
-// On latentlab-mini the embedding is `<white>` (section 13) put in the place of "red"; the notebook's
+// On latentlab-mini the embedding is `<teal>` (section 13) put in the place of "red"; the notebook's
 // `<cat-toy>` in "A mouse in the style of puppy" is the SD 1.5 variant (docs/deep-dive.md §9).
 //
 //   npx tsx examples/deep-dive/09-textual-inversion.ts [--embedding FILE] [--prompt "a photo of a red sneaker"] [--word red]
@@ -15,12 +15,12 @@ import { add, imageGrid, LatentlabError, readEmbeddingFile, tensorDifference } f
 
 import { enlarge, fmt, loadPipeline, OutputFolder, parseExampleArgs, runIfMain } from './common.js';
 
-/** `<white>`, learned on latentlab-mini by section 13 (13-learn-a-colour.ts writes it; diffusers' safetensors format). */
-export const WHITE_EMBEDDING = fileURLToPath(new URL('embeddings/white.safetensors', import.meta.url));
+/** `<teal>`, learned on latentlab-mini by section 13 (13-learn-a-colour.ts writes it; diffusers' safetensors format). */
+export const TEAL_EMBEDDING = fileURLToPath(new URL('embeddings/teal.safetensors', import.meta.url));
 
 export async function main(argv: string[] = []) {
   const args = parseExampleArgs(argv, '09-textual-inversion', {
-    embedding: WHITE_EMBEDDING, prompt: 'a photo of a red sneaker', word: 'red', seed: 42, steps: 30, guidanceScale: 7.5,
+    embedding: TEAL_EMBEDDING, prompt: 'a photo of a red sneaker', word: 'red', seed: 42, steps: 50, guidanceScale: 7.5,
   });
   const out = await OutputFolder.create(args.out);
   const pipe = await loadPipeline(args);

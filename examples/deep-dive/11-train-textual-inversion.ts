@@ -4,7 +4,7 @@
 // noise of these pictures best?" — the gradient of the denoising loss with respect to that vector
 // (through the UNet and the text encoder, in one graph), then an AdamW step on it alone.
 //
-//   npx tsx examples/deep-dive/11-train-textual-inversion.ts [--images DIR] [--token "<white>"] [--initializer red] [--steps 30]
+//   npx tsx examples/deep-dive/11-train-textual-inversion.ts [--images DIR] [--token "<teal>"] [--initializer red] [--steps 30]
 
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -15,7 +15,7 @@ import { enlarge, fmt, loadPipeline, OutputFolder, parseExampleArgs, runIfMain, 
 
 export async function main(argv: string[] = []) {
   const args = parseExampleArgs(argv, '11-train-textual-inversion', {
-    images: sampleImage('white'), token: '<white>', initializer: 'red', steps: 30, learningRate: 5e-3, resolution: 32, seed: 0, prompt: 'a photo of a {} sneaker',
+    images: sampleImage('cyan'), token: '<teal>', initializer: 'red', steps: 30, learningRate: 5e-3, resolution: 32, seed: 0, prompt: 'a photo of a {} sneaker',
   });
   const out = await OutputFolder.create(args.out);
   const pipe = await loadPipeline(args);
@@ -36,7 +36,7 @@ export async function main(argv: string[] = []) {
   await out.svg('loss', linePlotSvg({ series: [{ name: 'loss', y: run.losses }], title: 'denoising loss per step', xLabel: 'step', yLabel: 'mse' }));
 
   // 3. The pipe now knows the token: the initializer word against the learned vector, same seed.
-  const generate = async (word: string) => (await pipe.call({ prompt: args.prompt.replace('{}', word), seed: 1, numInferenceSteps: 10 })).images[0];
+  const generate = async (word: string) => (await pipe.call({ prompt: args.prompt.replace('{}', word), seed: 1, numInferenceSteps: 50 })).images[0];
   const pictures = [await generate(args.initializer), await generate(run.token)];
   await out.png('initializer-and-token', imageGrid(pictures.map((im) => enlarge(im, 128)), { labels: [args.initializer, run.token], title: args.prompt }));
   console.log(`pictures: ${out.files.join(', ')}`);

@@ -8,16 +8,18 @@
 //
 //   npx tsx examples/deep-dive/12-classifier-guidance.ts [--classes "sneaker,trousers,bag,ankle boot"] [--scale 5] [--every 1] [--seed 0]
 
-import { classifierGuidance, GarmentClassifier, imageGrid, LatentlabError, preprocessBatch, type RgbImage } from 'latentlab';
+import { classifierGuidance, GarmentClassifier, imageGrid, LatentlabError, preprocessBatch, type RgbImage, schedulerFromPretrained } from 'latentlab';
 
 import { enlarge, fmt, loadPipeline, OutputFolder, parseExampleArgs, runIfMain } from './common.js';
 
 export async function main(argv: string[] = []) {
   const args = parseExampleArgs(argv, '12-classifier-guidance', {
-    classes: 'sneaker,trousers,bag,ankle boot', prompt: '', seed: 0, steps: 30, guidanceScale: 1, scale: 5, every: 1,
+    classes: 'sneaker,trousers,bag,ankle boot', prompt: '', seed: 0, steps: 30, guidanceScale: 1, scale: 0.1, every: 1, scheduler: 'euler',
   });
   const out = await OutputFolder.create(args.out);
   const pipe = await loadPipeline(args);
+  // Euler, not the notebook's LMS: guiding at every step changes the latents LMS's four-step history was computed on.
+  pipe.scheduler = await schedulerFromPretrained(pipe.folder, { name: args.scheduler });
   // The classifier: a `classifier/` folder beside the model's (config.json + model.safetensors).
   const classifier = await GarmentClassifier.fromPretrained(pipe.folder);
   const names = classifier.config.class_names;

@@ -1,23 +1,23 @@
-// Textual inversion in minutes: teach latentlab-mini a colour it has never seen. Every garment it
-// trained on was tinted in one of eight colours; untinted, grey-white garments never occurred, and
-// "white" means nothing to its text encoder. Eight such pictures (examples/deep-dive/images/white)
-// and a few hundred steps of section 11's training give a token `<white>` whose vector makes the
-// frozen model draw them — and, put where a colour word goes, white versions of other garments.
+// Textual inversion in minutes: teach latentlab-mini a new word for a colour. `<teal>` is a token
+// its text encoder has never seen; eight cyan garments (examples/deep-dive/images/cyan) and a few
+// hundred steps of section 11's training find the vector that makes the frozen model draw them —
+// and, put where a colour word goes, cyan versions of other garments. The token starts as "red",
+// so before training the same prompts draw red garments.
 //
-//   npx tsx examples/deep-dive/13-learn-a-colour.ts [--images DIR] [--token "<white>"] [--initializer red] [--steps 300]
+//   npx tsx examples/deep-dive/13-learn-a-colour.ts [--images DIR] [--token "<teal>"] [--initializer red] [--steps 600]
 //     [--classes "sneaker,t-shirt,dress,bag,trousers"]
 
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { imageGrid, learnedEmbedsBytes, linePlotSvg, readTrainingImages, type RgbImage, trainTextualInversion } from 'latentlab';
+import { COLORS, dominantColor, imageGrid, learnedEmbedsBytes, linePlotSvg, readTrainingImages, type RgbImage, trainTextualInversion } from 'latentlab';
 
 import { enlarge, fmt, loadPipeline, OutputFolder, parseExampleArgs, runIfMain, sampleImage } from './common.js';
 
 export async function main(argv: string[] = []) {
   const args = parseExampleArgs(argv, '13-learn-a-colour', {
-    images: sampleImage('white'), token: '<white>', initializer: 'red', steps: 300, learningRate: 5e-3, seed: 0,
-    classes: 'sneaker,t-shirt,dress,bag,trousers', prompt: 'a photo of a {} {k}', sampleSteps: 30,
+    images: sampleImage('cyan'), token: '<teal>', initializer: 'red', steps: 600, learningRate: 0.02, seed: 0,
+    classes: 'sneaker,t-shirt,dress,bag,trousers', prompt: 'a photo of a {} {k}', sampleSteps: 50,
   });
   const out = await OutputFolder.create(args.out);
   const pipe = await loadPipeline(args);
@@ -33,7 +33,7 @@ export async function main(argv: string[] = []) {
   // Before: the token does not exist yet, so we draw with the word it will start from.
   const before = await generate(args.initializer);
 
-  // Train: "a photo of a <white>", "a rendering of a <white>", … on the eight pictures.
+  // Train: "a photo of a <teal>", "a rendering of a <teal>", … on the eight pictures.
   const { files, images } = await readTrainingImages(args.images, { resolution: size });
   console.log(`${files.length} training pictures from ${args.images}`);
   const started = Date.now();
@@ -50,29 +50,17 @@ export async function main(argv: string[] = []) {
 
   // After: the same prompts and seeds with the learned token in the colour's place.
   const after = await generate(run.token);
-  const [satBefore, satAfter] = [meanSaturation(before), meanSaturation(after)];
-  console.log(`mean saturation of the garments' pixels: ${fmt(satBefore, 3)} with "${args.initializer}", ${fmt(satAfter, 3)} with ${run.token} (the training pictures: ${fmt(meanSaturation(images), 3)})`);
+  // The colour of each picture, as eval-mini measures it: the nearest of the eight hues to its mean hue.
+  const colourOf = (images: RgbImage[]) => images.map((im) => COLORS[dominantColor(im.data)]?.[0] ?? 'none');
+  const colours = { before: colourOf(before), after: colourOf(after) };
+  console.log(`colours with "${args.initializer}": ${colours.before.join(', ')}; with ${run.token}: ${colours.after.join(', ')}`);
   const labels = [...classes.map((k) => prompt(args.initializer, k).replace('a photo of ', '')), ...classes.map((k) => prompt(run.token, k).replace('a photo of ', ''))];
   await out.png('before-and-after', imageGrid([...before, ...after].map((im) => enlarge(im, 128)), {
     columns: classes.length, labels, title: `before and after learning ${run.token} (${args.steps} steps, ${fmt(seconds, 2)} s)`,
   }));
   await out.png('training-images', imageGrid(images.map((im) => enlarge(im, 96)), { columns: images.length }));
   await pipe.release();
-  return { args, run, file, seconds, before, after, saturation: { before: satBefore, after: satAfter }, files: out.files };
-}
-
-/** Mean HSV saturation (max − min)/max over the pictures' bright pixels (max channel > 0.25): 0 for grey, 1 for a pure hue. */
-export function meanSaturation(images: readonly RgbImage[]): number {
-  let [sum, n] = [0, 0];
-  for (const { data } of images) {
-    for (let i = 0; i < data.length; i += 3) {
-      const max = Math.max(data[i], data[i + 1], data[i + 2]);
-      if (max <= 64) continue;
-      sum += (max - Math.min(data[i], data[i + 1], data[i + 2])) / max;
-      n++;
-    }
-  }
-  return n === 0 ? 0 : sum / n;
+  return { args, run, file, seconds, before, after, colours, files: out.files };
 }
 
 /** Running mean over `w` steps (the per-step loss jumps with each step's random timestep). */

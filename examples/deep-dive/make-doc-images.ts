@@ -74,7 +74,7 @@ export async function main(argv: string[] = []) {
       const result = await s.main([...s.argv(scratch), ...model, '--out', join(scratch, s.name)]);
       for (const file of result.files.filter((f) => s.keep.includes(basename(f)))) {
         const dest = join(target, `${s.name.slice(0, 2)}-${basename(file)}`);
-        if (file.endsWith('.png')) await writeFile(dest, await sharp(file).png({ palette: true, colours: 256, effort: 10, compressionLevel: 9 }).toBuffer());
+        if (file.endsWith('.png')) await writeFile(dest, await forDocs(file));
         else await copyFile(file, dest);
         written.push(dest);
       }
@@ -83,6 +83,14 @@ export async function main(argv: string[] = []) {
     await rm(scratch, { recursive: true, force: true });
   }
   return { files: written };
+}
+
+/** A PNG for the docs: a lone 32×32 picture enlarged 6× with square pixels (browsers would blur it), then a 256-colour palette. */
+async function forDocs(file: string): Promise<Buffer> {
+  const { width = 0, height = 0 } = await sharp(file).metadata();
+  const k = Math.max(1, Math.floor(192 / Math.max(width, height)));
+  const image = k > 1 ? sharp(file).resize(width * k, height * k, { kernel: 'nearest' }) : sharp(file);
+  return image.png({ palette: true, colours: 256, effort: 10, compressionLevel: 9 }).toBuffer();
 }
 
 runIfMain(import.meta.url, main);

@@ -1,7 +1,8 @@
 // Writes the sample pictures the deep-dive examples start from (examples/deep-dive/images/): a few
 // Fashion-MNIST test images, padded to 32×32 and tinted exactly as latentlab-mini's training data
-// (train/mini/data.ts), plus a handful of untinted ones — grey-white garments, a colour the mini
-// model never saw — for textual inversion (sections 11 and 13). They come from the *test* split,
+// (train/mini/data.ts), plus two handfuls for textual inversion (sections 11 and 13): eight
+// garments tinted cyan (images/cyan), and the same eight untinted (images/white) — grey-white, a
+// colour the mini model never saw. They come from the *test* split,
 // so the model has not trained on them. Needs Debian's data set (`apt-get install dataset-fashion-mnist`):
 //
 //   npx tsx examples/deep-dive/make-sample-images.ts [--data /usr/share/datasets/fashion-mnist] [--out examples/deep-dive/images]
@@ -54,6 +55,17 @@ export async function main(argv: string[] = []) {
     counts.set(className, n + 1);
     const [image] = postprocess(grey(test, nth(className, n), 32));
     files.push(await save(join(out, 'white', `${className.replace(' ', '-')}-${n}.png`), image));
+  }
+  // Cyan: the same eight garments tinted cyan, for learning a new word for a colour (section 13).
+  const cyan = COLORS.findIndex(([name]) => name === 'cyan');
+  await mkdir(join(out, 'cyan'), { recursive: true });
+  counts.clear();
+  for (const className of WHITE) {
+    const n = counts.get(className) ?? 0;
+    counts.set(className, n + 1);
+    const index = nth(className, n);
+    const [image] = postprocess(tintedBatch(test, [{ index, label: test.labels[index], color: cyan, caption: '' }], 32));
+    files.push(await save(join(out, 'cyan', `${className.replace(' ', '-')}-${n}.png`), image));
   }
   return { files };
 }
