@@ -111,8 +111,8 @@ export class UNet2DConditionModel {
     const debug = options.debug ?? false;
     const seqLen = ehs.shape[1];
     const key = `${b}x${h}x${w}:${seqLen}:${debug}`;
-    const session = await this.sessions.get(key, () => withLoraPlan(this.loraPlan, () => buildUNetGraph(c, { batch: b, height: h, width: w, seqLen, debug })));
-    const r = await session.run({ sample: x, timestep: t, encoder_hidden_states: ehs });
+    const build = () => withLoraPlan(this.loraPlan, () => buildUNetGraph(c, { batch: b, height: h, width: w, seqLen, debug }));
+    const r = await this.sessions.run(key, build, { sample: x, timestep: t, encoder_hidden_states: ehs });
     const out: UNet2DConditionOutput = { sample: r.out as Tensor<'float32'> };
     if (debug) out.debug = Object.fromEntries(unetDebugNames(c).map((name) => [name.slice('debug.'.length), r[name] as Tensor<'float32'>]));
     return out;
