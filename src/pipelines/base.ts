@@ -5,7 +5,7 @@ import { check, fmtValue, LatentlabError } from '../core/errors.js';
 import { Generator } from '../core/random.js';
 import { Tensor } from '../core/tensor.js';
 import type { RgbImage } from '../image/index.js';
-import type { Scheduler } from '../schedulers/index.js';
+import { type Scheduler, schedulerFromConfig } from '../schedulers/index.js';
 import type { CommonCallOptions } from './call-options.js';
 import { encodePrompt, repeatEach } from './encode-prompt.js';
 import { checkFinite } from './finite-check.js';
@@ -28,6 +28,8 @@ export interface PipelineOutput {
   latents: Tensor<'float32'>;
   /** The seed used (given, or drawn when neither seed nor generator was passed). */
   seed?: number | bigint;
+  /** The scheduler instance this call built and ran (its timesteps are the call's). */
+  scheduler: Scheduler;
 }
 
 function argError(name: string, value: unknown, expected: string, hint?: string): LatentlabError {
@@ -46,7 +48,11 @@ export class PipelineBase {
   readonly unet;
   /** AutoencoderKL or AutoencoderTiny; replaceable, like `pipe.vae = AutoencoderTiny.from_pretrained(…)`. */
   vae: PipelineVae;
-  /** Replaceable, like `pipe.scheduler = EulerDiscreteScheduler.from_config(pipe.scheduler.config)`. */
+  /**
+   * Replaceable, like `pipe.scheduler = EulerDiscreteScheduler.from_config(pipe.scheduler.config)`.
+   * A call never runs this instance: it builds its own from its config (schedulerFor), so two
+   * calls at once (a server) cannot step each other's schedule.
+   */
   scheduler: Scheduler;
   readonly folder: string;
   /** Release each network's sessions once a call is done with it (PipelineLoadOptions.releaseSessions). */
@@ -80,6 +86,12 @@ export class PipelineBase {
     return 2 ** (this.vae.config.block_out_channels.length - 1);
   }
 
+  /** A fresh scheduler for one call: from the call's `scheduler` option (a name or an instance), else pipe.scheduler's config. */
+  protected schedulerFor(o: CommonCallOptions): Scheduler {
+    if (typeof o.scheduler === 'string') return schedulerFromConfig(this.scheduler.config, { name: o.scheduler });
+    return schedulerFromConfig((o.scheduler ?? this.scheduler).config);
+  }
+
   protected generatorFor(o: CommonCallOptions): { generator: Generator; seed?: number | bigint } {
     if (o.generator) return { generator: o.generator };
     const seed = o.seed ?? Math.floor(Math.random() * 2 ** 32); // a given seed was checked by the schema
@@ -99,7 +111,7 @@ export class PipelineBase {
       prompts = promptList(o.prompt);
       const negativePrompts = guidance ? this.negativesFor(o, prompts.length) : undefined;
       const cond = await encodePromptConditioning(this.tokenizer, this.textEncoder, {
-        prompts, negativePrompts, steps, syntax: o.promptSyntax, clipSkip: o.clipSkip, numImagesPerPrompt: n,
+        prompts, negativePrompts, steps, syntax: o.promptSyntax, clipSkip: o.clipSkip, numImagesPerPrompt: n, onWarning: o.onWarning,
       });
       return { embeds: cond.isStatic ? cond.at(0) : (i) => cond.at(i), batch: prompts.length * n };
     }
@@ -114,7 +126,7 @@ export class PipelineBase {
     } else {
       if (o.prompt === undefined) throw argError('prompt', undefined, 'a string or a list of strings', 'pass prompt (or promptEmbeds)');
       prompts = promptList(o.prompt);
-      positive = await encodePrompt(this.tokenizer, this.textEncoder, prompts, { clipSkip: o.clipSkip });
+      positive = await encodePrompt(this.tokenizer, this.textEncoder, prompts, { clipSkip: o.clipSkip, onWarning: o.onWarning });
     }
     checkFinite(positive, 'the prompt embeddings', 'the text encoder weights (text_encoder/*.safetensors) probably hold NaN or Inf values, or promptEmbeds did');
     const batch = positive.shape[0];
@@ -125,7 +137,7 @@ export class PipelineBase {
       check(negative.shape.join() === positive.shape.join(), 'PIPELINE_ARGUMENT',
         () => `negativePromptEmbeds has shape [${negative.shape}] but promptEmbeds has [${positive.shape}]; they must match`);
     } else {
-      negative = await encodePrompt(this.tokenizer, this.textEncoder, this.negativesFor(o, batch), { clipSkip: o.clipSkip });
+      negative = await encodePrompt(this.tokenizer, this.textEncoder, this.negativesFor(o, batch), { clipSkip: o.clipSkip, onWarning: o.onWarning });
     }
     return { embeds: Tensor.cat0([repeatEach(negative, n), repeatEach(positive, n)]), batch: batch * n };
   }
@@ -152,8 +164,8 @@ export class PipelineBase {
   }
 
   /** The loss guide for latents of h × w (its graphs built, so a faulty loss fails before the loop), or none. */
-  protected lossGuide(o: CommonCallOptions, h: number, w: number): LossGuide | undefined {
-    return o.lossGuidance?.length ? LossGuide.create(this.vae, this.scheduler, o.lossGuidance, h, w) : undefined;
+  protected lossGuide(o: CommonCallOptions, scheduler: Scheduler, h: number, w: number): LossGuide | undefined {
+    return o.lossGuidance?.length ? LossGuide.create(this.vae, scheduler, o.lossGuidance, h, w) : undefined;
   }
 
   /** The memory a call with `request` needs (memory-estimate.ts): what `call` checks before any session is built. */
@@ -174,12 +186,11 @@ export class PipelineBase {
    */
   protected async loopAndDecode(
     o: CommonCallOptions,
-    loop: Pick<DenoiseArgs, 'latents' | 'timesteps' | 'promptEmbeds' | 'guidanceScale' | 'doClassifierFreeGuidance' | 'generator' | 'guide'>,
+    loop: Pick<DenoiseArgs, 'scheduler' | 'latents' | 'timesteps' | 'promptEmbeds' | 'guidanceScale' | 'doClassifierFreeGuidance' | 'generator' | 'guide'>,
   ): Promise<{ images: RgbImage[]; latents: Tensor<'float32'> }> {
     const latents = await denoise({
       ...loop,
       unet: this.unet,
-      scheduler: this.scheduler,
       eta: o.eta ?? 0,
       callback: o.callback,
       signal: o.signal,

@@ -19,6 +19,7 @@ import { fmtValue, LatentlabError } from '../core/errors.js';
 import { Generator } from '../core/random.js';
 import { Tensor } from '../core/tensor.js';
 import type { RgbImage } from '../image/index.js';
+import { Scheduler } from '../schedulers/index.js';
 import { closestKey } from '../weights/similar.js';
 import type { StepCallback } from './denoise.js';
 import type { LossGuidance } from './loss-guidance.js';
@@ -71,6 +72,10 @@ export const commonCallOptionFields = {
   // Entries are checked in depth (and their losses built) by checkLossGuidance, before the loop.
   lossGuidance: opt(z.array(z.custom<LossGuidance>((v) => typeof v === 'object' && v !== null)).readonly(), 'a list of { loss, scale, every? }',
     'Loss guidance (the deep dive\'s blue loss, classifier guidance): every `every` steps the latents move down the gradient of loss(decoded image) · scale.'),
+  scheduler: opt(z.union([z.string().min(1), z.custom<Scheduler>((v) => v instanceof Scheduler)]), 'a scheduler name (one of schedulerNames()) or a Scheduler',
+    'The sampler of this call: a name (`euler-a`, `DPM++ 2M Karras`) applied to the pipeline scheduler\'s config, or a Scheduler whose config is used. Each call builds its own instance, so concurrent calls never share a schedule. Default: pipe.scheduler\'s config.'),
+  onWarning: opt(z.custom<(message: string) => void>((v) => typeof v === 'function'), 'a function (message: string) => void',
+    'Receives this call\'s warnings (a truncated prompt, …) instead of the global warning handler, so concurrent calls keep theirs apart.'),
   memoryLimit: opt(positiveInt, 'a number of bytes ≥ 1', 'Refuse calls whose estimated memory exceeds this many bytes (RESOURCE_MEMORY). Default: the available memory.'),
 };
 

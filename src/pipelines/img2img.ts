@@ -52,7 +52,8 @@ export class StableDiffusionImg2ImgPipeline extends PipelineBase {
     }
     const { steps, guidanceScale, guidance } = this.checkCommon(o);
     this.admit(o, images[0], guidance, true);
-    const guide = this.lossGuide(o, images[0].height / f, images[0].width / f);
+    const scheduler = this.schedulerFor(o);
+    const guide = this.lossGuide(o, scheduler, images[0].height / f, images[0].width / f);
     const { embeds, batch } = await this.promptEmbeddings(o, guidance, steps);
     await this.doneWith(this.textEncoder);
     if (batch % images.length !== 0) {
@@ -61,7 +62,6 @@ export class StableDiffusionImg2ImgPipeline extends PipelineBase {
       });
     }
     const { generator, seed } = this.generatorFor(o);
-    const scheduler = this.scheduler;
     scheduler.setTimesteps(steps);
     const { timesteps, tStart } = img2imgTimesteps(scheduler.timesteps, scheduler.order, steps, strength);
     scheduler.setBeginIndex(tStart * scheduler.order);
@@ -75,7 +75,7 @@ export class StableDiffusionImg2ImgPipeline extends PipelineBase {
     const noise = generator.randn(z0.shape);
     const latents0 = scheduler.addNoise(z0, noise, [timesteps[0]]);
 
-    const { images: out, latents } = await this.loopAndDecode(o, { latents: latents0, timesteps, promptEmbeds: embeds, guidanceScale, doClassifierFreeGuidance: guidance, generator, guide });
-    return { images: out, latents, seed };
+    const { images: out, latents } = await this.loopAndDecode(o, { scheduler, latents: latents0, timesteps, promptEmbeds: embeds, guidanceScale, doClassifierFreeGuidance: guidance, generator, guide });
+    return { images: out, latents, seed, scheduler };
   }
 }

@@ -53,11 +53,11 @@ export class StableDiffusionPipeline extends PipelineBase {
     this.checkSize(height, width);
     const { steps, guidanceScale, guidance } = this.checkCommon(o);
     this.admit(o, { width, height }, guidance);
-    const guide = this.lossGuide(o, height / this.vaeScaleFactor, width / this.vaeScaleFactor);
+    const scheduler = this.schedulerFor(o);
+    const guide = this.lossGuide(o, scheduler, height / this.vaeScaleFactor, width / this.vaeScaleFactor);
     const { embeds, batch } = await this.promptEmbeddings(o, guidance, steps);
     await this.doneWith(this.textEncoder);
     const { generator, seed } = this.generatorFor(o);
-    const scheduler = this.scheduler;
     scheduler.setTimesteps(steps);
 
     const shape = [batch, this.unet.config.in_channels, height / this.vaeScaleFactor, width / this.vaeScaleFactor];
@@ -72,7 +72,7 @@ export class StableDiffusionPipeline extends PipelineBase {
     }
     const latents0 = scale(initial, scheduler.initNoiseSigma);
 
-    const { images, latents } = await this.loopAndDecode(o, { latents: latents0, timesteps: scheduler.timesteps, promptEmbeds: embeds, guidanceScale, doClassifierFreeGuidance: guidance, generator, guide });
-    return { images, latents, seed };
+    const { images, latents } = await this.loopAndDecode(o, { scheduler, latents: latents0, timesteps: scheduler.timesteps, promptEmbeds: embeds, guidanceScale, doClassifierFreeGuidance: guidance, generator, guide });
+    return { images, latents, seed, scheduler };
   }
 }
