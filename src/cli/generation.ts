@@ -8,12 +8,11 @@
 import { basename, dirname, resolve } from 'node:path';
 
 import {
-  type AutoencoderTiny, encodePng, extractLoraTags, Generator, LatentlabError, latentsToImages, type LossGuidance, type PipelineOutput, serializeSafetensors, StableDiffusionImg2ImgPipeline, StableDiffusionPipeline, type StepInfo,
+  type AutoencoderTiny, checkAgainstModel, type CheckVocabulary, checkDenoisingSteps, encodePng, extractLoraTags, Generator, LatentlabError, latentsToImages, type LossGuidance, type PipelineOutput, serializeSafetensors, StableDiffusionImg2ImgPipeline, StableDiffusionPipeline, type StepInfo,
   type Tensor,
 } from '../index.js';
 import { checkApplicable } from './applicability.js';
 import { loadEmbeddings, planEmbeddings, type PlannedEmbedding } from './embeddings.js';
-import { flagError } from './errors.js';
 import { DEFAULT_GUIDANCE, DEFAULT_PROMPT_SYNTAX, DEFAULT_STEPS, type GenerationFlags, negativesFor, seedFor } from './generation-flags.js';
 import { type InputImage, prepareInputImage } from './input-image.js';
 import { lossGuidanceEntry, lossGuidanceText } from './loss-guidance.js';
@@ -40,6 +39,9 @@ export interface WrittenFile {
 }
 
 type Pipeline = StableDiffusionPipeline | StableDiffusionImg2ImgPipeline;
+
+/** The model-dependent checks (the library's: pipelines/generation-checks.ts) in the flags' words. */
+const FLAGS: CheckVocabulary = { steps: '--steps', strength: '--strength', clipSkip: '--clip-skip', code: 'CLI_ARGUMENT' };
 
 /** What the cheap checks produce: everything known before the model is loaded. */
 interface Plan {
@@ -89,7 +91,7 @@ async function planRun(kind: 'generate' | 'img2img', flags: GenerationFlags, ses
   const scheduler = await schedulerChoice(flags);
   const steps = flags.steps ?? DEFAULT_STEPS;
   const strength = flags.strength ?? 0.8;
-  if (kind === 'img2img') checkDenoisingSteps(steps, strength);
+  if (kind === 'img2img') checkDenoisingSteps(steps, strength, FLAGS);
   const localFolder = await isFolder(flags.model!);
   checkApplicable(flags, { localFolder });
   flags.threads = capThreadsFlag(flags.threads, session);
@@ -120,7 +122,7 @@ async function loadPipeline(plan: Plan, flags: GenerationFlags, session: Session
   const pipe: Pipeline = singleFile
     ? await Class.fromSingleFile(folder, { device: flags.device, threads: flags.threads, originalConfig: flags.originalConfig, predictionType: flags.predictionType, ...common })
     : await Class.fromPretrained(folder, { ...loadOptions(flags), ...common });
-  checkAgainstModel(pipe, plan.steps, flags.clipSkip);
+  checkAgainstModel(pipe, { steps: plan.steps, clipSkip: flags.clipSkip }, FLAGS);
   checkApplicable(flags, { localFolder: plan.localFolder, schedulerClass: pipe.scheduler.className });
   const embeddings = await loadEmbeddings(pipe.tokenizer, pipe.textEncoder, plan.embeddings);
   const loras = await hashLoras(plan.loras);
@@ -226,32 +228,7 @@ async function previewVaeChoice(flags: GenerationFlags): Promise<(VaeChoice & { 
   return vaeChoice('--preview-vae', flags.previewVae) as Promise<(VaeChoice & { kind: 'taesd' }) | undefined>; // a bare PATH is refused for previews
 }
 
-/** img2img runs int(steps × strength) of the steps (diffusers' get_timesteps); zero is no run at all. */
-function checkDenoisingSteps(steps: number, strength: number): void {
-  if (Math.trunc(steps * strength) < 1) {
-    throw new LatentlabError('CLI_ARGUMENT', `--steps ${steps} with --strength ${strength} runs int(${steps} × ${strength}) = 0 denoising steps`, {
-      key: '--steps', hint: `img2img runs int(steps × strength) steps; use at least --steps ${Math.ceil(1 / strength)} for this strength`,
-    });
-  }
-}
 
-/** Flag values whose limits come from the model, checked after loading and before the loop. */
-function checkAgainstModel(pipe: Pipeline, steps: number, clipSkip: number | undefined): void {
-  const trained = pipe.scheduler.config.num_train_timesteps;
-  if (steps > trained) throw flagError('--steps', String(steps), `at most ${trained}, the number of timesteps the model was trained with`);
-  try {
-    pipe.scheduler.setTimesteps(steps); // the sampler's own limit (LCM / TCD: their distillation grid); the pipeline sets it again
-  } catch (e) {
-    if (e instanceof LatentlabError && e.code === 'SCHEDULER_STEPS') {
-      throw flagError('--steps', String(steps), `a step count ${pipe.scheduler.className} accepts (${e.message.split('\n')[0]})`, e.hint);
-    }
-    throw e;
-  }
-  const layers = pipe.textEncoder.config.num_hidden_layers;
-  if (clipSkip !== undefined && clipSkip >= layers) {
-    throw flagError('--clip-skip', String(clipSkip), `less than ${layers}, the number of layers of this text encoder`, '--clip-skip 1 uses the second-to-last layer (A1111\'s "Clip skip: 2")');
-  }
-}
 
 /** The final latents as the UNet sees them (scaling_factor × z), with what `decode` needs to know. */
 async function writeLatents(target: Target, latents: Tensor<'float32'>, s: GenerationSettings, model: string): Promise<string> {

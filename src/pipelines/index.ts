@@ -27,3 +27,8 @@ export {
 } from './memory-estimate.js';
 export { loadTextualInversion, type LoadedTextualInversion, type LoadTextualInversionOptions, type TextualInversionSource } from './textual-inversion.js';
 export { extractLoraTags, type LoraTag, type PipelineLora, setPipelineLoras } from './lora.js';
+export {
+  a1111Parameters, type EmbeddingReport, type GenerationSettings, type JsonOptions, loraHashes, type LoraReport, modelName, pngTextFor, promptIndex, type SchedulerReport,
+  stringifyJson, tiHashes,
+} from './generation-record.js';
+export { checkAgainstModel, type CheckVocabulary, checkDenoisingSteps, LIBRARY_VOCABULARY, type ModelCheckRequest } from './generation-checks.js';
