@@ -12,6 +12,7 @@ import { decodeCommand } from './commands/decode.js';
 import { encodeCommand } from './commands/encode.js';
 import { generateCommand } from './commands/generate.js';
 import { serveCommand } from './commands/serve.js';
+import { workerCommand } from './commands/worker.js';
 import { img2imgCommand } from './commands/img2img.js';
 import { infoCommand } from './commands/info.js';
 import { scheduleCommand } from './commands/schedule.js';
@@ -26,7 +27,7 @@ function buildProgram(): Command {
     .description('Stable Diffusion in TypeScript: generate images, and look inside the models (tokens, schedules, latents), train embeddings.')
     .version(latentlabVersion(), '-V, --version')
     .option('--debug', DEBUG_HELP);
-  for (const cmd of [generateCommand(), img2imgCommand(), tokenizeCommand(), scheduleCommand(), schedulersCommand(), encodeCommand(), decodeCommand(), trainEmbeddingCommand(), infoCommand(), serveCommand()]) {
+  for (const cmd of [generateCommand(), img2imgCommand(), tokenizeCommand(), scheduleCommand(), schedulersCommand(), encodeCommand(), decodeCommand(), trainEmbeddingCommand(), infoCommand(), serveCommand(), workerCommand()]) {
     program.addCommand(markRequired(cmd.option('--debug', DEBUG_HELP)));
   }
   program.addHelpText('after', '\nRun "latentlab <command> --help" for a command\'s flags. Documentation: docs/cli.md');

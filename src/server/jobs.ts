@@ -49,6 +49,8 @@ export interface JobRecord {
   error?: JobError;
   /** How many times a worker started it (more than 1 after a stalled worker's job was retried). */
   attempts?: number;
+  /** The worker that runs or ran it (Redis queue). */
+  worker?: string;
 }
 
 export type JobEvent =

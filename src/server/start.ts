@@ -37,8 +37,8 @@ export async function startServer(s: ServerSettings): Promise<RunningServer> {
   const maxPixels = s.limits?.maxPixels ?? 2048 * 2048;
   let queue: JobQueue;
   if (s.queueUrl) {
-    throw new Error('redis');
-    void s.queueUrl;
+    const { RedisQueue } = await import('./redis-queue.js'); // BullMQ is loaded only when asked for
+    queue = await RedisQueue.connect(s.queueUrl, { maxQueue: s.limits?.maxQueue });
   } else {
     queue = new LocalQueue((kind, request, ctx) => runA1111(kind, request, host, s.version, { maxPixels }, ctx), {
       concurrency: s.concurrency, maxQueue: s.limits?.maxQueue,
