@@ -52,7 +52,7 @@ export async function loadComponent(path: string, defaultSubfolder: string, opti
   }
   const configFile = fs.join(folder, 'config.json');
   const config = new ConfigReader(await readConfigFile(configFile), configFile);
-  const weights = await openWeights(folder, { variant: options.variant, stem: defaultSubfolder === 'text_encoder' ? 'model' : 'diffusion_pytorch_model' });
+  const weights = await openWeights(folder, { variant: options.variant, stem: defaultSubfolder === 'text_encoder' || defaultSubfolder === 'classifier' ? 'model' : 'diffusion_pytorch_model' });
   return { folder, config, weights };
 }
 
@@ -104,11 +104,13 @@ export class SessionCache {
   }
 
   /**
-   * The session for `key`, compiling `build()` (with `overrides` over the cache's options) the
-   * first time. The caller holds it unleased: use `run` where another call may evict it meanwhile.
+   * The session for `key`, compiling `build()` (with `overrides` over the cache's options) the first
+   * time. `extraWeights` adds another model's weights for a graph that spans both (classifier
+   * guidance: the VAE's decoder and a classifier); a key in both is an error. The caller holds it
+   * unleased: use `run` where another call may evict it meanwhile.
    */
-  async get(key: string, build: () => Graph, overrides: CompileOptions = {}): Promise<CompiledGraph> {
-    return this.entry(key, build, overrides);
+  async get(key: string, build: () => Graph, overrides: CompileOptions = {}, extraWeights?: ReadonlyMap<string, WeightData>): Promise<CompiledGraph> {
+    return this.entry(key, build, overrides, extraWeights);
   }
 
   /** Runs the session for `key` on `feeds`, holding it so that no eviction frees it meanwhile. */
@@ -132,14 +134,14 @@ export class SessionCache {
     return { sessions: this.sessions.size, running: [...this.users.values()].reduce((a, b) => a + b, 0), retired: this.retired.size };
   }
 
-  private entry(key: string, build: () => Graph, overrides: CompileOptions): Promise<CompiledGraph> {
+  private entry(key: string, build: () => Graph, overrides: CompileOptions, extraWeights?: ReadonlyMap<string, WeightData>): Promise<CompiledGraph> {
     let s = this.sessions.get(key);
     if (s) {
       this.sessions.delete(key); // re-insert: Map order is recency order
       this.sessions.set(key, s);
       return s;
     }
-    s = runtime().compile(build(), this.weights, { ...this.options, ...overrides });
+    s = runtime().compile(build(), extraWeights ? mergeWeights(this.weights, extraWeights) : this.weights, { ...this.options, ...overrides });
     this.sessions.set(key, s);
     s.catch(() => this.sessions.delete(key));
     while (this.sessions.size > this.maxSessions) {
@@ -172,4 +174,14 @@ async function freeSession(s: Promise<CompiledGraph>): Promise<void> {
     return; // it never compiled: nothing to free
   }
   await compiled.release();
+}
+
+function mergeWeights(a: ReadonlyMap<string, WeightData>, b: ReadonlyMap<string, WeightData>): Map<string, WeightData> {
+  const clash = [...b.keys()].find((k) => a.has(k));
+  if (clash) {
+    throw new LatentlabError('GRAPH_WEIGHTS', `the extra weights share the key "${clash}" with the model's own`, {
+      key: clash, hint: 'a graph spanning two models needs distinct checkpoint keys in each',
+    });
+  }
+  return new Map([...a, ...b]);
 }
