@@ -42,8 +42,8 @@ export function redisOptions(url: string): RedisOptions {
 }
 
 /** The state and record of a BullMQ job, in the job API's terms. */
-export async function toRecord(job: Job<JobData>, waitingIds?: string[]): Promise<JobRecord> {
-  const state = await job.getState();
+export async function toRecord(job: Job<JobData>, waitingIds?: string[], known?: string): Promise<JobRecord> {
+  const state = known ?? (await job.getState());
   const r: JobRecord = { id: job.id!, kind: job.data.kind, state: 'queued', createdAt: job.timestamp, attempts: job.attemptsStarted };
   if (job.processedOn) r.startedAt = job.processedOn;
   if (job.processedBy) r.worker = job.processedBy;
@@ -120,12 +120,15 @@ export class RedisQueue implements JobQueue {
   }
 
   async get(id: string): Promise<JobRecord | undefined> {
+    // The state first, then the job: read the other way round, a job that completes in between
+    // would show as completed without its return value.
+    const state = await this.queue.getJobState(id);
     const job = await this.queue.getJob(id);
-    if (!job) {
+    if (!job || state === 'unknown') {
       const cancelled = await this.redis.get(CANCELLED_KEY(id));
       return cancelled ? (JSON.parse(cancelled) as JobRecord) : undefined;
     }
-    return toRecord(job, await this.waitingIds());
+    return toRecord(job, await this.waitingIds(), state);
   }
 
   async cancel(id: string): Promise<JobRecord | undefined> {

@@ -50,8 +50,12 @@ export async function startServer(s: ServerSettings): Promise<RunningServer> {
   return {
     ...started, queue, host, url: `http://${shown}:${started.port}`,
     async stop() {
-      const closing = started.close();
+      // Stop accepting connections; requests in flight get their answers once their jobs end; then
+      // the connections left (event streams, idle keep-alives) are closed.
+      const closing = new Promise<void>((r) => started.server.close(() => r()));
       await queue.close();
+      await new Promise((r) => setTimeout(r, 100));
+      (started.server as { closeAllConnections?: () => void }).closeAllConnections?.();
       await closing;
       await host.close();
     },

@@ -185,3 +185,20 @@ describe('auth', () => {
     }
   });
 });
+
+describe('graceful stop', () => {
+  it('stop() lets the running request finish with its image, cancels the queued one, then refuses connections', async () => {
+    const s = await start();
+    const running = call(s.url, 'POST', '/sdapi/v1/txt2img', { ...A1111_TXT2IMG, steps: 12, seed: 1 });
+    await until(() => call(s.url, 'GET', '/sdapi/v1/progress'), (a) => a.body.state.sampling_step >= 1);
+    const queued = call(s.url, 'POST', '/sdapi/v1/txt2img', { ...A1111_TXT2IMG, steps: 3, seed: 2 });
+    await until(() => s.queue.running(), () => (s.queue as unknown as { sizes: { waiting: number } }).sizes.waiting === 1);
+    const stopping = s.stop();
+    const [r, q] = await Promise.all([running, queued]);
+    await stopping;
+    expect(r.status).toBe(200);
+    expect(r.body.images).toHaveLength(1);
+    expect(JSON.parse(q.body.info).interrupted).toBe(true);
+    await expect(fetch(`${s.url}/health`)).rejects.toThrow();
+  });
+});
