@@ -2,8 +2,6 @@
 
 import { Command, Option } from 'commander';
 
-import { parseApiAuth } from '../../server/auth.js';
-import { startServer } from '../../server/start.js';
 import { action, newCommand } from '../command.js';
 import { latentlabVersion } from '../metadata.js';
 import type { Session } from '../session.js';
@@ -37,6 +35,8 @@ export function addServerOptions(cmd: Command): Command {
 
 async function runServe(flags: ServeFlags, session: Session): Promise<void> {
   session.close(); // the server handles its own signals: SIGINT / SIGTERM stop it gracefully
+  // Loaded here, not at the top: every other command starts without the server's modules (Hono, zod schemas).
+  const [{ parseApiAuth }, { startServer }] = await Promise.all([import('../../server/auth.js'), import('../../server/start.js')]);
   const host = flags.host ?? (flags.listen ? '0.0.0.0' : '127.0.0.1');
   const server = await startServer({
     models: flags.model, host, port: flags.port, version: latentlabVersion(), threads: flags.threads, concurrency: flags.concurrency, queueUrl: flags.queue,

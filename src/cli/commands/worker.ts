@@ -2,7 +2,6 @@
 
 import { type Command, Option } from 'commander';
 
-import { startWorker } from '../../server/redis-worker.js';
 import { action, newCommand } from '../command.js';
 import { latentlabVersion } from '../metadata.js';
 import type { Session } from '../session.js';
@@ -22,6 +21,7 @@ interface WorkerFlags {
 async function runWorker(flags: WorkerFlags, session: Session): Promise<void> {
   session.close(); // SIGINT / SIGTERM: finish the running job, then stop
   if (!flags.queue) throw new Error('unreachable: --queue is mandatory');
+  const { startWorker } = await import('../../server/redis-worker.js'); // BullMQ and ioredis load only for this command
   const lock = flags.lockDuration ?? 30_000;
   const w = await startWorker({
     queueUrl: flags.queue, models: flags.model, version: latentlabVersion(), name: flags.name, threads: flags.threads, concurrency: flags.concurrency,
