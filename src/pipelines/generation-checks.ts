@@ -19,7 +19,8 @@ export interface CheckVocabulary {
 export const LIBRARY_VOCABULARY: CheckVocabulary = { steps: 'numInferenceSteps', strength: 'strength', clipSkip: 'clipSkip', code: 'PIPELINE_ARGUMENT' };
 
 function fail(v: CheckVocabulary, name: string, value: unknown, expected: string, hint?: string): LatentlabError {
-  const shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
+  // A flag's value is the text the user typed, quoted as the CLI's flag errors quote it.
+  const shown = typeof value === 'string' || v.code === 'CLI_ARGUMENT' ? JSON.stringify(String(value)) : String(value);
   return new LatentlabError(v.code, `${name} ${shown}: expected ${expected}`, { key: name, hint });
 }
 
