@@ -42,7 +42,7 @@ describe('inpainting conformance (public API, from the prompt text, the PNGs and
     const pipe = await StableDiffusionInpaintPipeline.fromPretrained(fixturePath('pipelines', model), { scheduler: c.scheduler_config });
     expect(pipe.unetInputKind).toBe(c.unet_in_channels === 9 ? 'inpainting' : 'blend');
     // The exact UNet input of the first call (the 9-channel concatenation happens in the loop).
-    const unetInputs: Tensor<'float32'>[] = [];
+    const unetInputs: Tensor[] = [];
     const forward = pipe.unet.forward.bind(pipe.unet);
     pipe.unet.forward = (x, ...rest) => {
       unetInputs.push(x);
@@ -64,7 +64,7 @@ describe('inpainting conformance (public API, from the prompt text, the PNGs and
       },
     });
     const firstRef = ref.get('step.latent_model_input')!.toFloat32();
-    const first = diff(unetInputs[0].data, firstRef.data.subarray(0, firstRef.size / firstRef.shape[0]));
+    const first = diff(unetInputs[0].toFloat32().data, firstRef.data.subarray(0, firstRef.size / firstRef.shape[0]));
     expect([...unetInputs[0].shape]).toEqual(firstRef.shape.slice(1));
     expect(first.maxAbs, `${name}: first UNet input`).toBeLessThanOrEqual(5e-5);
     const worst = checkStepLatents(name, steps, ref.get('step.latents_out')!);
