@@ -17,7 +17,7 @@ export { type Img2ImgOptions, img2imgTimesteps, StableDiffusionImg2ImgPipeline }
 export { StableDiffusionPipeline, type Txt2ImgOptions } from './stable-diffusion.js';
 export { blendOutsideMask, type InpaintOptions, maskedImage, StableDiffusionInpaintPipeline } from './inpaint.js';
 export { DEFAULT_MODEL_NAME, defaultModelPath } from './default-model.js';
-export { loadSingleFileComponents, type SingleFileLoadOptions } from './single-file.js';
+export { loadSingleFileComponents, savePipelineAsSingleFile, type SingleFileLoadOptions } from './single-file.js';
 export type { PipelineVae } from './latents.js';
 export { createRandomPipeline, type CreateRandomPipelineOptions, RANDOM_PIPELINE_PRESETS, randomWeight, type RandomPipelinePreset, type RandomPipelinePresetName } from './random-pipeline.js';
 export {
