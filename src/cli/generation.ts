@@ -18,6 +18,7 @@ import { DEFAULT_GUIDANCE, DEFAULT_PROMPT_SYNTAX, DEFAULT_STEPS, type Generation
 import { type InputImage, prepareInputImage, prepareMask } from './input-image.js';
 import { lossGuidanceEntry, lossGuidanceText } from './loss-guidance.js';
 import { type GenerationSettings, latentlabVersion, modelName, pngTextFor, promptIndex, stringifyJson } from './metadata.js';
+import { a1111ModelHash } from './model-hash.js';
 import { isFolder, loadOptions, resolveFolder, schedulerChoice, schedulerReport } from './model.js';
 import { hashLoras, type LoraReport, planLoras } from './lora-flags.js';
 import { checkSingleFileFlags, isSingleFile } from './single-file-flags.js';
@@ -137,6 +138,7 @@ async function loadPipeline(plan: Plan, flags: GenerationFlags, session: Session
     folder,
     variant: flags.variant,
     revision: flags.revision,
+    ...(singleFile ? { modelHash: await a1111ModelHash(folder) } : {}),
     device: flags.device,
     threads: flags.threads,
     scheduler: schedulerReport(pipe.scheduler, plan.scheduler.source),

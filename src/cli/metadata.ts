@@ -42,6 +42,8 @@ export interface GenerationSettings {
   folder: string;
   variant?: string;
   revision?: string;
+  /** A single-file checkpoint's A1111 "Model hash" (model-hash.ts). */
+  modelHash?: string;
   device?: string;
   threads?: number;
   scheduler: SchedulerReport;
@@ -131,6 +133,7 @@ function a1111Parameters(s: GenerationSettings, i: number, model: string): A1111
     width: s.width,
     height: s.height,
     model,
+    modelHash: s.modelHash,
     extra,
   };
 }
