@@ -67,8 +67,11 @@ async function mergedWeights(folder: string, loraPath: string): Promise<Map<stri
   const { weights } = await loadComponent(folder, 'unet', { subfolder: 'unet' });
   const lora = await openLoraFile(loraPath);
   const out = new Map<string, WeightData>(weights.keys.map((k) => [k, weights.ref(k)]));
+  // kohya names a module by its path with every "." as "_" (as models/lora.ts matches them).
+  const paths = new Map(weights.keys.filter((k) => k.endsWith('.weight')).map((k) => [k.slice(0, -'.weight'.length).replace(/\./g, '_'), k]));
   for (const m of lora.modules) {
-    const key = `${m.name}.weight`;
+    const key = paths.get(m.name.replace(/\./g, '_'));
+    if (key === undefined) throw new Error(`LoRA module ${m.name} is not in the UNet`);
     const w = (await readWeightData(weights.ref(key))).toFloat32();
     const down = (await readWeightData(lora.source.ref(m.downKey))).toFloat32(); // [r, in]
     const up = (await readWeightData(lora.source.ref(m.upKey))).toFloat32(); // [out, r]
