@@ -27,6 +27,7 @@ import { blurMask, downsampleMask, type GrayImage, maskCondition } from '../imag
 import { PipelineBase, type PipelineOutput } from './base.js';
 import { type InpaintOptions, inpaintOptionsSchema, parseCallOptions } from './call-options.js';
 import { loadPipelineComponents, type PipelineLoadOptions } from './components.js';
+import { defaultModelPath } from './default-model.js';
 import { repeatEach } from './encode-prompt.js';
 import { img2imgTimesteps } from './img2img.js';
 import { loadSingleFileComponents, type SingleFileLoadOptions } from './single-file.js';
@@ -67,7 +68,8 @@ export function blendOutsideMask(latents: Tensor<'float32'>, original: Tensor<'f
 }
 
 export class StableDiffusionInpaintPipeline extends PipelineBase {
-  static async fromPretrained(pathOrId: string, options: PipelineLoadOptions = {}): Promise<StableDiffusionInpaintPipeline> {
+  /** `pathOrId` defaults to the shipped latentlab-mini (default-model.ts; a 4-channel model: the blend). */
+  static async fromPretrained(pathOrId: string = defaultModelPath(), options: PipelineLoadOptions = {}): Promise<StableDiffusionInpaintPipeline> {
     return new StableDiffusionInpaintPipeline(await loadPipelineComponents(pathOrId, options));
   }
 
