@@ -24,11 +24,11 @@ function fail(v: CheckVocabulary, name: string, value: unknown, expected: string
   return new LatentlabError(v.code, `${name} ${shown}: expected ${expected}`, { key: name, hint });
 }
 
-/** img2img runs int(steps × strength) of the steps (diffusers' get_timesteps); zero is no run at all. */
+/** img2img and inpaint run int(steps × strength) of the steps (diffusers' get_timesteps); zero is no run at all. */
 export function checkDenoisingSteps(steps: number, strength: number, v: CheckVocabulary = LIBRARY_VOCABULARY): void {
   if (Math.trunc(steps * strength) < 1) {
     throw new LatentlabError(v.code, `${v.steps} ${steps} with ${v.strength} ${strength} runs int(${steps} × ${strength}) = 0 denoising steps`, {
-      key: v.steps, hint: `img2img runs int(steps × strength) steps; use at least ${v.steps} ${Math.ceil(1 / strength)} for this strength`,
+      key: v.steps, hint: `img2img and inpaint run int(steps × strength) steps; use at least ${v.steps} ${Math.ceil(1 / strength)} for this strength`,
     });
   }
 }
