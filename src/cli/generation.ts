@@ -9,7 +9,7 @@ import { basename, dirname, resolve } from 'node:path';
 
 import {
   type AutoencoderTiny, encodePng, extractLoraTags, Generator, LatentlabError, latentsToImages, type LossGuidance, type PipelineOutput, serializeSafetensors, StableDiffusionImg2ImgPipeline, StableDiffusionPipeline, type StepInfo,
-  type Tensor,
+  type Tensor, usesClassifierFreeGuidance,
 } from '../index.js';
 import { checkApplicable } from './applicability.js';
 import { loadEmbeddings, planEmbeddings, type PlannedEmbedding } from './embeddings.js';
@@ -155,7 +155,7 @@ async function loadPipeline(plan: Plan, flags: GenerationFlags, session: Session
     ...(flags.lossGuidance ? { lossGuidance: flags.lossGuidance.map(lossGuidanceText) } : {}),
     ...(input ? { image: flags.image, strength: plan.strength, resizedFrom: input.resizedFrom } : {}),
   };
-  const guidance = settings.guidance > 1;
+  const guidance = usesClassifierFreeGuidance(pipe.unet, settings.guidance); // LCM-distilled UNets embed it instead
   checkRunMemory(pipe, { batch: settings.batchSize, width: settings.width, height: settings.height, guidance, img2img: plan.kind === 'img2img' }, plan.maxMemory);
   if (input?.resizedFrom) session.note(`resized ${flags.image} from ${input.resizedFrom.width}×${input.resizedFrom.height} to ${input.image.width}×${input.image.height} (Lanczos), as --width/--height asked`);
   if (plan.randomSeed) session.note(`seed ${plan.seed} (random; pass --seed ${plan.seed} to get the same images again)`);

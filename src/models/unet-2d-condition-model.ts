@@ -31,6 +31,11 @@ export interface UNetForwardOptions {
    * mid_block, up_blocks.i, conv_norm_out (before the SiLU).
    */
   debug?: boolean;
+  /**
+   * diffusers' `timestep_cond` [B, time_cond_proj_dim], for LCM-distilled UNets (config
+   * time_cond_proj_dim): the guidance embedding, `guidanceScaleEmbedding(w, time_cond_proj_dim)`.
+   */
+  timestepCond?: Tensor;
 }
 
 export interface UNet2DConditionOutput {
@@ -77,7 +82,7 @@ export class UNet2DConditionModel {
   static fromComponent({ folder, config: reader, weights }: LoadedComponent, options: CompileOptions = {}): UNet2DConditionModel {
     const config = parseUNet2DConditionConfig(reader);
     // The weights do not depend on the input size: any probe shape declares them all.
-    const probe = buildUNetGraph(config, { batch: 1, height: 8, width: 8, seqLen: 1 });
+    const probe = buildUNetGraph(config, { batch: 1, height: 8, width: 8, seqLen: 1, timestepCond: config.time_cond_proj_dim !== null });
     const bound = bindGraphWeights(probe, weights, 'unet');
     return new UNet2DConditionModel(config, folder, new SessionCache(bound, withDefaults(UNET_COMPILE_DEFAULTS, options)));
   }
@@ -108,16 +113,32 @@ export class UNet2DConditionModel {
       });
     }
     const t = timestepTensor(timestep, b);
+    const cond = options.timestepCond === undefined ? undefined : this.timestepCondInput(options.timestepCond, b);
     const debug = options.debug ?? false;
     const seqLen = ehs.shape[1];
-    const key = `${b}x${h}x${w}:${seqLen}:${debug}`;
-    const session = await this.sessions.get(key, () => withLoraPlan(this.loraPlan, () => buildUNetGraph(c, { batch: b, height: h, width: w, seqLen, debug })));
-    const r = await session.run({ sample: x, timestep: t, encoder_hidden_states: ehs });
+    const key = `${b}x${h}x${w}:${seqLen}:${debug}:${cond !== undefined}`;
+    const session = await this.sessions.get(key, () => withLoraPlan(this.loraPlan, () => buildUNetGraph(c, { batch: b, height: h, width: w, seqLen, debug, timestepCond: cond !== undefined })));
+    const r = await session.run({ sample: x, timestep: t, encoder_hidden_states: ehs, ...(cond ? { timestep_cond: cond } : {}) });
     const out: UNet2DConditionOutput = { sample: r.out as Tensor<'float32'> };
     if (debug) out.debug = Object.fromEntries(unetDebugNames(c).map((name) => [name.slice('debug.'.length), r[name] as Tensor<'float32'>]));
     return out;
   }
 
+  private timestepCondInput(cond: Tensor, batch: number): Tensor<'float32'> {
+    const dim = this.config.time_cond_proj_dim;
+    if (dim === null) {
+      throw new LatentlabError('MODEL_INPUT', 'unet: timestepCond was given, but this UNet has no guidance embedding (time_cond_proj_dim is null in unet/config.json)', {
+        key: 'timestepCond', hint: 'only LCM-distilled UNets take timestepCond; leave it out for this model',
+      });
+    }
+    const x = floatInput('timestepCond', cond, 2, `[${batch}, ${dim}]`);
+    if (x.shape[0] !== batch || x.shape[1] !== dim) {
+      throw new LatentlabError('MODEL_INPUT', `unet: timestepCond has shape ${fmtShape(x.shape)}, expected [${batch} (the batch of sample), ${dim} (time_cond_proj_dim)]`, {
+        key: 'timestepCond', hint: 'pass guidanceScaleEmbedding(w, time_cond_proj_dim) with one row per latent',
+      });
+    }
+    return x;
+  }
 
   /**
    * Compiles a graph of your own on this model's weights — e.g. the UNet (buildUNetGraph) plus a loss and its

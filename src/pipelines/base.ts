@@ -10,7 +10,7 @@ import type { CommonCallOptions } from './call-options.js';
 import { encodePrompt, repeatEach } from './encode-prompt.js';
 import { checkFinite } from './finite-check.js';
 import type { PipelineComponents } from './components.js';
-import { denoise, type DenoiseArgs } from './denoise.js';
+import { denoise, type DenoiseArgs, usesClassifierFreeGuidance } from './denoise.js';
 import { latentsToImages, type PipelineVae } from './latents.js';
 import { checkLossGuidance, LossGuide } from './loss-guidance.js';
 import { checkMemory, estimateCallMemory, type MemoryEstimate, type MemoryRequest } from './memory-estimate.js';
@@ -142,13 +142,14 @@ export class PipelineBase {
 
   /**
    * The shared options' defaults (their types and ranges were checked once, by the call's schema:
-   * call-options.ts); guidance (classifier-free) is on when guidanceScale > 1, as in diffusers.
+   * call-options.ts); guidance (classifier-free) is on when guidanceScale > 1, as in diffusers, unless
+   * the UNet is LCM-distilled (its guidance is the timestep_cond input: denoise.ts).
    */
   protected checkCommon(o: CommonCallOptions): { steps: number; guidanceScale: number; guidance: boolean } {
     const steps = o.numInferenceSteps ?? 50;
     const guidanceScale = o.guidanceScale ?? 7.5;
     checkLossGuidance(o.lossGuidance);
-    return { steps, guidanceScale, guidance: guidanceScale > 1 };
+    return { steps, guidanceScale, guidance: usesClassifierFreeGuidance(this.unet, guidanceScale) };
   }
 
   /** The loss guide for latents of h × w (its graphs built, so a faulty loss fails before the loop), or none. */
