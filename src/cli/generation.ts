@@ -116,7 +116,7 @@ async function loadPipeline(plan: Plan, flags: GenerationFlags, session: Session
   const model = singleFile ? basename(flags.model!).replace(/\.[^.]+$/, '') : modelName(flags.model!, plan.localFolder);
   const Class = plan.kind === 'generate' ? StableDiffusionPipeline : StableDiffusionImg2ImgPipeline;
   const vae = plan.vae && (await loadVae(plan.vae, loadOptions(flags)));
-  const common = { scheduler: plan.scheduler.choice, vae };
+  const common = { scheduler: plan.scheduler.choice, vae, ...(flags.precision ? { precision: flags.precision } : {}) };
   const pipe: Pipeline = singleFile
     ? await Class.fromSingleFile(folder, { device: flags.device, threads: flags.threads, originalConfig: flags.originalConfig, predictionType: flags.predictionType, ...common })
     : await Class.fromPretrained(folder, { ...loadOptions(flags), ...common });

@@ -13,6 +13,7 @@ import type { WeightData } from '../core/external.js';
 import type { Graph } from '../graph/graph.js';
 import { isFloat } from '../core/dtype.js';
 import { fmtShape, fmtValue, LatentlabError } from '../core/errors.js';
+import { Generator } from '../core/random.js';
 import { Tensor } from '../core/tensor.js';
 import type { CompiledGraph, CompileOptions } from '../graph/runtime.js';
 import { bindGraphWeights, FromPretrainedOptions, type LoadedComponent, loadComponent, SessionCache, withDefaults } from './pretrained.js';
@@ -117,11 +118,39 @@ export class UNet2DConditionModel {
     const debug = options.debug ?? false;
     const seqLen = ehs.shape[1];
     const key = `${b}x${h}x${w}:${seqLen}:${debug}:${cond !== undefined}`;
-    const session = await this.sessions.get(key, () => withLoraPlan(this.loraPlan, () => buildUNetGraph(c, { batch: b, height: h, width: w, seqLen, debug, timestepCond: cond !== undefined })));
+    const overrides = this.precision === 'int8' ? { calibration: this.int8Calibration(x, ehs, cond) } : {};
+    const session = await this.sessions.get(key, () => withLoraPlan(this.loraPlan, () => buildUNetGraph(c, { batch: b, height: h, width: w, seqLen, debug, timestepCond: cond !== undefined })), overrides);
     const r = await session.run({ sample: x, timestep: t, encoder_hidden_states: ehs, ...(cond ? { timestep_cond: cond } : {}) });
     const out: UNet2DConditionOutput = { sample: r.out as Tensor<'float32'> };
     if (debug) out.debug = Object.fromEntries(unetDebugNames(c).map((name) => [name.slice('debug.'.length), r[name] as Tensor<'float32'>]));
     return out;
+  }
+
+  /** 'int8' when compiled with CompileOptions.precision 'int8' (docs/benchmarks.md#int8). */
+  get precision(): 'fp32' | 'int8' {
+    return this.sessions.options.precision ?? 'fp32';
+  }
+
+  /**
+   * precision 'int8': the text embeddings [1, S, D] the convs' activation ranges are calibrated with
+   * (the pipelines set the empty prompt's, so the ranges do not depend on the first prompt and stay
+   * cached); unset, a shape's first call calibrates on its own embeddings.
+   */
+  int8CalibrationContext?: Tensor<'float32'>;
+
+  /**
+   * The calibration inputs for a call's shape: unit-variance noise (what scaleModelInput hands every
+   * scheduler's x_t) at four timesteps across the schedule (LCM's 4-step grid), seeded so the same
+   * model always gets the same ranges.
+   */
+  private int8Calibration(x: Tensor<'float32'>, ehs: Tensor<'float32'>, cond?: Tensor<'float32'>): Record<string, Tensor>[] {
+    const [b, , h, w] = x.shape;
+    const ctx = this.int8CalibrationContext;
+    const context = ctx && ctx.shape[1] === ehs.shape[1] && ctx.shape[2] === ehs.shape[2] ? Tensor.cat0(Array<Tensor<'float32'>>(b).fill(ctx.shape[0] === 1 ? ctx : ctx.slice0(0, 1))) : ehs;
+    const sample = new Generator().manualSeed(0).randn([b, this.config.in_channels, h, w]);
+    return [999, 759, 499, 259].map((t) => ({
+      sample, timestep: timestepTensor(t, b), encoder_hidden_states: context, ...(cond ? { timestep_cond: cond } : {}),
+    }));
   }
 
   private timestepCondInput(cond: Tensor, batch: number): Tensor<'float32'> {

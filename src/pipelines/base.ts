@@ -92,6 +92,10 @@ export class PipelineBase {
    * changes during sampling (prompt-conditioning.ts). Returns the batch size B·n.
    */
   protected async promptEmbeddings(o: CommonCallOptions, guidance: boolean, steps: number): Promise<{ embeds: DenoiseArgs['promptEmbeds']; batch: number }> {
+    if (this.unet.precision === 'int8' && !this.unet.int8CalibrationContext) {
+      // int8 UNet: its convs are calibrated on the empty prompt's embeddings (UNet2DConditionModel.int8CalibrationContext).
+      this.unet.int8CalibrationContext = await encodePrompt(this.tokenizer, this.textEncoder, [''], { clipSkip: o.clipSkip });
+    }
     const n = o.numImagesPerPrompt ?? 1;
     let positive: Tensor<'float32'>;
     let prompts: string[] | undefined;
