@@ -15,6 +15,8 @@ import { buildUNetGraph } from '../../src/models/unet-graph.js';
 import { int8Targets } from '../../src/onnx/int8.js';
 import { lowerToOnnx } from '../../src/onnx/lower.js';
 import { ModelProto } from '../../src/onnx/schema.js';
+import { int8CacheDir } from '../../src/platform/node/int8.js';
+import { forcedCompileOptions } from '../../src/platform/node/runtime.js';
 import { diff } from '../helpers/compare.js';
 import { useTempDir } from '../weights/tmp.js';
 import { unetConfig, writeRandomUNet } from './unet-random.js';
@@ -107,7 +109,8 @@ describe('an int8 UNet against float32', () => {
       expect(rms, `t ${t}: int8 really ran (not bit-identical)`).toBeGreaterThan(1e-5);
     }
     await int8.release();
-    const cache = join(tmp(), 'cache');
+    // Where the runtime keeps them: $LATENTLAB_CACHE here, or a forced optimizedModelCache (npm run test:optimized).
+    const cache = int8CacheDir(forcedCompileOptions());
     const files = readdirSync(cache);
     const weightsFile = files.find((f) => /^int8-.*\.safetensors$/.test(f))!;
     expect(weightsFile).toBeDefined();
