@@ -7,6 +7,7 @@
 
 import type { BenchCase } from '../lib/case.js';
 import { fewStepCase, fewStepCases } from './few-step.js';
+import { fileCases } from './files.js';
 import { gradientCase, gradientCases } from './gradients.js';
 import { modelCase, modelCases } from './models.js';
 import { opCases } from './ops.js';
@@ -15,7 +16,7 @@ import { pipelineCase, pipelineCases } from './pipeline.js';
 
 export { peakProbe };
 
-export const CASES: readonly BenchCase[] = [...opCases, ...modelCases, ...gradientCases, ...pipelineCases, ...fewStepCases];
+export const CASES: readonly BenchCase[] = [...opCases, ...modelCases, ...gradientCases, ...pipelineCases, ...fileCases, ...fewStepCases];
 
 /** A registered case by name, or a model / pipeline case made from the name. */
 export function findCase(name: string): BenchCase | undefined {

@@ -1,4 +1,4 @@
-// The flags `generate` and `img2img` share, and the checks that need several of them together.
+// The flags `generate`, `img2img` and `inpaint` share, and the checks that need several of them together.
 // Defaults are diffusers' (50 steps, guidance 7.5, the UNet's size, the model's own scheduler); a
 // seed is drawn when none is given, and reported.
 
@@ -41,9 +41,12 @@ export interface GenerationFlags extends ModelFlags, SchedulerFlags, EmbeddingFl
   json?: boolean;
   progress?: ProgressMode;
   maxMemory?: number;
-  /** img2img only. */
+  /** img2img and inpaint. */
   image?: string;
   strength?: number;
+  /** inpaint only. */
+  mask?: string;
+  maskBlur?: number;
 }
 
 export const DEFAULT_STEPS = 50;

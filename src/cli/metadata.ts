@@ -36,12 +36,14 @@ export interface SchedulerReport {
 }
 
 export interface GenerationSettings {
-  command: 'generate' | 'img2img';
+  command: 'generate' | 'img2img' | 'inpaint';
   /** --model as typed (a folder or a Hub id) and the folder it resolved to. */
   model: string;
   folder: string;
   variant?: string;
   revision?: string;
+  /** A single-file checkpoint's A1111 "Model hash" (model-hash.ts). */
+  modelHash?: string;
   device?: string;
   threads?: number;
   scheduler: SchedulerReport;
@@ -69,8 +71,11 @@ export interface GenerationSettings {
   previewVae?: { kind: string; path: string };
   /** --loss-guidance presets, as canonical text (`blue:200:5`). */
   lossGuidance?: string[];
-  /** img2img only. */
+  /** img2img and inpaint. */
   image?: string;
+  /** inpaint: the mask file and the blur radius applied to it. */
+  mask?: string;
+  maskBlur?: number;
   strength?: number;
   /** img2img: the input's own size, when --width/--height resized it. */
   resizedFrom?: { width: number; height: number };
@@ -95,7 +100,8 @@ export function pngTextFor(s: GenerationSettings, i: number, model: string): Rec
 function a1111Parameters(s: GenerationSettings, i: number, model: string): A1111Parameters {
   const p = promptIndex(s, i);
   const extra: Record<string, string> = {};
-  if (s.command === 'img2img') extra['Denoising strength'] = String(s.strength);
+  if (s.command !== 'generate') extra['Denoising strength'] = String(s.strength);
+  if (s.command === 'inpaint') extra['Mask blur'] = String(s.maskBlur ?? 0); // A1111's key (its default is 4, diffusers' 0)
   // A1111 counts CLIP layers from 1 (= the last); diffusers' clip_skip counts the layers skipped.
   if (s.clipSkip !== undefined) extra['Clip skip'] = String(s.clipSkip + 1);
   if (s.eta !== undefined) extra.Eta = String(s.eta);
@@ -127,6 +133,7 @@ function a1111Parameters(s: GenerationSettings, i: number, model: string): A1111
     width: s.width,
     height: s.height,
     model,
+    modelHash: s.modelHash,
     extra,
   };
 }

@@ -75,6 +75,38 @@ export class PipelineBase {
     if (this.releaseSessions) await model.release();
   }
 
+  /**
+   * txt2img and img2img feed the UNet the latents alone: a UNet with more input channels (an
+   * inpainting UNet's 9 = latents + mask + masked-image latents) needs StableDiffusionInpaintPipeline.
+   */
+  protected requireLatentOnlyUnet(pipeline: string): void {
+    const c = this.unet.config.in_channels;
+    const latent = this.vae.config.latent_channels;
+    if (c === latent) return;
+    const inpaint = c === 2 * latent + 1;
+    throw new LatentlabError('PIPELINE_UNSUPPORTED', `${this.folder}: the UNet takes ${c} input channels${inpaint ? ' (an inpainting UNet: latents, mask, masked-image latents)' : ''}; ${pipeline} feeds it the ${latent} latent channels only`, {
+      file: this.folder, key: 'unet.in_channels',
+      hint: inpaint ? 'use StableDiffusionInpaintPipeline (`latentlab inpaint --image IMG --mask MASK`)' : `use a model whose UNet takes ${latent} input channels`,
+    });
+  }
+
+  /** The starting image(s) of img2img / inpainting as a list: one size, sides multiples of the VAE's factor. */
+  protected inputImages(image: RgbImage | readonly RgbImage[], key = 'image'): RgbImage[] {
+    const images = Array.isArray(image) ? [...(image as readonly RgbImage[])] : [image as RgbImage];
+    const f = this.vaeScaleFactor;
+    for (const img of images) {
+      if (img.width % f !== 0 || img.height % f !== 0 || img.width < f || img.height < f) {
+        throw new LatentlabError('PIPELINE_SIZE', `the input image is ${img.width}×${img.height}; its sides must be multiples of ${f}`, {
+          key, hint: `resize or crop it first (e.g. to ${Math.max(f, Math.floor(img.width / f) * f)}×${Math.max(f, Math.floor(img.height / f) * f)}); latentlab does not resize silently`,
+        });
+      }
+      if (img.width !== images[0].width || img.height !== images[0].height) {
+        throw new LatentlabError('PIPELINE_SIZE', `all input images must have the same size (${key})`, { key });
+      }
+    }
+    return images;
+  }
+
   /** 2^(number of VAE blocks − 1): 8 for every SD model. */
   get vaeScaleFactor(): number {
     return 2 ** (this.vae.config.block_out_channels.length - 1);
@@ -179,7 +211,7 @@ export class PipelineBase {
    */
   protected async loopAndDecode(
     o: CommonCallOptions,
-    loop: Pick<DenoiseArgs, 'latents' | 'timesteps' | 'promptEmbeds' | 'guidanceScale' | 'doClassifierFreeGuidance' | 'generator' | 'guide'>,
+    loop: Pick<DenoiseArgs, 'latents' | 'timesteps' | 'promptEmbeds' | 'guidanceScale' | 'doClassifierFreeGuidance' | 'generator' | 'guide' | 'extraChannels' | 'afterStep'>,
   ): Promise<{ images: RgbImage[]; latents: Tensor<'float32'> }> {
     const latents = await denoise({
       ...loop,

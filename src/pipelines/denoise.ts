@@ -15,6 +15,7 @@
 import { LatentlabError } from '../core/errors.js';
 import type { Generator } from '../core/random.js';
 import { Tensor } from '../core/tensor.js';
+import { catChannels } from '../core/tensor-math.js';
 import type { UNet2DConditionModel } from '../models/unet-2d-condition-model.js';
 import { guidanceScaleEmbedding } from '../nn/timestep-embedding.js';
 import type { Scheduler } from '../schedulers/index.js';
@@ -50,6 +51,13 @@ export interface DenoiseArgs {
   doClassifierFreeGuidance: boolean;
   generator: Generator;
   eta?: number;
+  /**
+   * Inpainting with a 9-channel UNet: channels appended to the scaled UNet input, [2B or B, 5, h, w]
+   * (mask, masked-image latents; not scaled by scale_model_input).
+   */
+  extraChannels?: Tensor<'float32'>;
+  /** Inpainting with a 4-channel UNet: replaces the latents after each step (the blend outside the mask). */
+  afterStep?: (step: number, latents: Tensor<'float32'>) => Tensor<'float32'>;
   /** Loss guidance: moves the latents after the UNet call and before the step, where it is due. */
   guide?: LossGuide;
   callback?: StepCallback;
@@ -96,13 +104,14 @@ export async function denoise(a: DenoiseArgs): Promise<Tensor<'float32'>> {
     checkCancelled(a.signal);
     const t = a.timesteps[i];
     const input = a.doClassifierFreeGuidance ? Tensor.cat0([latents, latents]) : latents;
-    const modelInput = a.scheduler.scaleModelInput(input, t);
+    const scaled = a.scheduler.scaleModelInput(input, t);
+    const modelInput = a.extraChannels ? catChannels([scaled, a.extraChannels]) : scaled; // [2B, 4 (+5), h, w]
     const embeds = typeof a.promptEmbeds === 'function' ? a.promptEmbeds(i) : a.promptEmbeds;
     const { sample } = await a.unet.forward(modelInput, t, embeds, { timestepCond });
     const noisePred = a.doClassifierFreeGuidance ? classifierFreeGuidance(sample, a.guidanceScale) : sample;
     if (a.guide) latents = await a.guide.apply(i, t, latents, noisePred);
     const out = a.scheduler.step(noisePred, t, latents, { generator: a.generator, eta: a.eta });
-    latents = out.prevSample;
+    latents = a.afterStep ? a.afterStep(i, out.prevSample) : out.prevSample;
     checkStepFinite({ step: i, numSteps: a.timesteps.length, timestep: t, sample, noisePred, latents, guidanceScale: a.guidanceScale });
     await a.callback?.({ step: i, numSteps: a.timesteps.length, timestep: t, latents, predOriginalSample: out.predOriginalSample, noisePred });
   }

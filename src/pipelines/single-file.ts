@@ -1,14 +1,17 @@
 // A pipeline from one checkpoint file (diffusers 0.27 `StableDiffusionPipeline.from_single_file`):
 // the file's three networks through the LDM → diffusers renaming (weights/single-file/), the
 // tokenizer that ships with latentlab (SD 1: pad <|endoftext|>; SD 2: pad "!"), and the scheduler
-// diffusers builds for a single file (DDIM with the YAML's βₜ and prediction type).
+// diffusers builds for a single file (DDIM with the YAML's βₜ and prediction type). And the way
+// back: a pipeline folder saved as one file.
 
 import type { ResolveOptions } from '../core/model-resolver.js';
 import { ConfigReader } from '../models/config-reader.js';
 import { AutoencoderKL } from '../models/autoencoder-kl.js';
 import { CLIPTextModel } from '../models/clip-text-model.js';
 import { UNet2DConditionModel } from '../models/unet-2d-condition-model.js';
+import { loadComponent } from '../models/pretrained.js';
 import { bundledClipTokenizer, type CLIPTokenizer } from '../tokenizers/index.js';
+import { saveSingleFile } from '../weights/single-file/save.js';
 import { openSingleFile, type SingleFileCheckpoint, type SingleFileComponent, type SingleFileOptions } from '../weights/single-file/single-file.js';
 import { makeScheduler, type PipelineComponents, type PipelineLoadOptions } from './components.js';
 
@@ -31,4 +34,17 @@ export async function loadSingleFileComponents(file: string, options: SingleFile
   const schedulerConfig = sf.configs.scheduler;
   const scheduler = makeScheduler(schedulerConfig, choice);
   return { folder: file, tokenizer, textEncoder, unet, vae, scheduler, schedulerConfig, releaseSessions: releaseSessions ?? true, checkpoint: sf };
+}
+
+/**
+ * A diffusers pipeline folder saved as one LDM-layout .safetensors checkpoint (weights/single-file/
+ * save.ts): SD 1 layout for a CLIP (quick_gelu) text encoder, SD 2's OpenCLIP layout for a gelu one.
+ * The scheduler, tokenizer and prediction type are not in the file (as in every single file): an SD 2
+ * v-prediction model needs its YAML or `predictionType` when loaded. Returns the layout written.
+ */
+export async function savePipelineAsSingleFile(folder: string, file: string, options: { variant?: string } = {}): Promise<'sd1' | 'sd2'> {
+  const [unet, vae, text] = await Promise.all((['unet', 'vae', 'text_encoder'] as const).map((c) => loadComponent(folder, c, { subfolder: c, variant: options.variant })));
+  const family = text.config.raw.hidden_act === 'gelu' ? 'sd2' : 'sd1';
+  await saveSingleFile(file, { unet: unet.weights, vae: vae.weights, textEncoder: text.weights }, family);
+  return family;
 }
