@@ -23,6 +23,7 @@ export interface GenerationFlags extends ModelFlags, SchedulerFlags, EmbeddingFl
   promptSyntax?: PromptSyntax;
   steps?: number;
   guidance?: number;
+  precision?: 'fp32' | 'int8';
   seed?: number | bigint;
   width?: number;
   height?: number;
@@ -62,6 +63,8 @@ export function addGenerationOptions(cmd: Command, img2img: boolean): Command {
   addLoraOptions(cmd);
   cmd.addOption(new Option('--steps <n>', `number of denoising steps (default: ${DEFAULT_STEPS})`).argParser(integerFlag('--steps', 1)));
   cmd.addOption(new Option('--guidance <g>', `classifier-free guidance scale; ≤ 1 turns guidance off (default: ${DEFAULT_GUIDANCE})`).argParser(numberFlag('--guidance')));
+  cmd.addOption(new Option('--precision <p>', 'UNet arithmetic: fp32, or int8 (per-channel int8 weights, quantised once and cached; see docs/benchmarks.md#int8 for speed and error) (default: fp32)')
+    .argParser(choiceFlag('--precision', ['fp32', 'int8'] as const)));
   cmd.addOption(new Option('--seed <s>', 'random seed, an integer in [0, 2^64) (default: a random one, reported)').argParser(seedFlag));
   const sizeNote = img2img ? 'resize the input image to this size first (default: the image\'s own size)' : 'image size in pixels, a multiple of 8 (default: the UNet\'s sample_size × 8)';
   cmd.addOption(new Option('--width <w>', sizeNote).argParser(sizeFlag('--width')));

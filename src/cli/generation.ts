@@ -9,7 +9,7 @@ import { basename, dirname, resolve } from 'node:path';
 
 import {
   type AutoencoderTiny, checkAgainstModel, type CheckVocabulary, checkDenoisingSteps, encodePng, extractLoraTags, Generator, LatentlabError, latentsToImages, type LossGuidance, type PipelineOutput, serializeSafetensors, StableDiffusionImg2ImgPipeline, StableDiffusionInpaintPipeline, StableDiffusionPipeline, type StepInfo,
-  type Tensor,
+  type Tensor, usesClassifierFreeGuidance,
 } from '../index.js';
 import { checkApplicable } from './applicability.js';
 import { loadEmbeddings, planEmbeddings, type PlannedEmbedding } from './embeddings.js';
@@ -123,7 +123,7 @@ async function loadPipeline(plan: Plan, flags: GenerationFlags, session: Session
   const model = singleFile ? basename(flags.model!).replace(/\.[^.]+$/, '') : modelName(flags.model!, plan.localFolder);
   const Class = { generate: StableDiffusionPipeline, img2img: StableDiffusionImg2ImgPipeline, inpaint: StableDiffusionInpaintPipeline }[plan.kind];
   const vae = plan.vae && (await loadVae(plan.vae, loadOptions(flags)));
-  const common = { scheduler: plan.scheduler.choice, vae };
+  const common = { scheduler: plan.scheduler.choice, vae, ...(flags.precision ? { precision: flags.precision } : {}) };
   const pipe: Pipeline = singleFile
     ? await Class.fromSingleFile(folder, { device: flags.device, threads: flags.threads, originalConfig: flags.originalConfig, predictionType: flags.predictionType, ...common })
     : await Class.fromPretrained(folder, { ...loadOptions(flags), ...common });
@@ -164,7 +164,7 @@ async function loadPipeline(plan: Plan, flags: GenerationFlags, session: Session
     ...(input ? { image: flags.image, strength: plan.strength, resizedFrom: input.resizedFrom } : {}),
     ...(plan.mask ? { mask: flags.mask, maskBlur: flags.maskBlur ?? 0 } : {}),
   };
-  const guidance = settings.guidance > 1;
+  const guidance = usesClassifierFreeGuidance(pipe.unet, settings.guidance); // LCM-distilled UNets embed it instead
   checkRunMemory(pipe, { batch: settings.batchSize, width: settings.width, height: settings.height, guidance, img2img: plan.kind !== 'generate' }, plan.maxMemory);
   if (input?.resizedFrom) session.note(`resized ${flags.image} from ${input.resizedFrom.width}×${input.resizedFrom.height} to ${input.image.width}×${input.image.height} (Lanczos), as --width/--height asked`);
   if (plan.mask?.resizedFrom) session.note(`resized ${flags.mask} from ${plan.mask.resizedFrom.width}×${plan.mask.resizedFrom.height} to ${plan.mask.image.width}×${plan.mask.image.height} (Lanczos), as --width/--height asked`);

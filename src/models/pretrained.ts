@@ -114,8 +114,8 @@ export class SessionCache {
   }
 
   /** Runs the session for `key` on `feeds`, holding it so that no eviction frees it meanwhile. */
-  async run(key: string, build: () => Graph, feeds: Readonly<Record<string, Tensor>>): Promise<Record<string, Tensor>> {
-    const entry = this.entry(key, build, {});
+  async run(key: string, build: () => Graph, feeds: Readonly<Record<string, Tensor>>, overrides: CompileOptions = {}): Promise<Record<string, Tensor>> {
+    const entry = this.entry(key, build, overrides);
     this.users.set(entry, (this.users.get(entry) ?? 0) + 1);
     try {
       return await (await entry).run(feeds);

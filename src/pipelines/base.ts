@@ -10,7 +10,7 @@ import type { CommonCallOptions } from './call-options.js';
 import { encodePrompt, repeatEach } from './encode-prompt.js';
 import { checkFinite } from './finite-check.js';
 import type { PipelineComponents } from './components.js';
-import { denoise, type DenoiseArgs } from './denoise.js';
+import { denoise, type DenoiseArgs, usesClassifierFreeGuidance } from './denoise.js';
 import { latentsToImages, type PipelineVae } from './latents.js';
 import { checkLossGuidance, LossGuide } from './loss-guidance.js';
 import { checkMemory, estimateCallMemory, type MemoryEstimate, type MemoryRequest } from './memory-estimate.js';
@@ -136,6 +136,10 @@ export class PipelineBase {
    * changes during sampling (prompt-conditioning.ts). Returns the batch size B·n.
    */
   protected async promptEmbeddings(o: CommonCallOptions, guidance: boolean, steps: number): Promise<{ embeds: DenoiseArgs['promptEmbeds']; batch: number }> {
+    if (this.unet.precision === 'int8' && !this.unet.int8CalibrationContext) {
+      // int8 UNet: its convs are calibrated on the empty prompt's embeddings (UNet2DConditionModel.int8CalibrationContext).
+      this.unet.int8CalibrationContext = await encodePrompt(this.tokenizer, this.textEncoder, [''], { clipSkip: o.clipSkip });
+    }
     const n = o.numImagesPerPrompt ?? 1;
     let positive: Tensor<'float32'>;
     let prompts: string[] | undefined;
@@ -186,13 +190,14 @@ export class PipelineBase {
 
   /**
    * The shared options' defaults (their types and ranges were checked once, by the call's schema:
-   * call-options.ts); guidance (classifier-free) is on when guidanceScale > 1, as in diffusers.
+   * call-options.ts); guidance (classifier-free) is on when guidanceScale > 1, as in diffusers, unless
+   * the UNet is LCM-distilled (its guidance is the timestep_cond input: denoise.ts).
    */
   protected checkCommon(o: CommonCallOptions): { steps: number; guidanceScale: number; guidance: boolean } {
     const steps = o.numInferenceSteps ?? 50;
     const guidanceScale = o.guidanceScale ?? 7.5;
     checkLossGuidance(o.lossGuidance);
-    return { steps, guidanceScale, guidance: guidanceScale > 1 };
+    return { steps, guidanceScale, guidance: usesClassifierFreeGuidance(this.unet, guidanceScale) };
   }
 
   /** The loss guide for latents of h × w (its graphs built, so a faulty loss fails before the loop), or none. */

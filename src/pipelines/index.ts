@@ -3,7 +3,8 @@
 // the pieces they are made of, for learners who want to write the loop themselves.
 export { type CommonCallOptions, PipelineBase, type PipelineOutput } from './base.js';
 export { fixLegacySchedulerConfig, loadPipelineComponents, makeScheduler, type PipelineComponents, type PipelineLoadOptions } from './components.js';
-export { checkCancelled, classifierFreeGuidance, denoise, type DenoiseArgs, type StepCallback, type StepInfo } from './denoise.js';
+export { checkCancelled, classifierFreeGuidance, denoise, type DenoiseArgs, guidanceCondition, type StepCallback, type StepInfo, usesClassifierFreeGuidance } from './denoise.js';
+export { guidanceScaleEmbedding } from '../nn/timestep-embedding.js';
 export {
   blueLoss, checkLossGuidance, colorLoss, DEFAULT_LOSS_GUIDANCE_EVERY, type ImageLoss, type LossGuidance, LossGuide, lossGuidanceGraph,
 } from './loss-guidance.js';
@@ -20,6 +21,7 @@ export { DEFAULT_MODEL_NAME, defaultModelPath } from './default-model.js';
 export { loadSingleFileComponents, savePipelineAsSingleFile, type SingleFileLoadOptions } from './single-file.js';
 export type { PipelineVae } from './latents.js';
 export { createRandomPipeline, type CreateRandomPipelineOptions, RANDOM_PIPELINE_PRESETS, randomWeight, type RandomPipelinePreset, type RandomPipelinePresetName } from './random-pipeline.js';
+export { createRandomLcmLora, LCM_LORA_TARGETS, lcmLoraModules, randomLcmLoraTensors, type RandomLoraOptions } from './random-lora.js';
 export {
   commonCallOptionFields, commonCallOptionsSchema, img2imgOptionFields, img2imgOptionsSchema, inpaintOptionFields, inpaintOptionsSchema, opt, parseCallOptions, txt2imgOptionFields,
   txt2imgOptionsSchema,

@@ -22,13 +22,13 @@ export interface SingleFileLoadOptions extends Omit<PipelineLoadOptions, keyof R
 
 /** The components of `file`, plus what was found out about it (family, YAML, inferred configs). */
 export async function loadSingleFileComponents(file: string, options: SingleFileLoadOptions = {}): Promise<PipelineComponents & { checkpoint: SingleFileCheckpoint }> {
-  const { originalConfig, predictionType, tokenizer: givenTokenizer, vae: givenVae, scheduler: choice, releaseSessions, ...compile } = options;
+  const { originalConfig, predictionType, tokenizer: givenTokenizer, vae: givenVae, scheduler: choice, releaseSessions, precision, ...compile } = options;
   const sf = await openSingleFile(file, { originalConfig, predictionType });
   const part = (c: SingleFileComponent, name: string) => ({
     folder: file, weights: c.weights, config: new ConfigReader(c.config, `${file} (${name} config inferred${sf.yamlFile ? ` from ${sf.yamlFile}` : ' from the weights'})`),
   });
   const textEncoder = CLIPTextModel.fromComponent(part(sf.components.text_encoder, 'text_encoder'), compile);
-  const unet = UNet2DConditionModel.fromComponent(part(sf.components.unet, 'unet'), compile);
+  const unet = UNet2DConditionModel.fromComponent(part(sf.components.unet, 'unet'), { ...compile, precision }); // int8 is the UNet's (components.ts)
   const vae = givenVae ?? AutoencoderKL.fromComponent(part(sf.components.vae, 'vae'), compile);
   const tokenizer = givenTokenizer ?? (await bundledClipTokenizer(sf.family));
   const schedulerConfig = sf.configs.scheduler;
