@@ -14,6 +14,7 @@ import type { BenchCase } from './lib/case.js';
 import { machineInfo } from './lib/machine.js';
 import { formatJson, formatTable, Report } from './lib/report.js';
 import { measure, Result } from './lib/runner.js';
+import { useBenchInt8Cache } from './lib/sd15.js';
 import { settings } from './lib/settings.js';
 
 function select(only: string[] | undefined): BenchCase[] {
@@ -34,6 +35,7 @@ function parseJsonOption(name: string, raw: string | undefined): Record<string, 
 }
 
 async function main(): Promise<void> {
+  useBenchInt8Cache();
   const args = parseBenchArgs(process.argv.slice(2));
   if (args.help) return void process.stdout.write(USAGE);
   if (args.list) {

@@ -6,6 +6,8 @@
 // demand from their names (`unet-768-b1`, `txt2img-512-4steps-fp16`): see findCase.
 
 import type { BenchCase } from '../lib/case.js';
+import { fewStepCase, fewStepCases } from './few-step.js';
+import { fileCases } from './files.js';
 import { gradientCase, gradientCases } from './gradients.js';
 import { modelCase, modelCases } from './models.js';
 import { opCases } from './ops.js';
@@ -14,9 +16,9 @@ import { pipelineCase, pipelineCases } from './pipeline.js';
 
 export { peakProbe };
 
-export const CASES: readonly BenchCase[] = [...opCases, ...modelCases, ...gradientCases, ...pipelineCases];
+export const CASES: readonly BenchCase[] = [...opCases, ...modelCases, ...gradientCases, ...pipelineCases, ...fileCases, ...fewStepCases];
 
 /** A registered case by name, or a model / pipeline case made from the name. */
 export function findCase(name: string): BenchCase | undefined {
-  return [peakProbe, ...CASES].find((c) => c.name === name) ?? modelCase(name) ?? gradientCase(name) ?? pipelineCase(name);
+  return [peakProbe, ...CASES].find((c) => c.name === name) ?? modelCase(name) ?? gradientCase(name) ?? pipelineCase(name) ?? fewStepCase(name);
 }

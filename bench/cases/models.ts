@@ -54,7 +54,8 @@ async function textEncoder(batch: number, variant?: string): Promise<Workload> {
   return { graph, defaults: {}, flops, weights: bindGraphWeights(graph, weights, 'text_encoder'), feeds: { input_ids: ids } };
 }
 
-async function unet(size: number, batch: number, variant?: string): Promise<Workload> {
+/** The UNet at `size`², optionally with precision 'int8' (calibrated on its own feeds at four timesteps). */
+async function unet(size: number, batch: number, variant?: string, int8 = false): Promise<Workload> {
   const { config, weights } = await load('unet', variant);
   const c = parseUNet2DConditionConfig(config);
   const h = size / 8;
@@ -64,7 +65,9 @@ async function unet(size: number, batch: number, variant?: string): Promise<Work
     timestep: Tensor.float32([batch], Array<number>(batch).fill(500)),
     encoder_hidden_states: noise([batch, 77, c.cross_attention_dim[0]], 1, 2),
   };
-  return { graph, defaults: UNET_COMPILE_DEFAULTS, flops: graphFlops(graph), weights: bindGraphWeights(graph, weights, 'unet'), feeds };
+  const calibration = [999, 759, 499, 259].map((t) => ({ ...feeds, timestep: Tensor.float32([batch], Array<number>(batch).fill(t)) }));
+  const defaults = int8 ? { ...UNET_COMPILE_DEFAULTS, precision: 'int8' as const, calibration } : UNET_COMPILE_DEFAULTS;
+  return { graph, defaults, flops: graphFlops(graph), weights: bindGraphWeights(graph, weights, 'unet'), feeds };
 }
 
 async function vae(part: 'decode' | 'encode', size: number, variant?: string): Promise<Workload> {
@@ -123,6 +126,13 @@ const PATTERNS: { re: RegExp; make: (m: RegExpMatchArray, variant?: string) => O
   {
     re: /^text-encoder-b(\d+)$/,
     make: ([, b], v) => ({ what: 'CLIP text encoder', shape: `${b}×77 tokens`, prepare: (o) => prepareWorkload(() => textEncoder(+b, v), o) }),
+  },
+  {
+    re: /^unet-(\d+)-b(\d+)-int8$/,
+    make: ([n, s, b], v) => ({
+      what: 'UNet call, precision int8', shape: `${b}×4×${+s / 8}² (${s}px), ctx ${b}×77×768`, runs: 3,
+      prepare: (o) => prepareWorkload(() => unet(side(n, s), +b, v, true), o),
+    }),
   },
   {
     re: /^unet-(\d+)-b(\d+)$/,

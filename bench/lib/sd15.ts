@@ -17,6 +17,11 @@ export function benchCacheDir(): string {
   return process.env.LATENTLAB_BENCH_CACHE ?? join(REPO, '.cache', 'latentlab-bench');
 }
 
+/** The int8 rows' quantised weights and calibrated ranges (made once) live beside the bench models, not in ~/.cache. */
+export function useBenchInt8Cache(): void {
+  process.env.LATENTLAB_CACHE ??= join(benchCacheDir(), 'int8');
+}
+
 /** The folder, written first if missing or made by another recipe. */
 export async function ensureSd15(): Promise<string> {
   const folder = join(benchCacheDir(), 'sd15-random');

@@ -16,7 +16,7 @@ import { basename, extname, join, resolve } from 'node:path';
 
 import { type Command, Option } from 'commander';
 
-import { type CLIPTextModel, type CLIPTokenizer, LatentlabError, loadTextualInversion } from '../index.js';
+import { type CLIPTextModel, type CLIPTokenizer, type EmbeddingReport, LatentlabError, loadTextualInversion } from '../index.js';
 import { collectText, nonEmptyFlag } from './values.js';
 
 export interface EmbeddingFlags {
@@ -30,16 +30,7 @@ export interface PlannedEmbedding {
   token?: string;
 }
 
-/** What the run records about each loaded embedding (the --json report and the infotext). */
-export interface EmbeddingReport {
-  file: string;
-  token: string;
-  /** Every token it added ([token, token_1, ...] for several vectors). */
-  tokens: string[];
-  ids: number[];
-  /** First 12 hex digits of the file's SHA-256 (A1111's short hash). */
-  hash: string;
-}
+export type { EmbeddingReport } from '../index.js';
 
 const EXTENSIONS = new Set(['.pt', '.bin', '.safetensors']);
 
@@ -91,8 +82,3 @@ export async function loadEmbeddings(tokenizer: CLIPTokenizer, textEncoder: CLIP
   return loaded.map((l, i) => ({ file: planned[i].path, token: l.token, tokens: l.tokens, ids: l.ids, hash: hashes[i] }));
 }
 
-/** A1111's "TI hashes" value for the embeddings these texts use (undefined when none). */
-export function tiHashes(embeddings: readonly EmbeddingReport[], texts: readonly string[]): string | undefined {
-  const used = embeddings.filter((e) => texts.some((t) => t.includes(e.token)));
-  return used.length === 0 ? undefined : used.map((e) => `${e.token}: ${e.hash}`).join(', ');
-}

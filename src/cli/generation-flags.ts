@@ -1,4 +1,4 @@
-// The flags `generate` and `img2img` share, and the checks that need several of them together.
+// The flags `generate`, `img2img` and `inpaint` share, and the checks that need several of them together.
 // Defaults are diffusers' (50 steps, guidance 7.5, the UNet's size, the model's own scheduler); a
 // seed is drawn when none is given, and reported.
 
@@ -23,6 +23,7 @@ export interface GenerationFlags extends ModelFlags, SchedulerFlags, EmbeddingFl
   promptSyntax?: PromptSyntax;
   steps?: number;
   guidance?: number;
+  precision?: 'fp32' | 'int8';
   seed?: number | bigint;
   width?: number;
   height?: number;
@@ -40,9 +41,12 @@ export interface GenerationFlags extends ModelFlags, SchedulerFlags, EmbeddingFl
   json?: boolean;
   progress?: ProgressMode;
   maxMemory?: number;
-  /** img2img only. */
+  /** img2img and inpaint. */
   image?: string;
   strength?: number;
+  /** inpaint only. */
+  mask?: string;
+  maskBlur?: number;
 }
 
 export const DEFAULT_STEPS = 50;
@@ -59,6 +63,8 @@ export function addGenerationOptions(cmd: Command, img2img: boolean): Command {
   addLoraOptions(cmd);
   cmd.addOption(new Option('--steps <n>', `number of denoising steps (default: ${DEFAULT_STEPS})`).argParser(integerFlag('--steps', 1)));
   cmd.addOption(new Option('--guidance <g>', `classifier-free guidance scale; ≤ 1 turns guidance off (default: ${DEFAULT_GUIDANCE})`).argParser(numberFlag('--guidance')));
+  cmd.addOption(new Option('--precision <p>', 'UNet arithmetic: fp32, or int8 (per-channel int8 weights, quantised once and cached; see docs/benchmarks.md#int8 for speed and error) (default: fp32)')
+    .argParser(choiceFlag('--precision', ['fp32', 'int8'] as const)));
   cmd.addOption(new Option('--seed <s>', 'random seed, an integer in [0, 2^64) (default: a random one, reported)').argParser(seedFlag));
   const sizeNote = img2img ? 'resize the input image to this size first (default: the image\'s own size)' : 'image size in pixels, a multiple of 8 (default: the UNet\'s sample_size × 8)';
   cmd.addOption(new Option('--width <w>', sizeNote).argParser(sizeFlag('--width')));

@@ -1,4 +1,4 @@
-// `latentlab generate` and `latentlab img2img`: check everything, load the pipeline, run it with a
+// `latentlab generate`, `img2img` and `inpaint`: check everything, load the pipeline, run it with a
 // progress bar (and previews), then write the images, the latents and the report.
 //
 // The order matters for the user: every flag, input file and output path is checked BEFORE the
@@ -8,16 +8,16 @@
 import { basename, dirname, resolve } from 'node:path';
 
 import {
-  type AutoencoderTiny, encodePng, extractLoraTags, Generator, LatentlabError, latentsToImages, type LossGuidance, type PipelineOutput, serializeSafetensors, StableDiffusionImg2ImgPipeline, StableDiffusionPipeline, type StepInfo,
-  type Tensor,
+  type AutoencoderTiny, checkAgainstModel, type CheckVocabulary, checkDenoisingSteps, encodePng, extractLoraTags, Generator, LatentlabError, latentsToImages, type LossGuidance, type PipelineOutput, serializeSafetensors, StableDiffusionImg2ImgPipeline, StableDiffusionInpaintPipeline, StableDiffusionPipeline, type StepInfo,
+  type Tensor, usesClassifierFreeGuidance,
 } from '../index.js';
 import { checkApplicable } from './applicability.js';
 import { loadEmbeddings, planEmbeddings, type PlannedEmbedding } from './embeddings.js';
-import { flagError } from './errors.js';
 import { DEFAULT_GUIDANCE, DEFAULT_PROMPT_SYNTAX, DEFAULT_STEPS, type GenerationFlags, negativesFor, seedFor } from './generation-flags.js';
-import { type InputImage, prepareInputImage } from './input-image.js';
+import { type InputImage, prepareInputImage, prepareMask } from './input-image.js';
 import { lossGuidanceEntry, lossGuidanceText } from './loss-guidance.js';
 import { type GenerationSettings, latentlabVersion, modelName, pngTextFor, promptIndex, stringifyJson } from './metadata.js';
+import { a1111ModelHash } from './model-hash.js';
 import { isFolder, loadOptions, resolveFolder, schedulerChoice, schedulerReport } from './model.js';
 import { hashLoras, type LoraReport, planLoras } from './lora-flags.js';
 import { checkSingleFileFlags, isSingleFile } from './single-file-flags.js';
@@ -39,11 +39,15 @@ export interface WrittenFile {
   step?: number;
 }
 
-type Pipeline = StableDiffusionPipeline | StableDiffusionImg2ImgPipeline;
+type Pipeline = StableDiffusionPipeline | StableDiffusionImg2ImgPipeline | StableDiffusionInpaintPipeline;
+export type GenerationKind = 'generate' | 'img2img' | 'inpaint';
+
+/** The model-dependent checks (the library's: pipelines/generation-checks.ts) in the flags' words. */
+const FLAGS: CheckVocabulary = { steps: '--steps', strength: '--strength', clipSkip: '--clip-skip', code: 'CLI_ARGUMENT' };
 
 /** What the cheap checks produce: everything known before the model is loaded. */
 interface Plan {
-  kind: 'generate' | 'img2img';
+  kind: GenerationKind;
   negatives: string[];
   numImages: number;
   seed: number | bigint;
@@ -52,6 +56,8 @@ interface Plan {
   steps: number;
   strength: number;
   input?: InputImage;
+  /** inpaint: the mask, read and sized like the image. */
+  mask?: InputImage;
   imageOut: Target[];
   latentsOut?: Target;
   previewer?: Previewer;
@@ -65,7 +71,7 @@ interface Plan {
   lossGuidance?: LossGuidance[];
 }
 
-export async function runGeneration(kind: 'generate' | 'img2img', flags: GenerationFlags, session: Session): Promise<void> {
+export async function runGeneration(kind: GenerationKind, flags: GenerationFlags, session: Session): Promise<void> {
   const plan = await planRun(kind, flags, session);
   const { pipe, settings, model } = await loadPipeline(plan, flags, session);
   const previewVae = plan.previewVae && (await loadVae(plan.previewVae, loadOptions(flags)));
@@ -82,24 +88,25 @@ export async function runGeneration(kind: 'generate' | 'img2img', flags: Generat
 }
 
 /** Every flag, input file and output path, checked before anything is loaded. */
-async function planRun(kind: 'generate' | 'img2img', flags: GenerationFlags, session: Session): Promise<Plan> {
+async function planRun(kind: GenerationKind, flags: GenerationFlags, session: Session): Promise<Plan> {
   const negatives = negativesFor(flags.prompt, flags.negativePrompt);
   const numImages = flags.numImages ?? 1;
   const { seed, random } = seedFor(flags);
   const scheduler = await schedulerChoice(flags);
   const steps = flags.steps ?? DEFAULT_STEPS;
-  const strength = flags.strength ?? 0.8;
-  if (kind === 'img2img') checkDenoisingSteps(steps, strength);
+  const strength = flags.strength ?? (kind === 'inpaint' ? 1 : 0.8); // diffusers' defaults
+  if (kind !== 'generate') checkDenoisingSteps(steps, strength, FLAGS);
   const localFolder = await isFolder(flags.model!);
   checkApplicable(flags, { localFolder });
   flags.threads = capThreadsFlag(flags.threads, session);
   const maxMemory = memoryCap(flags.maxMemory);
-  const input = kind === 'img2img' ? await prepareInputImage(flags) : undefined;
+  const input = kind !== 'generate' ? await prepareInputImage(flags) : undefined;
+  const mask = kind === 'inpaint' ? await prepareMask(flags, input!) : undefined;
   const embeddings = await planEmbeddings(flags);
   const loras = await planLoras(flags, flags.prompt);
   const overwrite = flags.overwrite ?? false;
   return {
-    kind, negatives, numImages, seed, randomSeed: random, scheduler, steps, strength, input, localFolder, maxMemory, embeddings, lossGuidance: flags.lossGuidance?.map(lossGuidanceEntry), loras,
+    kind, negatives, numImages, seed, randomSeed: random, scheduler, steps, strength, input, mask, localFolder, maxMemory, embeddings, lossGuidance: flags.lossGuidance?.map(lossGuidanceEntry), loras,
     imageOut: await imageTargets('--out', flags.out, flags.prompt.length * numImages, String(seed), overwrite),
     latentsOut: flags.saveLatents === undefined ? undefined : await explicitTarget('--save-latents', flags.saveLatents, ['.safetensors'], overwrite),
     previewer: flags.preview === undefined ? undefined : await Previewer.create(flags.preview, overwrite, session),
@@ -114,13 +121,13 @@ async function loadPipeline(plan: Plan, flags: GenerationFlags, session: Session
   checkSingleFileFlags(flags, singleFile);
   const folder = singleFile ? resolve(flags.model!) : await resolveFolder(flags, session);
   const model = singleFile ? basename(flags.model!).replace(/\.[^.]+$/, '') : modelName(flags.model!, plan.localFolder);
-  const Class = plan.kind === 'generate' ? StableDiffusionPipeline : StableDiffusionImg2ImgPipeline;
+  const Class = { generate: StableDiffusionPipeline, img2img: StableDiffusionImg2ImgPipeline, inpaint: StableDiffusionInpaintPipeline }[plan.kind];
   const vae = plan.vae && (await loadVae(plan.vae, loadOptions(flags)));
-  const common = { scheduler: plan.scheduler.choice, vae };
+  const common = { scheduler: plan.scheduler.choice, vae, ...(flags.precision ? { precision: flags.precision } : {}) };
   const pipe: Pipeline = singleFile
     ? await Class.fromSingleFile(folder, { device: flags.device, threads: flags.threads, originalConfig: flags.originalConfig, predictionType: flags.predictionType, ...common })
     : await Class.fromPretrained(folder, { ...loadOptions(flags), ...common });
-  checkAgainstModel(pipe, plan.steps, flags.clipSkip);
+  checkAgainstModel(pipe, { steps: plan.steps, clipSkip: flags.clipSkip }, FLAGS);
   checkApplicable(flags, { localFolder: plan.localFolder, schedulerClass: pipe.scheduler.className });
   const embeddings = await loadEmbeddings(pipe.tokenizer, pipe.textEncoder, plan.embeddings);
   const loras = await hashLoras(plan.loras);
@@ -133,6 +140,7 @@ async function loadPipeline(plan: Plan, flags: GenerationFlags, session: Session
     folder,
     variant: flags.variant,
     revision: flags.revision,
+    ...(singleFile ? { modelHash: await a1111ModelHash(folder) } : {}),
     device: flags.device,
     threads: flags.threads,
     scheduler: schedulerReport(pipe.scheduler, plan.scheduler.source),
@@ -154,10 +162,12 @@ async function loadPipeline(plan: Plan, flags: GenerationFlags, session: Session
     previewVae: plan.previewVae,
     ...(flags.lossGuidance ? { lossGuidance: flags.lossGuidance.map(lossGuidanceText) } : {}),
     ...(input ? { image: flags.image, strength: plan.strength, resizedFrom: input.resizedFrom } : {}),
+    ...(plan.mask ? { mask: flags.mask, maskBlur: flags.maskBlur ?? 0 } : {}),
   };
-  const guidance = settings.guidance > 1;
-  checkRunMemory(pipe, { batch: settings.batchSize, width: settings.width, height: settings.height, guidance, img2img: plan.kind === 'img2img' }, plan.maxMemory);
+  const guidance = usesClassifierFreeGuidance(pipe.unet, settings.guidance); // LCM-distilled UNets embed it instead
+  checkRunMemory(pipe, { batch: settings.batchSize, width: settings.width, height: settings.height, guidance, img2img: plan.kind !== 'generate' }, plan.maxMemory);
   if (input?.resizedFrom) session.note(`resized ${flags.image} from ${input.resizedFrom.width}×${input.resizedFrom.height} to ${input.image.width}×${input.image.height} (Lanczos), as --width/--height asked`);
+  if (plan.mask?.resizedFrom) session.note(`resized ${flags.mask} from ${plan.mask.resizedFrom.width}×${plan.mask.resizedFrom.height} to ${plan.mask.image.width}×${plan.mask.image.height} (Lanczos), as --width/--height asked`);
   if (plan.randomSeed) session.note(`seed ${plan.seed} (random; pass --seed ${plan.seed} to get the same images again)`);
   return { pipe, settings, model };
 }
@@ -179,13 +189,16 @@ async function denoiseWithProgress(pipe: Pipeline, plan: Plan, s: GenerationSett
     signal: session.signal,
     memoryLimit: plan.maxMemory,
     callback: async (info: StepInfo) => {
-      if (info.step === 0) progress.label = unetCallsLabel(pipe.scheduler, info.numSteps, plan.kind === 'img2img' ? Math.trunc(s.steps * plan.strength) : s.steps);
+      if (info.step === 0) progress.label = unetCallsLabel(pipe.scheduler, info.numSteps, plan.kind !== 'generate' ? Math.trunc(s.steps * plan.strength) : s.steps);
       progress.update(info.step + 1, info.numSteps);
       await plan.previewer?.step(info, (x0) => (previewVae ? latentsToImages(previewVae, x0) : pipe.decodeLatents(x0)));
     },
   };
   progress.start();
   try {
+    if (pipe instanceof StableDiffusionInpaintPipeline) {
+      return await pipe.call({ ...common, image: plan.input!.image, maskImage: plan.mask!.image, strength: plan.strength, maskBlur: s.maskBlur });
+    }
     return pipe instanceof StableDiffusionImg2ImgPipeline
       ? await pipe.call({ ...common, image: plan.input!.image, strength: plan.strength })
       : await pipe.call({ ...common, width: s.width, height: s.height });
@@ -226,32 +239,7 @@ async function previewVaeChoice(flags: GenerationFlags): Promise<(VaeChoice & { 
   return vaeChoice('--preview-vae', flags.previewVae) as Promise<(VaeChoice & { kind: 'taesd' }) | undefined>; // a bare PATH is refused for previews
 }
 
-/** img2img runs int(steps × strength) of the steps (diffusers' get_timesteps); zero is no run at all. */
-function checkDenoisingSteps(steps: number, strength: number): void {
-  if (Math.trunc(steps * strength) < 1) {
-    throw new LatentlabError('CLI_ARGUMENT', `--steps ${steps} with --strength ${strength} runs int(${steps} × ${strength}) = 0 denoising steps`, {
-      key: '--steps', hint: `img2img runs int(steps × strength) steps; use at least --steps ${Math.ceil(1 / strength)} for this strength`,
-    });
-  }
-}
 
-/** Flag values whose limits come from the model, checked after loading and before the loop. */
-function checkAgainstModel(pipe: Pipeline, steps: number, clipSkip: number | undefined): void {
-  const trained = pipe.scheduler.config.num_train_timesteps;
-  if (steps > trained) throw flagError('--steps', String(steps), `at most ${trained}, the number of timesteps the model was trained with`);
-  try {
-    pipe.scheduler.setTimesteps(steps); // the sampler's own limit (LCM / TCD: their distillation grid); the pipeline sets it again
-  } catch (e) {
-    if (e instanceof LatentlabError && e.code === 'SCHEDULER_STEPS') {
-      throw flagError('--steps', String(steps), `a step count ${pipe.scheduler.className} accepts (${e.message.split('\n')[0]})`, e.hint);
-    }
-    throw e;
-  }
-  const layers = pipe.textEncoder.config.num_hidden_layers;
-  if (clipSkip !== undefined && clipSkip >= layers) {
-    throw flagError('--clip-skip', String(clipSkip), `less than ${layers}, the number of layers of this text encoder`, '--clip-skip 1 uses the second-to-last layer (A1111\'s "Clip skip: 2")');
-  }
-}
 
 /** The final latents as the UNet sees them (scaling_factor × z), with what `decode` needs to know. */
 async function writeLatents(target: Target, latents: Tensor<'float32'>, s: GenerationSettings, model: string): Promise<string> {

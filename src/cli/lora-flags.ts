@@ -10,7 +10,7 @@ import { basename, join, resolve } from 'node:path';
 
 import { type Command, Option } from 'commander';
 
-import { extractLoraTags, LatentlabError } from '../index.js';
+import { extractLoraTags, LatentlabError, type LoraReport } from '../index.js';
 import { flagError } from './errors.js';
 import { collectText, nonEmptyFlag } from './values.js';
 
@@ -19,15 +19,7 @@ export interface LoraFlags {
   loraDir?: string;
 }
 
-/** What the run records about each LoRA (the --json report and the infotext). */
-export interface LoraReport {
-  file: string;
-  name: string;
-  weight: number;
-  /** "flag" for --lora, "prompt" for a <lora:…> tag. */
-  from: 'flag' | 'prompt';
-  hash: string;
-}
+export type { LoraReport } from '../index.js';
 
 export function addLoraOptions(cmd: Command): Command {
   cmd.addOption(new Option('--lora <file[:weight]>', 'apply a LoRA (.safetensors, kohya-ss or diffusers format) to the UNet and text encoder with this weight (default 1); repeat for several')
@@ -80,7 +72,3 @@ export async function hashLoras(planned: readonly Omit<LoraReport, 'hash'>[]): P
   }));
 }
 
-/** A1111's "Lora hashes" value (undefined when none). */
-export function loraHashes(loras: readonly LoraReport[]): string | undefined {
-  return loras.length === 0 ? undefined : loras.map((l) => `${l.name}: ${l.hash}`).join(', ');
-}

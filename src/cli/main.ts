@@ -13,12 +13,15 @@ import { encodeCommand } from './commands/encode.js';
 import { generateCommand } from './commands/generate.js';
 import { img2imgCommand } from './commands/img2img.js';
 import { infoCommand } from './commands/info.js';
+import { inpaintCommand } from './commands/inpaint.js';
 import { scheduleCommand } from './commands/schedule.js';
+import { serveCommand } from './commands/serve.js';
 import { schedulersCommand } from './commands/schedulers.js';
 import { tokenizeCommand } from './commands/tokenize.js';
 import { trainEmbeddingCommand } from './commands/train-embedding.js';
 import { trainMiniCommand } from './commands/train-mini.js';
 import { evalMiniCommand } from './commands/eval-mini.js';
+import { workerCommand } from './commands/worker.js';
 import { asLatentlabError, debugRequested, EXIT, exitCodeFor, formatError } from './errors.js';
 import { latentlabVersion } from './metadata.js';
 
@@ -27,7 +30,7 @@ function buildProgram(): Command {
     .description('Stable Diffusion in TypeScript: generate images, and look inside the models (tokens, schedules, latents), train embeddings.')
     .version(latentlabVersion(), '-V, --version')
     .option('--debug', DEBUG_HELP);
-  for (const cmd of [generateCommand(), img2imgCommand(), tokenizeCommand(), scheduleCommand(), schedulersCommand(), encodeCommand(), decodeCommand(), trainEmbeddingCommand(), trainMiniCommand(), evalMiniCommand(), infoCommand()]) {
+  for (const cmd of [generateCommand(), img2imgCommand(), inpaintCommand(), tokenizeCommand(), scheduleCommand(), schedulersCommand(), encodeCommand(), decodeCommand(), trainEmbeddingCommand(), trainMiniCommand(), evalMiniCommand(), infoCommand(), serveCommand(), workerCommand()]) {
     program.addCommand(markRequired(cmd.option('--debug', DEBUG_HELP)));
   }
   program.addHelpText('after', '\nRun "latentlab <command> --help" for a command\'s flags. Documentation: docs/cli.md');

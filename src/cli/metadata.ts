@@ -1,18 +1,11 @@
-// What the command records about a run: the settings object (the --json report's `settings`), the
-// AUTOMATIC1111 `parameters` text of each PNG, and the metadata of saved latents.
-//
-// A1111 infotext (src/image/a1111.ts) has fixed fields — prompt, negative prompt, Steps, Sampler,
-// CFG scale, Seed, Size, Model — and free `Key: value` pairs after them. We use A1111's own keys
-// where it has one (Denoising strength, Clip skip, Batch size, Batch pos, Eta) and add what exact
-// reproduction in latentlab needs: the diffusers scheduler class, and its full config when it came
-// from --scheduler-config (a short name in `Sampler` says everything otherwise), and the
-// --loss-guidance presets (`Loss guidance: "blue:200:5"`), which change the image.
+// The CLI's side of the run record (the record itself is the library's: pipelines/generation-record.ts):
+// the package version, read from package.json, which the library cannot read (no node:fs there).
 
 import { readFileSync } from 'node:fs';
 
-import { type A1111Parameters, infotextChunks, type PromptSyntax } from '../index.js';
-import { type EmbeddingReport, tiHashes } from './embeddings.js';
-import { loraHashes, type LoraReport } from './lora-flags.js';
+import { type GenerationSettings, pngTextFor as libraryPngText } from '../index.js';
+
+export { type GenerationSettings, type JsonOptions, modelName, promptIndex, type SchedulerReport, stringifyJson } from '../index.js';
 
 /** The package version, read from package.json (two folders up from both src/cli and dist/cli). */
 export function latentlabVersion(): string {
@@ -24,132 +17,7 @@ export function latentlabVersion(): string {
   }
 }
 
-export interface SchedulerReport {
-  /** latentlab's short name (`euler-a`), AUTOMATIC1111's (`Euler a`), diffusers' class. */
-  name: string;
-  a1111: string;
-  className: string;
-  /** The resolved config the run used (every field, diffusers' JSON names). */
-  config: Record<string, unknown>;
-  /** Where the choice came from. */
-  source: 'model' | '--scheduler' | '--scheduler-config';
-}
-
-export interface GenerationSettings {
-  command: 'generate' | 'img2img';
-  /** --model as typed (a folder or a Hub id) and the folder it resolved to. */
-  model: string;
-  folder: string;
-  variant?: string;
-  revision?: string;
-  device?: string;
-  threads?: number;
-  scheduler: SchedulerReport;
-  prompts: string[];
-  /** One per prompt ('' when none was given). */
-  negativePrompts: string[];
-  /** How the prompts were read (docs/prompts.md); absent in settings saved before it existed. */
-  promptSyntax?: PromptSyntax;
-  numImagesPerPrompt: number;
-  /** prompts × numImagesPerPrompt, the number of images. */
-  batchSize: number;
-  steps: number;
-  guidance: number;
-  width: number;
-  height: number;
-  seed: number | bigint;
-  eta?: number;
-  clipSkip?: number;
-  /** LoRAs applied with --lora or <lora:name:w> tags (lora-flags.ts). */
-  loras?: LoraReport[];
-  /** Textual-inversion embeddings loaded with --embedding / --embeddings-dir. */
-  embeddings?: EmbeddingReport[];
-  /** --vae / --preview-vae: `{ kind: 'taesd', path }`. */
-  vae?: { kind: string; path: string };
-  previewVae?: { kind: string; path: string };
-  /** --loss-guidance presets, as canonical text (`blue:200:5`). */
-  lossGuidance?: string[];
-  /** img2img only. */
-  image?: string;
-  strength?: number;
-  /** img2img: the input's own size, when --width/--height resized it. */
-  resizedFrom?: { width: number; height: number };
-}
-
-/** The prompt index of batch item i (batch order: prompt-major, numImagesPerPrompt each). */
-export function promptIndex(s: GenerationSettings, i: number): number {
-  return Math.floor(i / s.numImagesPerPrompt);
-}
-
-/** A model name for the `Model:` field: the Hub id as typed, or the folder's name. */
-export function modelName(model: string, isFolder: boolean): string {
-  return isFolder ? model.replace(/[\\/]+$/, '').split(/[\\/]/).pop() ?? model : model;
-}
-
-/** The PNG text chunks of image `i` of the batch: A1111's `parameters`, and the exact prompts where it is ambiguous. */
+/** The PNG text chunks of image `i`, with this package's version. */
 export function pngTextFor(s: GenerationSettings, i: number, model: string): Record<string, string> {
-  return infotextChunks(a1111Parameters(s, i, model));
-}
-
-/** The infotext fields of image `i` of the batch. */
-function a1111Parameters(s: GenerationSettings, i: number, model: string): A1111Parameters {
-  const p = promptIndex(s, i);
-  const extra: Record<string, string> = {};
-  if (s.command === 'img2img') extra['Denoising strength'] = String(s.strength);
-  // A1111 counts CLIP layers from 1 (= the last); diffusers' clip_skip counts the layers skipped.
-  if (s.clipSkip !== undefined) extra['Clip skip'] = String(s.clipSkip + 1);
-  if (s.eta !== undefined) extra.Eta = String(s.eta);
-  if (s.lossGuidance?.length) extra['Loss guidance'] = s.lossGuidance.join(', ');
-  const ti = tiHashes(s.embeddings ?? [], [s.prompts[p], s.negativePrompts[p]]);
-  if (ti !== undefined) extra['TI hashes'] = ti;
-  const lora = loraHashes(s.loras ?? []);
-  if (lora !== undefined) extra['Lora hashes'] = lora;
-  if (s.batchSize > 1) {
-    extra['Batch size'] = String(s.batchSize);
-    extra['Batch pos'] = String(i);
-  }
-  // A1111 names the VAE file it decoded with; ours is a folder, named the same way as the model.
-  if (s.vae) extra.VAE = modelName(s.vae.path, true);
-  if (s.resizedFrom) extra['Resized from'] = `${s.resizedFrom.width}x${s.resizedFrom.height}`;
-  if (s.promptSyntax) extra['Prompt syntax'] = s.promptSyntax;
-  extra.Scheduler = s.scheduler.className;
-  if (s.scheduler.source === '--scheduler-config') extra['Scheduler config'] = stringifyJson(s.scheduler.config, { python: true });
-  if (s.variant) extra.Variant = s.variant;
-  if (s.revision) extra.Revision = s.revision;
-  extra.Version = `latentlab ${latentlabVersion()}`;
-  return {
-    prompt: s.prompts[p],
-    negativePrompt: s.negativePrompts[p],
-    steps: s.steps,
-    sampler: s.scheduler.a1111,
-    cfgScale: s.guidance,
-    seed: s.seed,
-    width: s.width,
-    height: s.height,
-    model,
-    extra,
-  };
-}
-
-export interface JsonOptions {
-  /**
-   * Non-finite numbers as Python's json writes them (`-Infinity`, the form scheduler_config.json
-   * files use and --scheduler-config reads); otherwise as the strings "-Infinity", "Infinity",
-   * "NaN", so that strict JSON readers (jq, JSON.parse) accept the report.
-   */
-  python?: boolean;
-  indent?: number;
-}
-
-const MARK = '\u0000raw:';
-
-/** JSON text with bigints written as plain integers and non-finite numbers as chosen above. */
-export function stringifyJson(value: unknown, options: JsonOptions = {}): string {
-  const text = JSON.stringify(value, (_key, v: unknown) => {
-    if (typeof v === 'bigint') return `${MARK}${v}`;
-    if (typeof v === 'number' && !Number.isFinite(v)) return options.python ? `${MARK}${v}` : String(v);
-    if (ArrayBuffer.isView(v) && !(v instanceof DataView)) return Array.from(v as unknown as ArrayLike<number>);
-    return v;
-  }, options.indent);
-  return text.replace(/"\\u0000raw:([^"]*)"/g, '$1');
+  return libraryPngText(s, i, model, latentlabVersion());
 }

@@ -5,9 +5,9 @@
 
 import { LatentlabError } from './errors.js';
 
-export type DType = 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int64' | 'int32' | 'uint8' | 'bool';
+export type DType = 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int64' | 'int32' | 'uint8' | 'int8' | 'bool';
 
-export const DTYPES: readonly DType[] = ['float32', 'float64', 'float16', 'bfloat16', 'int64', 'int32', 'uint8', 'bool'];
+export const DTYPES: readonly DType[] = ['float32', 'float64', 'float16', 'bfloat16', 'int64', 'int32', 'uint8', 'int8', 'bool'];
 
 export interface DataTypeMap {
   float32: Float32Array;
@@ -17,6 +17,8 @@ export interface DataTypeMap {
   int64: BigInt64Array;
   int32: Int32Array;
   uint8: Uint8Array;
+  /** Quantised weights (precision 'int8': onnx/quantize.ts). */
+  int8: Int8Array;
   bool: Uint8Array;
 }
 
@@ -36,6 +38,7 @@ export function dtypeSize(dtype: DType): number {
     case 'bfloat16':
       return 2;
     case 'uint8':
+    case 'int8':
     case 'bool':
       return 1;
   }
@@ -62,6 +65,8 @@ export function allocate<D extends DType>(dtype: D, n: number): DataFor<D> {
     case 'uint8':
     case 'bool':
       return new Uint8Array(n) as DataFor<D>;
+    case 'int8':
+      return new Int8Array(n) as DataFor<D>;
   }
   throw new LatentlabError('DTYPE_UNKNOWN', `unknown dtype ${String(dtype)}; expected one of ${DTYPES.join(', ')}`);
 }
@@ -88,6 +93,8 @@ export function viewAs<D extends DType>(dtype: D, bytes: Uint8Array): DataFor<D>
     case 'uint8':
     case 'bool':
       return new Uint8Array(buffer, byteOffset, n) as DataFor<D>;
+    case 'int8':
+      return new Int8Array(buffer, byteOffset, n) as DataFor<D>;
   }
   throw new LatentlabError('DTYPE_UNKNOWN', `unknown dtype ${String(dtype)}`);
 }

@@ -128,3 +128,24 @@ export function batchedLinearCombination(terms: readonly (readonly [readonly num
   }
   return out;
 }
+
+/** torch.cat(parts, dim=1) for tensors [B, Cᵢ, …] with the same batch and trailing dims. */
+export function catChannels(parts: readonly Tensor<'float32'>[]): Tensor<'float32'> {
+  const [b, , ...rest] = parts[0].shape;
+  const inner = rest.reduce((x, y) => x * y, 1);
+  for (const p of parts) {
+    check(p.shape[0] === b && p.shape.slice(2).join() === rest.join(), 'TENSOR_SHAPE_MISMATCH',
+      () => `catChannels: [${p.shape}] does not line up with [${parts[0].shape}] (same batch and trailing dims needed)`);
+  }
+  const channels = parts.reduce((n, p) => n + p.shape[1], 0);
+  const out = new Tensor('float32', [b, channels, ...rest]);
+  let offset = 0;
+  for (let i = 0; i < b; i++) {
+    for (const p of parts) {
+      const n = p.shape[1] * inner;
+      out.data.set(p.data.subarray(i * n, (i + 1) * n), offset);
+      offset += n;
+    }
+  }
+  return out;
+}

@@ -62,6 +62,19 @@ export interface CompileOptions {
    * backward graphs, at the cost of fresh allocations each run (docs/benchmarks.md#gradients).
    */
   memoryArena?: boolean;
+  /**
+   * 'fp32' (default), or 'int8': the large convs and linears run on per-channel int8 weights in
+   * ONNX's QDQ form (onnx/int8.ts) — convs with static activation ranges from `calibration`, linears
+   * quantising their input at each run; attention, norms and the small first/last layers stay
+   * float32. Weights are quantised once and kept on disk (platform: beside optimizedModelCache).
+   * Speed and measured error: docs/benchmarks.md#int8.
+   */
+  precision?: 'fp32' | 'int8';
+  /**
+   * precision 'int8': inputs (feeds of the graph) to measure the static ops' activation ranges on —
+   * a few typical calls. Without them the convs stay float32. The ranges are cached with the weights.
+   */
+  calibration?: readonly Readonly<Record<string, Tensor>>[];
 }
 
 /**

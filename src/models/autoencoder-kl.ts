@@ -112,10 +112,8 @@ export class AutoencoderKL {
       });
     }
     const intermediates = options.intermediates ?? false;
-    const session = await this.encoderSessions.get(`${H}x${W}:${intermediates}`, () =>
-      buildVaeEncoderGraph(this.config, { batch: 'batch', height: H, width: W, intermediates }),
-    );
-    const r = await session.run({ sample: x });
+    const r = await this.encoderSessions.run(`${H}x${W}:${intermediates}`, () =>
+      buildVaeEncoderGraph(this.config, { batch: 'batch', height: H, width: W, intermediates }), { sample: x });
     const t = (name: string) => r[name] as Tensor<'float32'>;
     const out: AutoencoderKLOutput = { latentDist: new DiagonalGaussianDistribution(t('mean'), t('logvar'), t('std'), t('var')) };
     if (intermediates) out.intermediates = Object.fromEntries(vaeIntermediateNames(this.config, 'encoder').map((n) => [n, t(n)]));
@@ -127,10 +125,8 @@ export class AutoencoderKL {
     const z = this.checkInput('decode', 'latents', latents, this.config.latent_channels);
     const [, , h, w] = z.shape;
     const intermediates = options.intermediates ?? false;
-    const session = await this.decoderSessions.get(`${h}x${w}:${intermediates}`, () =>
-      buildVaeDecoderGraph(this.config, { batch: 'batch', height: h, width: w, intermediates }),
-    );
-    const r = await session.run({ z });
+    const r = await this.decoderSessions.run(`${h}x${w}:${intermediates}`, () =>
+      buildVaeDecoderGraph(this.config, { batch: 'batch', height: h, width: w, intermediates }), { z });
     const out: DecoderOutput = { sample: r.sample as Tensor<'float32'> };
     if (intermediates) out.intermediates = Object.fromEntries(vaeIntermediateNames(this.config, 'decoder').map((n) => [n, r[n] as Tensor<'float32'>]));
     return out;

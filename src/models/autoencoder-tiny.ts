@@ -65,16 +65,16 @@ export class AutoencoderTiny {
         key: 'image', hint: `resize or crop the image so that both sides are multiples of ${f} (the encoder halves the size ${Math.log2(f)} times)`,
       });
     }
-    const session = await this.encoderSessions.get(`${H}x${W}`, () => buildTinyEncoderGraph(this.config, { batch: 'batch', height: H, width: W }));
-    return { latents: (await session.run({ sample: x })).latents as Tensor<'float32'> };
+    const r = await this.encoderSessions.run(`${H}x${W}`, () => buildTinyEncoderGraph(this.config, { batch: 'batch', height: H, width: W }), { sample: x });
+    return { latents: r.latents as Tensor<'float32'> };
   }
 
   /** latents [B, L, h, w] (UNet scale: TAESD's scaling factor is 1) → image [B, out_channels, 8h, 8w], raw. */
   async decode(latents: Tensor): Promise<{ sample: Tensor<'float32'> }> {
     const z = this.checkInput('decode', 'latents', latents, this.config.latent_channels);
     const [, , h, w] = z.shape;
-    const session = await this.decoderSessions.get(`${h}x${w}`, () => buildTinyDecoderGraph(this.config, { batch: 'batch', height: h, width: w }));
-    return { sample: (await session.run({ z })).sample as Tensor<'float32'> };
+    const r = await this.decoderSessions.run(`${h}x${w}`, () => buildTinyDecoderGraph(this.config, { batch: 'batch', height: h, width: w }), { z });
+    return { sample: r.sample as Tensor<'float32'> };
   }
 
   /** raw latents → [0, 1]: clamp(z / (2·latent_magnitude) + latent_shift, 0, 1), float32 like torch. */

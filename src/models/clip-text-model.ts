@@ -206,10 +206,10 @@ export class CLIPTextModel {
     const added = input === 'ids' ? this.addedRows : undefined;
     const addedTokens = added?.shape[0] ?? 0;
     const key = `${input}:${seqLen}:${hiddenStates}:${clipSkip}:${addedTokens}`;
-    const session = await this.sessions.get(key, () => withLoraPlan(this.loraPlan, () => buildCLIPTextGraph(c, { batch: 'batch', seqLen, input, hiddenStates, clipSkip, addedTokens })));
+    const build = () => withLoraPlan(this.loraPlan, () => buildCLIPTextGraph(c, { batch: 'batch', seqLen, input, hiddenStates, clipSkip, addedTokens }));
     const feeds: Record<string, Tensor> = input === 'ids' ? { input_ids: x } : { inputs_embeds: x.dtype === 'float32' ? x : x.toFloat32() };
     if (added) feeds.added_token_embeddings = added;
-    const r = await session.run(feeds);
+    const r = await this.sessions.run(key, build, feeds);
     const out: CLIPTextModelOutput = { lastHiddenState: r.last_hidden_state as Tensor<'float32'> };
     if (hiddenStates) {
       out.hiddenStates = Array.from({ length: c.num_hidden_layers - clipSkip + 1 }, (_, i) => r[`hidden_states.${i}`] as Tensor<'float32'>);

@@ -4,6 +4,7 @@
 
 import { LatentlabError } from '../core/errors.js';
 import type { WeightData } from '../core/external.js';
+import type { Tensor } from '../core/tensor.js';
 import { fileSystem } from '../core/io.js';
 import type { Graph } from '../graph/graph.js';
 import { CompiledGraph, CompileOptions, GRADIENT_COMPILE_DEFAULTS, runtime } from '../graph/runtime.js';
@@ -75,9 +76,17 @@ export function withDefaults(defaults: CompileOptions, options: CompileOptions):
  * Compiles graphs on demand and keeps the sessions: one per key (typically the input shape).
  * At most `maxSessions` stay alive (each holds ONNX Runtime's activation arena); the least
  * recently used is released first.
+ *
+ * Several calls may share a cache (a server keeps a model's sessions between requests and may run
+ * two at once). `run` leases its session for the duration of the run, and a session is freed only
+ * when no run holds it: one evicted, or dropped by `release()`, while another call is inside it
+ * is freed when that call returns, never under it.
  */
 export class SessionCache {
   private readonly sessions = new Map<string, Promise<CompiledGraph>>();
+  /** Runs inside each session now, and the sessions to free once their last run returns. */
+  private readonly users = new Map<Promise<CompiledGraph>, number>();
+  private readonly retired = new Set<Promise<CompiledGraph>>();
 
   constructor(
     /** The model's bound weights (in-place references), by checkpoint key. */
@@ -97,9 +106,35 @@ export class SessionCache {
   /**
    * The session for `key`, compiling `build()` (with `overrides` over the cache's options) the first
    * time. `extraWeights` adds another model's weights for a graph that spans both (classifier
-   * guidance: the VAE's decoder and a classifier); a key in both is an error.
+   * guidance: the VAE's decoder and a classifier); a key in both is an error. The caller holds it
+   * unleased: use `run` where another call may evict it meanwhile.
    */
   async get(key: string, build: () => Graph, overrides: CompileOptions = {}, extraWeights?: ReadonlyMap<string, WeightData>): Promise<CompiledGraph> {
+    return this.entry(key, build, overrides, extraWeights);
+  }
+
+  /** Runs the session for `key` on `feeds`, holding it so that no eviction frees it meanwhile. */
+  async run(key: string, build: () => Graph, feeds: Readonly<Record<string, Tensor>>, overrides: CompileOptions = {}): Promise<Record<string, Tensor>> {
+    const entry = this.entry(key, build, overrides);
+    this.users.set(entry, (this.users.get(entry) ?? 0) + 1);
+    try {
+      return await (await entry).run(feeds);
+    } finally {
+      const left = this.users.get(entry)! - 1;
+      if (left > 0) this.users.set(entry, left);
+      else {
+        this.users.delete(entry);
+        if (this.retired.delete(entry)) await freeSession(entry);
+      }
+    }
+  }
+
+  /** Sessions alive now, and how many runs hold one (for tests of the leasing). */
+  get stats(): { sessions: number; running: number; retired: number } {
+    return { sessions: this.sessions.size, running: [...this.users.values()].reduce((a, b) => a + b, 0), retired: this.retired.size };
+  }
+
+  private entry(key: string, build: () => Graph, overrides: CompileOptions, extraWeights?: ReadonlyMap<string, WeightData>): Promise<CompiledGraph> {
     let s = this.sessions.get(key);
     if (s) {
       this.sessions.delete(key); // re-insert: Map order is recency order
@@ -112,16 +147,33 @@ export class SessionCache {
     while (this.sessions.size > this.maxSessions) {
       const [oldKey, old] = this.sessions.entries().next().value as [string, Promise<CompiledGraph>];
       this.sessions.delete(oldKey);
-      void old.then((c) => c.release()).catch(() => undefined);
+      void this.retire(old).catch(() => undefined);
     }
     return s;
   }
 
+  /** Frees a session now, or when its last run returns. */
+  private async retire(s: Promise<CompiledGraph>): Promise<void> {
+    if (this.users.has(s)) this.retired.add(s);
+    else await freeSession(s);
+  }
+
+  /** Drops every session; those inside a run are freed when it returns. */
   async release(): Promise<void> {
     const all = [...this.sessions.values()];
     this.sessions.clear();
-    for (const s of all) await (await s).release();
+    for (const s of all) await this.retire(s);
   }
+}
+
+async function freeSession(s: Promise<CompiledGraph>): Promise<void> {
+  let compiled: CompiledGraph;
+  try {
+    compiled = await s;
+  } catch {
+    return; // it never compiled: nothing to free
+  }
+  await compiled.release();
 }
 
 function mergeWeights(a: ReadonlyMap<string, WeightData>, b: ReadonlyMap<string, WeightData>): Map<string, WeightData> {

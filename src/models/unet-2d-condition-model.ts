@@ -13,6 +13,7 @@ import type { WeightData } from '../core/external.js';
 import type { Graph } from '../graph/graph.js';
 import { isFloat } from '../core/dtype.js';
 import { fmtShape, fmtValue, LatentlabError } from '../core/errors.js';
+import { Generator } from '../core/random.js';
 import { Tensor } from '../core/tensor.js';
 import type { CompiledGraph, CompileOptions } from '../graph/runtime.js';
 import { bindGraphWeights, FromPretrainedOptions, type LoadedComponent, loadComponent, SessionCache, withDefaults } from './pretrained.js';
@@ -31,6 +32,11 @@ export interface UNetForwardOptions {
    * mid_block, up_blocks.i, conv_norm_out (before the SiLU).
    */
   debug?: boolean;
+  /**
+   * diffusers' `timestep_cond` [B, time_cond_proj_dim], for LCM-distilled UNets (config
+   * time_cond_proj_dim): the guidance embedding, `guidanceScaleEmbedding(w, time_cond_proj_dim)`.
+   */
+  timestepCond?: Tensor;
 }
 
 export interface UNet2DConditionOutput {
@@ -77,7 +83,7 @@ export class UNet2DConditionModel {
   static fromComponent({ folder, config: reader, weights }: LoadedComponent, options: CompileOptions = {}): UNet2DConditionModel {
     const config = parseUNet2DConditionConfig(reader);
     // The weights do not depend on the input size: any probe shape declares them all.
-    const probe = buildUNetGraph(config, { batch: 1, height: 8, width: 8, seqLen: 1 });
+    const probe = buildUNetGraph(config, { batch: 1, height: 8, width: 8, seqLen: 1, timestepCond: config.time_cond_proj_dim !== null });
     const bound = bindGraphWeights(probe, weights, 'unet');
     return new UNet2DConditionModel(config, folder, new SessionCache(bound, withDefaults(UNET_COMPILE_DEFAULTS, options)));
   }
@@ -108,16 +114,60 @@ export class UNet2DConditionModel {
       });
     }
     const t = timestepTensor(timestep, b);
+    const cond = options.timestepCond === undefined ? undefined : this.timestepCondInput(options.timestepCond, b);
     const debug = options.debug ?? false;
     const seqLen = ehs.shape[1];
-    const key = `${b}x${h}x${w}:${seqLen}:${debug}`;
-    const session = await this.sessions.get(key, () => withLoraPlan(this.loraPlan, () => buildUNetGraph(c, { batch: b, height: h, width: w, seqLen, debug })));
-    const r = await session.run({ sample: x, timestep: t, encoder_hidden_states: ehs });
+    const key = `${b}x${h}x${w}:${seqLen}:${debug}:${cond !== undefined}`;
+    const overrides = this.precision === 'int8' ? { calibration: this.int8Calibration(x, ehs, cond) } : {};
+    const build = () => withLoraPlan(this.loraPlan, () => buildUNetGraph(c, { batch: b, height: h, width: w, seqLen, debug, timestepCond: cond !== undefined }));
+    const r = await this.sessions.run(key, build, { sample: x, timestep: t, encoder_hidden_states: ehs, ...(cond ? { timestep_cond: cond } : {}) }, overrides);
     const out: UNet2DConditionOutput = { sample: r.out as Tensor<'float32'> };
     if (debug) out.debug = Object.fromEntries(unetDebugNames(c).map((name) => [name.slice('debug.'.length), r[name] as Tensor<'float32'>]));
     return out;
   }
 
+  /** 'int8' when compiled with CompileOptions.precision 'int8' (docs/benchmarks.md#int8). */
+  get precision(): 'fp32' | 'int8' {
+    return this.sessions.options.precision ?? 'fp32';
+  }
+
+  /**
+   * precision 'int8': the text embeddings [1, S, D] the convs' activation ranges are calibrated with
+   * (the pipelines set the empty prompt's, so the ranges do not depend on the first prompt and stay
+   * cached); unset, a shape's first call calibrates on its own embeddings.
+   */
+  int8CalibrationContext?: Tensor<'float32'>;
+
+  /**
+   * The calibration inputs for a call's shape: unit-variance noise (what scaleModelInput hands every
+   * scheduler's x_t) at four timesteps across the schedule (LCM's 4-step grid), seeded so the same
+   * model always gets the same ranges.
+   */
+  private int8Calibration(x: Tensor<'float32'>, ehs: Tensor<'float32'>, cond?: Tensor<'float32'>): Record<string, Tensor>[] {
+    const [b, , h, w] = x.shape;
+    const ctx = this.int8CalibrationContext;
+    const context = ctx && ctx.shape[1] === ehs.shape[1] && ctx.shape[2] === ehs.shape[2] ? Tensor.cat0(Array<Tensor<'float32'>>(b).fill(ctx.shape[0] === 1 ? ctx : ctx.slice0(0, 1))) : ehs;
+    const sample = new Generator().manualSeed(0).randn([b, this.config.in_channels, h, w]);
+    return [999, 759, 499, 259].map((t) => ({
+      sample, timestep: timestepTensor(t, b), encoder_hidden_states: context, ...(cond ? { timestep_cond: cond } : {}),
+    }));
+  }
+
+  private timestepCondInput(cond: Tensor, batch: number): Tensor<'float32'> {
+    const dim = this.config.time_cond_proj_dim;
+    if (dim === null) {
+      throw new LatentlabError('MODEL_INPUT', 'unet: timestepCond was given, but this UNet has no guidance embedding (time_cond_proj_dim is null in unet/config.json)', {
+        key: 'timestepCond', hint: 'only LCM-distilled UNets take timestepCond; leave it out for this model',
+      });
+    }
+    const x = floatInput('timestepCond', cond, 2, `[${batch}, ${dim}]`);
+    if (x.shape[0] !== batch || x.shape[1] !== dim) {
+      throw new LatentlabError('MODEL_INPUT', `unet: timestepCond has shape ${fmtShape(x.shape)}, expected [${batch} (the batch of sample), ${dim} (time_cond_proj_dim)]`, {
+        key: 'timestepCond', hint: 'pass guidanceScaleEmbedding(w, time_cond_proj_dim) with one row per latent',
+      });
+    }
+    return x;
+  }
 
   /**
    * Compiles a graph of your own on this model's weights — e.g. the UNet (buildUNetGraph) plus a loss and its

@@ -58,6 +58,12 @@ export interface UNet2DConditionConfig {
   conv_out_kernel: number;
   resnet_time_scale_shift: 'default';
   time_embedding_type: 'positional';
+  /**
+   * Width of the guidance embedding of LCM-distilled UNets (LCM Dreamshaper: 256), null otherwise.
+   * When set, time_embedding has a `cond_proj` (Linear, no bias) that adds the embedding of the
+   * guidance scale w to the timestep features, and the pipelines run without classifier-free guidance.
+   */
+  time_cond_proj_dim: number | null;
 }
 
 /** Fields that must hold their "off" value: each one switches on a feature SD 1.x / 2.x does not have. */
@@ -67,7 +73,6 @@ const MUST_BE_OFF: readonly (readonly [string, readonly unknown[]])[] = [
   ['addition_embed_type', [null]], // SDXL's text_time conditioning
   ['encoder_hid_dim', [null]],
   ['encoder_hid_dim_type', [null]],
-  ['time_cond_proj_dim', [null]], // LCM guidance embedding
   ['time_embedding_act_fn', [null]],
   ['timestep_post_act', [null]],
   ['cross_attention_norm', [null]],
@@ -174,6 +179,7 @@ export function parseUNet2DConditionConfig(r: ConfigReader): UNet2DConditionConf
     conv_out_kernel: r.int('conv_out_kernel', 3, 1),
     resnet_time_scale_shift: 'default',
     time_embedding_type: 'positional',
+    time_cond_proj_dim: r.has('time_cond_proj_dim') ? r.int('time_cond_proj_dim', undefined, 4) : null,
   };
   validate(r, c);
   return c;

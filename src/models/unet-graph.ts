@@ -9,7 +9,8 @@
 //   out = conv_out(silu(conv_norm_out(x)))                        [B, out, h, w]
 //
 // Inputs: `sample` [B, in, h, w], `timestep` [B] float32 (already broadcast and converted on the
-// host), `encoder_hidden_states` [B, S, cross_attention_dim]. Output `out`, plus the `debug.*`
+// host), `encoder_hidden_states` [B, S, cross_attention_dim], and for LCM-distilled UNets
+// `timestep_cond` [B, time_cond_proj_dim] (the guidance embedding). Output `out`, plus the `debug.*`
 // intermediates the conformance fixture stores when asked for.
 
 import type { Dim } from '../graph/dims.js';
@@ -26,6 +27,12 @@ export interface UNetGraphOptions {
   width: number;
   /** Length S of encoder_hidden_states (77 for CLIP prompts). */
   seqLen: number;
+  /**
+   * Give the graph the input `timestep_cond` [B, time_cond_proj_dim] (LCM-distilled UNets' guidance
+   * embedding, added to the timestep features through time_embedding.cond_proj). Without it such a
+   * UNet runs as diffusers does when timestep_cond is None: the cond_proj is left out.
+   */
+  timestepCond?: boolean;
   /** Also output the `debug.*` intermediates (names as in the fixture: debug.conv_in, debug.down_blocks.0, …). */
   debug?: boolean;
   /**
@@ -59,7 +66,9 @@ export function buildUNetGraph(c: UNet2DConditionConfig, o: UNetGraphOptions): G
   const temb = c.time_embedding_dim;
   const tProj = timestepFeatures(root.child('time_proj'), timestep, { dim: C[0], flipSinToCos: c.flip_sin_to_cos, freqShift: c.freq_shift });
   debug('time_proj', tProj);
-  const emb = timestepEmbedding(root.child('time_embedding'), tProj, C[0], temb, op.silu, `block_out_channels[0] = ${C[0]}, time_embedding_dim = ${temb}`);
+  const condDim = c.time_cond_proj_dim;
+  const cond = o.timestepCond && condDim !== null ? { value: g.input('timestep_cond', 'float32', [o.batch, condDim]), dim: condDim } : undefined;
+  const emb = timestepEmbedding(root.child('time_embedding'), tProj, C[0], temb, op.silu, `block_out_channels[0] = ${C[0]}, time_embedding_dim = ${temb}, time_cond_proj_dim = ${condDim}`, cond);
   debug('time_embedding', emb);
   const ctx = { temb: emb, context: ehs };
 

@@ -83,8 +83,38 @@ export function timestepFeatures(m: Module, t: Value, cfg: TimestepsConfig): Val
   });
 }
 
-/** TimestepEmbedding: linear_1 (dim → embDim) → act → linear_2 (embDim → embDim). features [B, dim] → [B, embDim]. */
-export function timestepEmbedding(m: Module, features: Value, dim: number, embDim: number, act: (x: Value) => Value, origin?: string): Value {
-  const h = linear(m.child('linear_1'), features, dim, embDim, { origin }); // [B, embDim]
+/**
+ * TimestepEmbedding: linear_1 (dim → embDim) → act → linear_2 (embDim → embDim). features [B, dim] → [B, embDim].
+ * With a `condition` [B, condDim] (LCM-distilled UNets' guidance embedding, diffusers' timestep_cond)
+ * the features first get `cond_proj(condition)` added: a Linear condDim → dim without bias.
+ */
+export function timestepEmbedding(m: Module, features: Value, dim: number, embDim: number, act: (x: Value) => Value, origin?: string, condition?: { value: Value; dim: number }): Value {
+  const input = condition ? m.build(() => op.add(features, linear(m.child('cond_proj'), condition.value, condition.dim, dim, { bias: false, origin }))) : features; // [B, dim]
+  const h = linear(m.child('linear_1'), input, dim, embDim, { origin }); // [B, embDim]
   return linear(m.child('linear_2'), m.build(() => act(h)), embDim, embDim, { origin });
+}
+
+/**
+ * The guidance-scale embedding LCM-distilled UNets take as timestep_cond (diffusers'
+ * get_guidance_scale_embedding, LatentConsistencyModelPipeline / StableDiffusionPipeline 0.27, after
+ * VDM): w' = 1000·w, freq_i = exp(−i · ln(10000) / (half − 1)), features [sin(w'·freq), cos(w'·freq)]
+ * (sine first, unlike the timestep features), a zero column for an odd width. The pipelines pass
+ * w = guidance_scale − 1. Float32 throughout with torch's rounding (its exp as SLEEF's); sin and cos
+ * are the correctly rounded ones, within an ulp of torch's.  w [B] → [B, dim].
+ */
+export function guidanceScaleEmbedding(w: readonly number[], dim: number): Tensor<'float32'> {
+  const f = Math.fround;
+  const half = Math.floor(dim / 2);
+  const step = f(f(Math.log(10000)) / (half - 1)); // torch.log(tensor(10000.)) / (half − 1), in float32
+  const freqs = Float32Array.from({ length: half }, (_, i) => sleefExpf(f(i * -step)));
+  const out = new Tensor('float32', [w.length, dim]);
+  w.forEach((wi, b) => {
+    const scaled = f(f(wi) * 1000);
+    for (let i = 0; i < half; i++) {
+      const a = f(scaled * freqs[i]);
+      out.data[b * dim + i] = Math.sin(a);
+      out.data[b * dim + half + i] = Math.cos(a);
+    }
+  });
+  return out;
 }

@@ -5,9 +5,11 @@
 import { LatentlabError } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
 import type { Dim, Shape } from '../graph/dims.js';
+import type { NodeOf } from '../graph/graph.js';
 import type { OpName } from '../graph/op-types.js';
 import { torchNearestIndices } from '../graph/ops/shape.js';
 import { onnxDtype } from './emitter.js';
+import { dequantizedWeight, dynamicMatMul, quantDequant } from './int8.js';
 import { lowerAttention } from './lower-attention.js';
 import type { Lowering, LoweringContext } from './lowering.js';
 
@@ -42,26 +44,64 @@ export function reshapeTarget(ctx: LoweringContext, x: string, from: Shape, shap
   return e.op('Concat', parts, { axis: 0 });
 }
 
-/** linear: Gemm(x2d, W, b, transB=1) so PyTorch's [out, in] weights are used as stored (no transposed copy). */
+/**
+ * linear: Gemm(x2d, W, b, transB=1) so PyTorch's [out, in] weights are used as stored (no transposed
+ * copy). An int8 target is MatMul on its dequantised [in, out] weight instead (int8.ts).
+ */
 const linear: Lowering<'linear'> = (ctx, n) => {
   const { e } = ctx;
-  const [x, w, b] = n.inputs;
+  const [x, w] = n.inputs;
   const inF = w.shape[1] as number;
-  const args = [ctx.name(x), ctx.name(w), ...(b ? [ctx.name(b)] : [])];
-  if (x.rank === 2) return [e.op('Gemm', args, { transB: 1 })];
-  const flat = e.op('Reshape', [args[0], e.ints([-1, inF])]);
-  const y = e.op('Gemm', [flat, ...args.slice(1)], { transB: 1 });
+  const xs = ctx.name(x);
+  const flat = x.rank === 2 ? xs : e.op('Reshape', [xs, e.ints([-1, inF])]);
+  const y = linear2d(ctx, n, flat);
+  if (x.rank === 2) return [y];
   const outShape = n.outputs[0].shape;
   if (outShape.every((d) => typeof d === 'number')) return [e.op('Reshape', [y, e.ints(outShape as number[])])];
   // Symbolic leading dims: target = shape(x)[:-1] ++ [out].
-  const lead = e.op('Slice', [e.op('Shape', [args[0]]), e.ints([0]), e.ints([-1]), e.ints([0])]);
+  const lead = e.op('Slice', [e.op('Shape', [xs]), e.ints([0]), e.ints([-1]), e.ints([0])]);
   return [e.op('Reshape', [y, e.op('Concat', [lead, e.ints([w.shape[0] as number])], { axis: 0 })])];
 };
 
+function linear2d(ctx: LoweringContext, n: NodeOf<'linear'>, x2d: string): string {
+  const { e } = ctx;
+  const [, w, b] = n.inputs;
+  const t = ctx.int8 ? ctx.int8Target(w) : undefined;
+  if (!t) {
+    const y = e.op('Gemm', [x2d, ctx.name(w), ...(b ? [ctx.name(b)] : [])], { transB: 1 });
+    if (ctx.calibration && ctx.int8Target(w)) ctx.calibration.push({ key: ctx.int8Target(w)!.key, input: x2d, output: y });
+    return y;
+  }
+  if (t.activations === 'dynamic') {
+    const mm = dynamicMatMul(e, x2d, t); // [rows, out]
+    return b ? e.op('Add', [mm, ctx.name(b)]) : mm;
+  }
+  const range = staticRange(ctx.int8!.ranges.get(t.key), t.key);
+  const mm = e.op('MatMul', [quantDequant(e, x2d, range.input), dequantizedWeight(e, t)]); // [rows, out]
+  return quantDequant(e, b ? e.op('Add', [mm, ctx.name(b)]) : mm, range.output);
+}
+
+function staticRange<R>(range: R | undefined, key: string): R {
+  if (!range) throw new LatentlabError('ONNX_LOWERING', `int8: no calibrated range for "${key}"`, { key, hint: 'calibrate the graph before lowering its static int8 ops' });
+  return range;
+}
+
 const conv2d: Lowering<'conv2d'> = (ctx, n) => {
   const { stride, pads, dilation, groups } = n.attrs;
-  const w = n.inputs[1].shape as number[];
-  return [ctx.e.op('Conv', n.inputs.map(ctx.name), { kernel_shape: [w[2], w[3]], strides: stride, pads, dilations: dilation, group: groups })];
+  const [x, wv, b] = n.inputs;
+  const w = wv.shape as number[];
+  const attrs = { kernel_shape: [w[2], w[3]], strides: stride, pads, dilations: dilation, group: groups };
+  const { e } = ctx;
+  const t = ctx.int8 ? ctx.int8Target(wv) : undefined;
+  if (!t) {
+    const y = e.op('Conv', n.inputs.map(ctx.name), attrs);
+    if (ctx.calibration && ctx.int8Target(wv)) ctx.calibration.push({ key: ctx.int8Target(wv)!.key, input: ctx.name(x), output: y });
+    return [y];
+  }
+  // Static only: ONNX Runtime's ConvInteger (dynamic) has no optimised kernel.
+  const range = staticRange(ctx.int8!.ranges.get(t.key), t.key);
+  const y = e.op('Conv', [quantDequant(e, ctx.name(x), range.input), dequantizedWeight(e, t), ...(b ? [ctx.name(b)] : [])], attrs);
+  return [quantDequant(e, y, range.output)];
 };
 
 const convTranspose2d: Lowering<'convTranspose2d'> = (ctx, n) => {

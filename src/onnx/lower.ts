@@ -9,9 +9,11 @@
 import { LatentlabError } from '../core/errors.js';
 import { isExternal, WeightData } from '../core/external.js';
 import { fmtShape } from '../core/errors.js';
+import { Tensor } from '../core/tensor.js';
 import type { Graph, Value } from '../graph/graph.js';
 import { Emitter, valueInfo } from './emitter.js';
 import type { OpName } from '../graph/op-types.js';
+import { calibrationOutputs, type Int8Lowering, int8Names, type Int8Target, reduceAll } from './int8.js';
 import { LOWERINGS } from './lower-ops.js';
 import type { Lowering, LoweringContext } from './lowering.js';
 import { IR_VERSION, ModelProto, MS_DOMAIN, OPSET } from './schema.js';
@@ -27,12 +29,37 @@ export interface LowerOptions {
   attention?: AttentionImpl;
   /** Weight keys that become graph inputs (fed each run) instead of initializers; they need no data. */
   trainable?: readonly string[];
+  /** precision 'int8': these convs/linears in QDQ form on their int8 weights (int8.ts). */
+  int8?: Int8Lowering;
 }
 
 export function lowerToOnnx(graph: Graph, options: LowerOptions): Uint8Array {
+  return lower(graph, options).model;
+}
+
+/**
+ * The float32 model plus, for each int8 target (in graph order), its input's and output's minimum and
+ * maximum as scalar outputs `calib.<i>.{in_min,in_max,out_min,out_max}`: run it on calibration inputs
+ * to get the ranges static int8 ops quantise with.
+ */
+export function lowerForCalibration(graph: Graph, options: Omit<LowerOptions, 'int8'>, targets: ReadonlyMap<string, Int8Target>): { model: Uint8Array; keys: string[] } {
+  const r = lower(graph, options, targets);
+  return { model: r.model, keys: r.calibrated };
+}
+
+function lower(graph: Graph, options: LowerOptions, calibrate?: ReadonlyMap<string, Int8Target>): { model: Uint8Array; calibrated: string[] } {
   const e = new Emitter();
   const names = new Map<Value, string>();
-  const ctx: LoweringContext = { e, attention: options.attention ?? 'fused', name: (v) => nameOf(v) };
+  const keyOf = new Map([...graph.weights.values()].map((d) => [d.value, d.key]));
+  const targets = options.int8?.targets ?? calibrate;
+  const calibration: { key: string; input: string; output: string }[] | undefined = calibrate ? [] : undefined;
+  const ctx: LoweringContext = {
+    e, attention: options.attention ?? 'fused', name: (v) => nameOf(v), int8: options.int8, calibration,
+    int8Target: (v) => {
+      const key = keyOf.get(v);
+      return key === undefined ? undefined : targets?.get(key);
+    },
+  };
 
   function nameOf(v: Value): string {
     const n = names.get(v);
@@ -76,6 +103,7 @@ export function lowerToOnnx(graph: Graph, options: LowerOptions): Uint8Array {
     }
   }
 
+  if (options.int8) declareInt8Weights(e, options.int8, options.location);
   for (const [v, t] of graph.constants) names.set(v, e.constant(t));
 
   for (const node of graph.nodes) {
@@ -91,6 +119,14 @@ export function lowerToOnnx(graph: Graph, options: LowerOptions): Uint8Array {
   const outputs = graph.outputs.map(({ name, value }) => {
     e.nodes.push({ input: [nameOf(value)], output: [name], name: `outputs/${name}`, op_type: 'Identity', attribute: [] });
     return valueInfo(name, value.dtype, value.shape);
+  });
+
+  calibration?.forEach(({ input, output }, i) => {
+    const o = calibrationOutputs(i);
+    for (const [name, x, op] of [[o.inMin, input, 'ReduceMin'], [o.inMax, input, 'ReduceMax'], [o.outMin, output, 'ReduceMin'], [o.outMax, output, 'ReduceMax']] as const) {
+      e.nodes.push({ input: [reduceAll(e, x, op)], output: [name], name: `calibration/${name}`, op_type: 'Identity', attribute: [] });
+      outputs.push(valueInfo(name, 'float32', []));
+    }
   });
 
   const usesMs = e.nodes.some((n) => n.domain === MS_DOMAIN);
@@ -109,5 +145,19 @@ export function lowerToOnnx(graph: Graph, options: LowerOptions): Uint8Array {
   };
   const err = ModelProto.verify(model);
   if (err) throw new LatentlabError('ONNX_LOWERING', `internal error: the ONNX model does not verify: ${err}`);
-  return ModelProto.encode(ModelProto.fromObject(model)).finish();
+  return { model: ModelProto.encode(ModelProto.fromObject(model)).finish(), calibrated: calibration?.map((c) => c.key) ?? [] };
+}
+
+/** The initializers of the int8 targets: int8 weights, float32 scales (external or inline) and zero points. */
+function declareInt8Weights(e: Emitter, int8: Int8Lowering, location: (file: string) => string): void {
+  for (const t of int8.targets.values()) {
+    const w = int8.weights.get(t.key);
+    if (!w) throw new LatentlabError('ONNX_LOWERING', `int8: no quantised weight for "${t.key}"`, { key: t.key });
+    const n = int8Names(t.key);
+    for (const [name, data] of [[n.q, w.q], [n.scales, w.scales]] as const) {
+      if (isExternal(data)) e.external(name, data, location(data.file));
+      else e.inline(name, data);
+    }
+    e.inline(n.zeros, new Tensor('int8', [t.shape[0]]));
+  }
 }

@@ -95,6 +95,7 @@ export const ModelProto = root.lookupType('onnx.ModelProto');
 export const ONNX_DTYPE = {
   float32: 1,
   uint8: 2,
+  int8: 3,
   int32: 6,
   int64: 7,
   bool: 9,

@@ -5,12 +5,12 @@ import { check, fmtValue, LatentlabError } from '../core/errors.js';
 import { Generator } from '../core/random.js';
 import { Tensor } from '../core/tensor.js';
 import type { RgbImage } from '../image/index.js';
-import type { Scheduler } from '../schedulers/index.js';
+import { type Scheduler, schedulerFromConfig } from '../schedulers/index.js';
 import type { CommonCallOptions } from './call-options.js';
 import { encodePrompt, repeatEach } from './encode-prompt.js';
 import { checkFinite } from './finite-check.js';
 import type { PipelineComponents } from './components.js';
-import { denoise, type DenoiseArgs } from './denoise.js';
+import { denoise, type DenoiseArgs, usesClassifierFreeGuidance } from './denoise.js';
 import { latentsToImages, type PipelineVae } from './latents.js';
 import { checkLossGuidance, LossGuide } from './loss-guidance.js';
 import { checkMemory, estimateCallMemory, type MemoryEstimate, type MemoryRequest } from './memory-estimate.js';
@@ -28,6 +28,8 @@ export interface PipelineOutput {
   latents: Tensor<'float32'>;
   /** The seed used (given, or drawn when neither seed nor generator was passed). */
   seed?: number | bigint;
+  /** The scheduler instance this call built and ran (its timesteps are the call's). */
+  scheduler: Scheduler;
 }
 
 function argError(name: string, value: unknown, expected: string, hint?: string): LatentlabError {
@@ -46,7 +48,11 @@ export class PipelineBase {
   readonly unet;
   /** AutoencoderKL or AutoencoderTiny; replaceable, like `pipe.vae = AutoencoderTiny.from_pretrained(…)`. */
   vae: PipelineVae;
-  /** Replaceable, like `pipe.scheduler = EulerDiscreteScheduler.from_config(pipe.scheduler.config)`. */
+  /**
+   * Replaceable, like `pipe.scheduler = EulerDiscreteScheduler.from_config(pipe.scheduler.config)`.
+   * A call never runs this instance: it builds its own from its config (schedulerFor), so two
+   * calls at once (a server) cannot step each other's schedule.
+   */
   scheduler: Scheduler;
   readonly folder: string;
   /** Release each network's sessions once a call is done with it (PipelineLoadOptions.releaseSessions). */
@@ -75,9 +81,47 @@ export class PipelineBase {
     if (this.releaseSessions) await model.release();
   }
 
+  /**
+   * txt2img and img2img feed the UNet the latents alone: a UNet with more input channels (an
+   * inpainting UNet's 9 = latents + mask + masked-image latents) needs StableDiffusionInpaintPipeline.
+   */
+  protected requireLatentOnlyUnet(pipeline: string): void {
+    const c = this.unet.config.in_channels;
+    const latent = this.vae.config.latent_channels;
+    if (c === latent) return;
+    const inpaint = c === 2 * latent + 1;
+    throw new LatentlabError('PIPELINE_UNSUPPORTED', `${this.folder}: the UNet takes ${c} input channels${inpaint ? ' (an inpainting UNet: latents, mask, masked-image latents)' : ''}; ${pipeline} feeds it the ${latent} latent channels only`, {
+      file: this.folder, key: 'unet.in_channels',
+      hint: inpaint ? 'use StableDiffusionInpaintPipeline (`latentlab inpaint --image IMG --mask MASK`)' : `use a model whose UNet takes ${latent} input channels`,
+    });
+  }
+
+  /** The starting image(s) of img2img / inpainting as a list: one size, sides multiples of the VAE's factor. */
+  protected inputImages(image: RgbImage | readonly RgbImage[], key = 'image'): RgbImage[] {
+    const images = Array.isArray(image) ? [...(image as readonly RgbImage[])] : [image as RgbImage];
+    const f = this.vaeScaleFactor;
+    for (const img of images) {
+      if (img.width % f !== 0 || img.height % f !== 0 || img.width < f || img.height < f) {
+        throw new LatentlabError('PIPELINE_SIZE', `the input image is ${img.width}×${img.height}; its sides must be multiples of ${f}`, {
+          key, hint: `resize or crop it first (e.g. to ${Math.max(f, Math.floor(img.width / f) * f)}×${Math.max(f, Math.floor(img.height / f) * f)}); latentlab does not resize silently`,
+        });
+      }
+      if (img.width !== images[0].width || img.height !== images[0].height) {
+        throw new LatentlabError('PIPELINE_SIZE', `all input images must have the same size (${key})`, { key });
+      }
+    }
+    return images;
+  }
+
   /** 2^(number of VAE blocks − 1): 8 for every SD model. */
   get vaeScaleFactor(): number {
     return 2 ** (this.vae.config.block_out_channels.length - 1);
+  }
+
+  /** A fresh scheduler for one call: from the call's `scheduler` option (a name or an instance), else pipe.scheduler's config. */
+  protected schedulerFor(o: CommonCallOptions): Scheduler {
+    if (typeof o.scheduler === 'string') return schedulerFromConfig(this.scheduler.config, { name: o.scheduler });
+    return schedulerFromConfig((o.scheduler ?? this.scheduler).config);
   }
 
   protected generatorFor(o: CommonCallOptions): { generator: Generator; seed?: number | bigint } {
@@ -92,6 +136,10 @@ export class PipelineBase {
    * changes during sampling (prompt-conditioning.ts). Returns the batch size B·n.
    */
   protected async promptEmbeddings(o: CommonCallOptions, guidance: boolean, steps: number): Promise<{ embeds: DenoiseArgs['promptEmbeds']; batch: number }> {
+    if (this.unet.precision === 'int8' && !this.unet.int8CalibrationContext) {
+      // int8 UNet: its convs are calibrated on the empty prompt's embeddings (UNet2DConditionModel.int8CalibrationContext).
+      this.unet.int8CalibrationContext = await encodePrompt(this.tokenizer, this.textEncoder, [''], { clipSkip: o.clipSkip });
+    }
     const n = o.numImagesPerPrompt ?? 1;
     let positive: Tensor<'float32'>;
     let prompts: string[] | undefined;
@@ -99,7 +147,7 @@ export class PipelineBase {
       prompts = promptList(o.prompt);
       const negativePrompts = guidance ? this.negativesFor(o, prompts.length) : undefined;
       const cond = await encodePromptConditioning(this.tokenizer, this.textEncoder, {
-        prompts, negativePrompts, steps, syntax: o.promptSyntax, clipSkip: o.clipSkip, numImagesPerPrompt: n,
+        prompts, negativePrompts, steps, syntax: o.promptSyntax, clipSkip: o.clipSkip, numImagesPerPrompt: n, onWarning: o.onWarning,
       });
       return { embeds: cond.isStatic ? cond.at(0) : (i) => cond.at(i), batch: prompts.length * n };
     }
@@ -114,7 +162,7 @@ export class PipelineBase {
     } else {
       if (o.prompt === undefined) throw argError('prompt', undefined, 'a string or a list of strings', 'pass prompt (or promptEmbeds)');
       prompts = promptList(o.prompt);
-      positive = await encodePrompt(this.tokenizer, this.textEncoder, prompts, { clipSkip: o.clipSkip });
+      positive = await encodePrompt(this.tokenizer, this.textEncoder, prompts, { clipSkip: o.clipSkip, onWarning: o.onWarning });
     }
     checkFinite(positive, 'the prompt embeddings', 'the text encoder weights (text_encoder/*.safetensors) probably hold NaN or Inf values, or promptEmbeds did');
     const batch = positive.shape[0];
@@ -125,7 +173,7 @@ export class PipelineBase {
       check(negative.shape.join() === positive.shape.join(), 'PIPELINE_ARGUMENT',
         () => `negativePromptEmbeds has shape [${negative.shape}] but promptEmbeds has [${positive.shape}]; they must match`);
     } else {
-      negative = await encodePrompt(this.tokenizer, this.textEncoder, this.negativesFor(o, batch), { clipSkip: o.clipSkip });
+      negative = await encodePrompt(this.tokenizer, this.textEncoder, this.negativesFor(o, batch), { clipSkip: o.clipSkip, onWarning: o.onWarning });
     }
     return { embeds: Tensor.cat0([repeatEach(negative, n), repeatEach(positive, n)]), batch: batch * n };
   }
@@ -142,18 +190,19 @@ export class PipelineBase {
 
   /**
    * The shared options' defaults (their types and ranges were checked once, by the call's schema:
-   * call-options.ts); guidance (classifier-free) is on when guidanceScale > 1, as in diffusers.
+   * call-options.ts); guidance (classifier-free) is on when guidanceScale > 1, as in diffusers, unless
+   * the UNet is LCM-distilled (its guidance is the timestep_cond input: denoise.ts).
    */
   protected checkCommon(o: CommonCallOptions): { steps: number; guidanceScale: number; guidance: boolean } {
     const steps = o.numInferenceSteps ?? 50;
     const guidanceScale = o.guidanceScale ?? 7.5;
     checkLossGuidance(o.lossGuidance);
-    return { steps, guidanceScale, guidance: guidanceScale > 1 };
+    return { steps, guidanceScale, guidance: usesClassifierFreeGuidance(this.unet, guidanceScale) };
   }
 
   /** The loss guide for latents of h × w (its graphs built, so a faulty loss fails before the loop), or none. */
-  protected lossGuide(o: CommonCallOptions, h: number, w: number): LossGuide | undefined {
-    return o.lossGuidance?.length ? LossGuide.create(this.vae, this.scheduler, o.lossGuidance, h, w) : undefined;
+  protected lossGuide(o: CommonCallOptions, scheduler: Scheduler, h: number, w: number): LossGuide | undefined {
+    return o.lossGuidance?.length ? LossGuide.create(this.vae, scheduler, o.lossGuidance, h, w) : undefined;
   }
 
   /** The memory a call with `request` needs (memory-estimate.ts): what `call` checks before any session is built. */
@@ -174,12 +223,11 @@ export class PipelineBase {
    */
   protected async loopAndDecode(
     o: CommonCallOptions,
-    loop: Pick<DenoiseArgs, 'latents' | 'timesteps' | 'promptEmbeds' | 'guidanceScale' | 'doClassifierFreeGuidance' | 'generator' | 'guide'>,
+    loop: Pick<DenoiseArgs, 'scheduler' | 'latents' | 'timesteps' | 'promptEmbeds' | 'guidanceScale' | 'doClassifierFreeGuidance' | 'generator' | 'guide' | 'extraChannels' | 'afterStep'>,
   ): Promise<{ images: RgbImage[]; latents: Tensor<'float32'> }> {
     const latents = await denoise({
       ...loop,
       unet: this.unet,
-      scheduler: this.scheduler,
       eta: o.eta ?? 0,
       callback: o.callback,
       signal: o.signal,

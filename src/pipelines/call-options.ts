@@ -19,6 +19,8 @@ import { fmtValue, LatentlabError } from '../core/errors.js';
 import { Generator } from '../core/random.js';
 import { Tensor } from '../core/tensor.js';
 import type { RgbImage } from '../image/index.js';
+import type { GrayImage } from '../image/mask.js';
+import { Scheduler } from '../schedulers/index.js';
 import { closestKey } from '../weights/similar.js';
 import type { StepCallback } from './denoise.js';
 import type { LossGuidance } from './loss-guidance.js';
@@ -71,6 +73,10 @@ export const commonCallOptionFields = {
   // Entries are checked in depth (and their losses built) by checkLossGuidance, before the loop.
   lossGuidance: opt(z.array(z.custom<LossGuidance>((v) => typeof v === 'object' && v !== null)).readonly(), 'a list of { loss, scale, every? }',
     'Loss guidance (the deep dive\'s blue loss, classifier guidance): every `every` steps the latents move down the gradient of loss(decoded image) · scale.'),
+  scheduler: opt(z.union([z.string().min(1), z.custom<Scheduler>((v) => v instanceof Scheduler)]), 'a scheduler name (one of schedulerNames()) or a Scheduler',
+    'The sampler of this call: a name (`euler-a`, `DPM++ 2M Karras`) applied to the pipeline scheduler\'s config, or a Scheduler whose config is used. Each call builds its own instance, so concurrent calls never share a schedule. Default: pipe.scheduler\'s config.'),
+  onWarning: opt(z.custom<(message: string) => void>((v) => typeof v === 'function'), 'a function (message: string) => void',
+    'Receives this call\'s warnings (a truncated prompt, …) instead of the global warning handler, so concurrent calls keep theirs apart.'),
   memoryLimit: opt(positiveInt, 'a number of bytes ≥ 1', 'Refuse calls whose estimated memory exceeds this many bytes (RESOURCE_MEMORY). Default: the available memory.'),
 };
 
@@ -89,15 +95,32 @@ export const img2imgOptionFields = {
 };
 metas.set(img2imgOptionFields.image, { expected: 'an RgbImage {width, height, data} or a non-empty list of them', description: 'The starting image(s).' });
 
+const grayImage = z.custom<GrayImage>((v) => {
+  const i = v as GrayImage;
+  return typeof v === 'object' && v !== null && Number.isInteger(i.width) && Number.isInteger(i.height) && i.data instanceof Uint8Array
+    && i.data.length === i.width * i.height;
+});
+const maskImage = z.union([grayImage, rgbImage]);
+
+export const inpaintOptionFields = {
+  ...commonCallOptionFields,
+  image: img2imgOptionFields.image,
+  maskImage: z.union([maskImage, z.array(maskImage).min(1).readonly()]).describe('The mask(s): white (≥ 128 after conversion to grey) = repaint, black = keep. One for all images, or one per image.'),
+  strength: opt(finite.gt(0).max(1), 'a number in (0, 1] (1.0 repaints the masked area from pure noise)', 'How much to change the masked area, in (0, 1]. Default 1.0 (diffusers\' inpainting default).'),
+  maskBlur: opt(finite.min(0), 'a number of pixels ≥ 0', 'Blur the mask first (PIL GaussianBlur radius, diffusers\' mask_processor.blur), which moves its binarised edge. Default 0.'),
+};
+metas.set(inpaintOptionFields.maskImage, { expected: 'a GrayImage or RgbImage {width, height, data}, or a non-empty list of them', description: 'The mask(s).' });
+
 export const commonCallOptionsSchema = z.strictObject(commonCallOptionFields);
 export const txt2imgOptionsSchema = z.strictObject(txt2imgOptionFields);
 export const img2imgOptionsSchema = z.strictObject(img2imgOptionFields);
+export const inpaintOptionsSchema = z.strictObject(inpaintOptionFields);
 
 /** Names users reach for from other tools (A1111, the CLI, Python), and the option they mean. */
 const ALIASES: Record<string, string> = {
   steps: 'numInferenceSteps', num_inference_steps: 'numInferenceSteps', guidance: 'guidanceScale', cfg: 'guidanceScale',
   cfgScale: 'guidanceScale', guidance_scale: 'guidanceScale', negative_prompt: 'negativePrompt', numImages: 'numImagesPerPrompt',
-  num_images_per_prompt: 'numImagesPerPrompt', batchSize: 'numImagesPerPrompt', clip_skip: 'clipSkip', output_type: 'outputType',
+  num_images_per_prompt: 'numImagesPerPrompt', mask: 'maskImage', mask_image: 'maskImage', blurFactor: 'maskBlur', batchSize: 'numImagesPerPrompt', clip_skip: 'clipSkip', output_type: 'outputType',
 };
 
 function unknownOption(name: string, known: readonly string[]): LatentlabError {
@@ -133,3 +156,4 @@ export function parseCallOptions<S extends z.ZodObject>(schema: S, options: unkn
 export type CommonCallOptions = z.input<typeof commonCallOptionsSchema>;
 export type Txt2ImgOptions = z.input<typeof txt2imgOptionsSchema>;
 export type Img2ImgOptions = z.input<typeof img2imgOptionsSchema>;
+export type InpaintOptions = z.input<typeof inpaintOptionsSchema>;

@@ -111,13 +111,14 @@ export async function loadPipelineComponents(pathOrId: string, options: Pipeline
       file: indexFile, hint: 'latentlab loads StableDiffusionPipeline-style folders (SD 1.x / 2.x)',
     });
   }
-  const { vae: givenVae, ...modelOptions } = options;
+  const { vae: givenVae, precision, ...modelOptions } = options;
   // model_index.json names the VAE's class: a pipeline may ship a TAESD as its vae.
   const Vae = (index.vae as unknown[])[1] === 'AutoencoderTiny' ? AutoencoderTiny : AutoencoderKL;
   const [tokenizer, textEncoder, unet, vae] = await Promise.all([
     CLIPTokenizer.fromPretrained(folder, { subfolder: 'tokenizer' }),
     CLIPTextModel.fromPretrained(folder, { ...modelOptions, subfolder: 'text_encoder' }),
-    UNet2DConditionModel.fromPretrained(folder, { ...modelOptions, subfolder: 'unet' }),
+    // precision 'int8' is the UNet's: it holds nearly all the compute (the VAE's convs stay float32).
+    UNet2DConditionModel.fromPretrained(folder, { ...modelOptions, precision, subfolder: 'unet' }),
     givenVae ?? Vae.fromPretrained(folder, { ...modelOptions, subfolder: 'vae' }),
   ]);
   const schedulerFile = fs.join(folder, 'scheduler', 'scheduler_config.json');

@@ -2,17 +2,22 @@
 //
 //   for t in timesteps:
 //     x_in = scheduler.scale_model_input(cat([latents, latents]) if guidance else latents, t)
-//     ε_u, ε_c = unet(x_in, t, encoder_hidden_states=cat([negative, positive])).chunk(2)
+//     ε_u, ε_c = unet(x_in, t, encoder_hidden_states=cat([negative, positive]), timestep_cond=…).chunk(2)
 //     ε = ε_u + w·(ε_c − ε_u)                         classifier-free guidance, w = guidance_scale
 //     latents = latents − σ²·∇ loss(decode(x̂₀))         loss guidance, every few steps (loss-guidance.ts)
 //     latents = scheduler.step(ε, t, latents, eta=…, generator=g).prev_sample
+//
+// LCM-distilled UNets (time_cond_proj_dim set) run without guidance: the scale w enters the UNet as
+// timestep_cond = embedding(w − 1) instead (diffusers 0.27, StableDiffusionPipeline step 6.5).
 //
 // All host arithmetic is float32 with torch's rounding (each op rounded, Python scalars as float32).
 
 import { LatentlabError } from '../core/errors.js';
 import type { Generator } from '../core/random.js';
 import { Tensor } from '../core/tensor.js';
+import { catChannels } from '../core/tensor-math.js';
 import type { UNet2DConditionModel } from '../models/unet-2d-condition-model.js';
+import { guidanceScaleEmbedding } from '../nn/timestep-embedding.js';
 import type { Scheduler } from '../schedulers/index.js';
 import { checkStepFinite } from './finite-check.js';
 import type { LossGuide } from './loss-guidance.js';
@@ -46,6 +51,13 @@ export interface DenoiseArgs {
   doClassifierFreeGuidance: boolean;
   generator: Generator;
   eta?: number;
+  /**
+   * Inpainting with a 9-channel UNet: channels appended to the scaled UNet input, [2B or B, 5, h, w]
+   * (mask, masked-image latents; not scaled by scale_model_input).
+   */
+  extraChannels?: Tensor<'float32'>;
+  /** Inpainting with a 4-channel UNet: replaces the latents after each step (the blend outside the mask). */
+  afterStep?: (step: number, latents: Tensor<'float32'>) => Tensor<'float32'>;
   /** Loss guidance: moves the latents after the UNet call and before the step, where it is due. */
   guide?: LossGuide;
   callback?: StepCallback;
@@ -71,19 +83,35 @@ export function checkCancelled(signal: AbortSignal | undefined): void {
   }
 }
 
+/**
+ * Classifier-free guidance runs when w > 1 — except for LCM-distilled UNets, whose guidance is an
+ * input (diffusers' `do_classifier_free_guidance`).
+ */
+export function usesClassifierFreeGuidance(unet: Pick<UNet2DConditionModel, 'config'>, guidanceScale: number): boolean {
+  return guidanceScale > 1 && unet.config.time_cond_proj_dim === null;
+}
+
+/** timestep_cond for an LCM-distilled UNet: embedding(w − 1) for each of `batch` latents; undefined for other UNets. */
+export function guidanceCondition(unet: Pick<UNet2DConditionModel, 'config'>, guidanceScale: number, batch: number): Tensor<'float32'> | undefined {
+  const dim = unet.config.time_cond_proj_dim;
+  return dim === null ? undefined : guidanceScaleEmbedding(Array<number>(batch).fill(guidanceScale - 1), dim);
+}
+
 export async function denoise(a: DenoiseArgs): Promise<Tensor<'float32'>> {
   let latents = a.latents;
+  const timestepCond = guidanceCondition(a.unet, a.guidanceScale, latents.shape[0]);
   for (let i = 0; i < a.timesteps.length; i++) {
     checkCancelled(a.signal);
     const t = a.timesteps[i];
     const input = a.doClassifierFreeGuidance ? Tensor.cat0([latents, latents]) : latents;
-    const modelInput = a.scheduler.scaleModelInput(input, t);
+    const scaled = a.scheduler.scaleModelInput(input, t);
+    const modelInput = a.extraChannels ? catChannels([scaled, a.extraChannels]) : scaled; // [2B, 4 (+5), h, w]
     const embeds = typeof a.promptEmbeds === 'function' ? a.promptEmbeds(i) : a.promptEmbeds;
-    const { sample } = await a.unet.forward(modelInput, t, embeds);
+    const { sample } = await a.unet.forward(modelInput, t, embeds, { timestepCond });
     const noisePred = a.doClassifierFreeGuidance ? classifierFreeGuidance(sample, a.guidanceScale) : sample;
     if (a.guide) latents = await a.guide.apply(i, t, latents, noisePred);
     const out = a.scheduler.step(noisePred, t, latents, { generator: a.generator, eta: a.eta });
-    latents = out.prevSample;
+    latents = a.afterStep ? a.afterStep(i, out.prevSample) : out.prevSample;
     checkStepFinite({ step: i, numSteps: a.timesteps.length, timestep: t, sample, noisePred, latents, guidanceScale: a.guidanceScale });
     await a.callback?.({ step: i, numSteps: a.timesteps.length, timestep: t, latents, predOriginalSample: out.predOriginalSample, noisePred });
   }

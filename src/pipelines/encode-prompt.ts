@@ -7,7 +7,7 @@
 // feeds the UNet cat([negative, positive]) — unconditional FIRST.
 
 import { LatentlabError } from '../core/errors.js';
-import { warn } from '../core/log.js';
+import { warn, type WarningHandler } from '../core/log.js';
 import { Tensor } from '../core/tensor.js';
 import type { CLIPTextModel } from '../models/clip-text-model.js';
 import type { CLIPTokenizer } from '../tokenizers/index.js';
@@ -15,6 +15,8 @@ import type { CLIPTokenizer } from '../tokenizers/index.js';
 export interface EncodePromptOptions {
   /** diffusers' clip_skip (0 = the last layer). */
   clipSkip?: number;
+  /** Where this call's warnings go (core/log.ts); default: the global handler. */
+  onWarning?: WarningHandler;
 }
 
 /** Repeats each batch item n times consecutively: [a, b] → [a, a, b, b] (torch repeat + view). */
@@ -30,11 +32,11 @@ export function repeatEach(t: Tensor<'float32'>, n: number): Tensor<'float32'> {
 }
 
 /** Token ids of `prompts`, padded/truncated like the pipeline; warns about truncated text as diffusers does. */
-export function tokenizePrompts(tokenizer: CLIPTokenizer, prompts: readonly string[]): Tensor<'int64'> {
+export function tokenizePrompts(tokenizer: CLIPTokenizer, prompts: readonly string[], onWarning?: WarningHandler): Tensor<'int64'> {
   const enc = tokenizer.call([...prompts], { padding: 'max_length', maxLength: tokenizer.modelMaxLength, truncation: true });
   enc.removedText.forEach((removed) => {
     if (removed) {
-      warn(`The following part of your input was truncated because CLIP can only handle sequences up to ${tokenizer.modelMaxLength} tokens: ${removed}`);
+      warn(`The following part of your input was truncated because CLIP can only handle sequences up to ${tokenizer.modelMaxLength} tokens: ${removed}`, onWarning);
     }
   });
   const len = enc.inputIds[0].length;
@@ -48,7 +50,7 @@ export async function encodePrompt(
   options: EncodePromptOptions = {},
 ): Promise<Tensor<'float32'>> {
   if (prompts.length === 0) throw new LatentlabError('PIPELINE_ARGUMENT', 'prompt: got an empty list; expected at least one prompt');
-  const ids = tokenizePrompts(tokenizer, tokenizer.maybeConvertPrompt(prompts));
+  const ids = tokenizePrompts(tokenizer, tokenizer.maybeConvertPrompt(prompts), options.onWarning);
   const { lastHiddenState } = await textEncoder.forward(ids, { clipSkip: options.clipSkip });
   return lastHiddenState;
 }

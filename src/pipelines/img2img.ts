@@ -8,10 +8,9 @@
 //   then the shared loop over `timesteps` and the decode, as txt2img.
 
 import { LatentlabError } from '../core/errors.js';
-import type { RgbImage } from '../image/index.js';
 import { PipelineBase, PipelineOutput } from './base.js';
 import { type Img2ImgOptions, img2imgOptionsSchema, parseCallOptions } from './call-options.js';
-import { loadPipelineComponents, PipelineLoadOptions } from './components.js';
+import { loadPipelineComponents, type PipelineComponents, PipelineLoadOptions } from './components.js';
 import { loadSingleFileComponents, type SingleFileLoadOptions } from './single-file.js';
 import { repeatEach } from './encode-prompt.js';
 import { imageToLatents } from './latents.js';
@@ -27,6 +26,11 @@ export function img2imgTimesteps(timesteps: readonly number[], order: number, st
 }
 
 export class StableDiffusionImg2ImgPipeline extends PipelineBase {
+  constructor(c: PipelineComponents) {
+    super(c);
+    this.requireLatentOnlyUnet('StableDiffusionImg2ImgPipeline');
+  }
+
   /** `pathOrId` defaults to the shipped latentlab-mini (default-model.ts). */
   static async fromPretrained(pathOrId: string = defaultModelPath(), options: PipelineLoadOptions = {}): Promise<StableDiffusionImg2ImgPipeline> {
     return new StableDiffusionImg2ImgPipeline(await loadPipelineComponents(pathOrId, options));
@@ -40,21 +44,12 @@ export class StableDiffusionImg2ImgPipeline extends PipelineBase {
   async call(options: Img2ImgOptions): Promise<PipelineOutput> {
     const o = parseCallOptions(img2imgOptionsSchema, options);
     const strength = o.strength ?? 0.8; // in (0, 1]: checked by the schema
-    const images = Array.isArray(o.image) ? (o.image as RgbImage[]) : [o.image as RgbImage];
+    const images = this.inputImages(o.image);
     const f = this.vaeScaleFactor;
-    for (const img of images) {
-      if (img.width % f !== 0 || img.height % f !== 0 || img.width < f || img.height < f) {
-        throw new LatentlabError('PIPELINE_SIZE', `the input image is ${img.width}×${img.height}; its sides must be multiples of ${f}`, {
-          key: 'image', hint: `resize or crop it first (e.g. to ${Math.max(f, Math.floor(img.width / f) * f)}×${Math.max(f, Math.floor(img.height / f) * f)}); latentlab does not resize silently`,
-        });
-      }
-      if (img.width !== images[0].width || img.height !== images[0].height) {
-        throw new LatentlabError('PIPELINE_SIZE', 'all input images must have the same size', { key: 'image' });
-      }
-    }
     const { steps, guidanceScale, guidance } = this.checkCommon(o);
     this.admit(o, images[0], guidance, true);
-    const guide = this.lossGuide(o, images[0].height / f, images[0].width / f);
+    const scheduler = this.schedulerFor(o);
+    const guide = this.lossGuide(o, scheduler, images[0].height / f, images[0].width / f);
     const { embeds, batch } = await this.promptEmbeddings(o, guidance, steps);
     await this.doneWith(this.textEncoder);
     if (batch % images.length !== 0) {
@@ -63,7 +58,6 @@ export class StableDiffusionImg2ImgPipeline extends PipelineBase {
       });
     }
     const { generator, seed } = this.generatorFor(o);
-    const scheduler = this.scheduler;
     scheduler.setTimesteps(steps);
     const { timesteps, tStart } = img2imgTimesteps(scheduler.timesteps, scheduler.order, steps, strength);
     scheduler.setBeginIndex(tStart * scheduler.order);
@@ -77,7 +71,7 @@ export class StableDiffusionImg2ImgPipeline extends PipelineBase {
     const noise = generator.randn(z0.shape);
     const latents0 = scheduler.addNoise(z0, noise, [timesteps[0]]);
 
-    const { images: out, latents } = await this.loopAndDecode(o, { latents: latents0, timesteps, promptEmbeds: embeds, guidanceScale, doClassifierFreeGuidance: guidance, generator, guide });
-    return { images: out, latents, seed };
+    const { images: out, latents } = await this.loopAndDecode(o, { scheduler, latents: latents0, timesteps, promptEmbeds: embeds, guidanceScale, doClassifierFreeGuidance: guidance, generator, guide });
+    return { images: out, latents, seed, scheduler };
   }
 }

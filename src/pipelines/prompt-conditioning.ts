@@ -16,7 +16,7 @@
 // as it is (z·1 = z, and the mean ratio is exactly 1), so "a1111" and "plain" agree there.
 
 import { LatentlabError } from '../core/errors.js';
-import { warn } from '../core/log.js';
+import { warn, type WarningHandler } from '../core/log.js';
 import { Tensor } from '../core/tensor.js';
 import type { CLIPTextModel } from '../models/clip-text-model.js';
 import { emptyPromptChunk, getPromptSchedule, type PromptChunk, type PromptSchedule, scheduleIndexAt, tokenizePromptChunks } from '../prompts/index.js';
@@ -41,6 +41,7 @@ export interface EncodeScheduledOptions {
   steps: number;
   syntax?: PromptSyntax;
   clipSkip?: number;
+  onWarning?: WarningHandler;
 }
 
 async function encodeChunks(textEncoder: CLIPTextModel, chunks: readonly PromptChunk[], clipSkip?: number): Promise<Tensor<'float32'>> {
@@ -79,7 +80,7 @@ export async function encodeScheduledPrompt(
     throw new LatentlabError('PIPELINE_ARGUMENT', `promptSyntax is ${JSON.stringify(syntax)}; expected one of ${PROMPT_SYNTAXES.join(', ')}`, { key: 'promptSyntax' });
   }
   if (syntax === 'plain') {
-    return { prompt, schedule: [[options.steps, prompt]], embeds: [await encodePrompt(tokenizer, textEncoder, [prompt], { clipSkip: options.clipSkip })] };
+    return { prompt, schedule: [[options.steps, prompt]], embeds: [await encodePrompt(tokenizer, textEncoder, [prompt], { clipSkip: options.clipSkip, onWarning: options.onWarning })] };
   }
   const schedule = getPromptSchedule(prompt, options.steps);
   const perText = schedule.map(([, text]) => tokenizePromptChunks(tokenizer, text).chunks);
@@ -106,6 +107,8 @@ export interface PromptConditioningOptions {
   syntax?: PromptSyntax;
   clipSkip?: number;
   numImagesPerPrompt?: number;
+  /** Where this call's warnings go (core/log.ts); default: the global handler. */
+  onWarning?: WarningHandler;
 }
 
 /** The conditioning of a whole batch, step by step: `at(i)` is the UNet's encoder_hidden_states at loop index i. */
@@ -166,9 +169,9 @@ export async function encodePromptConditioning(
       key: 'negativePrompts', hint: 'give one negative prompt per prompt ("" for none)',
     });
   }
-  const options: EncodeScheduledOptions = { steps: o.steps, syntax: o.syntax, clipSkip: o.clipSkip };
+  const options: EncodeScheduledOptions = { steps: o.steps, syntax: o.syntax, clipSkip: o.clipSkip, onWarning: o.onWarning };
   if (o.syntax !== 'plain' && o.prompts.some((p) => AND.test(p))) {
-    warn('a prompt contains AND: A1111 composes prompts joined by AND ("composable diffusion"); latentlab does not, and reads AND as a word');
+    warn('a prompt contains AND: A1111 composes prompts joined by AND ("composable diffusion"); latentlab does not, and reads AND as a word', o.onWarning);
   }
   const positive = [];
   for (const p of o.prompts) positive.push(await encodeScheduledPrompt(tokenizer, textEncoder, p, options));

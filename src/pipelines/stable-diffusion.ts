@@ -11,13 +11,18 @@ import type { Tensor } from '../core/tensor.js';
 import { scale } from '../core/tensor-math.js';
 import { PipelineBase, PipelineOutput } from './base.js';
 import { parseCallOptions, type Txt2ImgOptions, txt2imgOptionsSchema } from './call-options.js';
-import { loadPipelineComponents, PipelineLoadOptions } from './components.js';
+import { loadPipelineComponents, type PipelineComponents, PipelineLoadOptions } from './components.js';
 import { loadSingleFileComponents, type SingleFileLoadOptions } from './single-file.js';
 import { defaultModelPath } from './default-model.js';
 
 export type { Txt2ImgOptions } from './call-options.js';
 
 export class StableDiffusionPipeline extends PipelineBase {
+  constructor(c: PipelineComponents) {
+    super(c);
+    this.requireLatentOnlyUnet('StableDiffusionPipeline');
+  }
+
   /** `pathOrId` defaults to the shipped latentlab-mini (default-model.ts). */
   static async fromPretrained(pathOrId: string = defaultModelPath(), options: PipelineLoadOptions = {}): Promise<StableDiffusionPipeline> {
     return new StableDiffusionPipeline(await loadPipelineComponents(pathOrId, options));
@@ -55,11 +60,11 @@ export class StableDiffusionPipeline extends PipelineBase {
     this.checkSize(height, width);
     const { steps, guidanceScale, guidance } = this.checkCommon(o);
     this.admit(o, { width, height }, guidance);
-    const guide = this.lossGuide(o, height / this.vaeScaleFactor, width / this.vaeScaleFactor);
+    const scheduler = this.schedulerFor(o);
+    const guide = this.lossGuide(o, scheduler, height / this.vaeScaleFactor, width / this.vaeScaleFactor);
     const { embeds, batch } = await this.promptEmbeddings(o, guidance, steps);
     await this.doneWith(this.textEncoder);
     const { generator, seed } = this.generatorFor(o);
-    const scheduler = this.scheduler;
     scheduler.setTimesteps(steps);
 
     const shape = [batch, this.unet.config.in_channels, height / this.vaeScaleFactor, width / this.vaeScaleFactor];
@@ -74,7 +79,7 @@ export class StableDiffusionPipeline extends PipelineBase {
     }
     const latents0 = scale(initial, scheduler.initNoiseSigma);
 
-    const { images, latents } = await this.loopAndDecode(o, { latents: latents0, timesteps: scheduler.timesteps, promptEmbeds: embeds, guidanceScale, doClassifierFreeGuidance: guidance, generator, guide });
-    return { images, latents, seed };
+    const { images, latents } = await this.loopAndDecode(o, { scheduler, latents: latents0, timesteps: scheduler.timesteps, promptEmbeds: embeds, guidanceScale, doClassifierFreeGuidance: guidance, generator, guide });
+    return { images, latents, seed, scheduler };
   }
 }

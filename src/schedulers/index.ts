@@ -16,6 +16,6 @@ export { DEISMultistepScheduler } from './deis.js';
 export { LCMScheduler, type LCMStepOutput } from './lcm.js';
 export { TCDScheduler, type TCDStepOutput } from './tcd.js';
 export {
-  a1111SamplerName, resolveSchedulerName, SCHEDULER_CLASSES, schedulerClass, type SchedulerChoice, type SchedulerClass,
+  a1111SamplerName, resolveSchedulerName, SCHEDULER_CLASSES, schedulerChoices, schedulerClass, type SchedulerChoice, type SchedulerClass,
   schedulerFromConfig, schedulerName, schedulerNames,
 } from './registry.js';

@@ -85,6 +85,11 @@ for (const cls of SCHEDULER_CLASSES) {
   LOOKUP.set(norm(className), { name: CHOICES.find((c) => c.className === className)!.name, className, overrides: {} });
 }
 
+/** The canonical choices (short name, class, implied config fields, A1111 name), e.g. for a sampler list. */
+export function schedulerChoices(): readonly SchedulerChoice[] {
+  return CHOICES;
+}
+
 /** Every accepted name: short names, AUTOMATIC1111 names, diffusers class names. */
 export function schedulerNames(): string[] {
   return [...CHOICES.map((c) => c.name), ...CHOICES.flatMap((c) => (c.a1111 ? [c.a1111] : [])), ...SCHEDULER_CLASSES.map((c) => c.spec.className)];

@@ -23,6 +23,7 @@ export { openCheckpointSource, type CheckpointSource } from './single-file/check
 export { openSingleFile, type SingleFileCheckpoint, type SingleFileComponent, type SingleFileOptions } from './single-file/single-file.js';
 export { detectFamily, type CheckpointFamily } from './single-file/detect.js';
 export { parseLdmYaml, type YamlValue } from './single-file/ldm-yaml.js';
+export { type DiffusersWeights, ldmStateDict, ldmUnetKey, ldmVaeKey, saveSingleFile } from './single-file/save.js';
 export { describeFile, describeText, type DescribedFile, type FileDescription } from './describe-file.js';
 export { type DescribedComponent, type DescribedFolder, describeFolder, describeFolderText } from './describe-folder.js';
 export { openLoraFile, type LoraFile, type LoraModule } from './lora/lora-file.js';

@@ -3,7 +3,7 @@
 // Layout decisions, as the Rust crate's `serialize` (which Python's `save_file` calls) makes them,
 // so our files are byte-identical to Python's and independent of insertion order:
 // - tensors are laid out by dtype in the crate's order, widest first (I64, F64, F32, I32, BF16,
-//   F16, U8, BOOL), then by name in UTF-8 byte order. With the header padded to a multiple of 8,
+//   F16, I8, U8, BOOL), then by name in UTF-8 byte order. With the header padded to a multiple of 8,
 //   every tensor then starts at a multiple of its own element size, so a reader can view it as a
 //   typed array without a copy;
 // - the header JSON has no whitespace, `__metadata__` first (its keys sorted: the crate's order
@@ -72,7 +72,7 @@ function checkTensor(key: string, data: WeightData): void {
 }
 
 /** The Rust crate's `Dtype` enum order, reversed (it sorts by `right.dtype().cmp(&left.dtype())`). */
-const WRITE_ORDER: readonly DType[] = ['int64', 'float64', 'float32', 'int32', 'bfloat16', 'float16', 'uint8', 'bool'];
+const WRITE_ORDER: readonly DType[] = ['int64', 'float64', 'float32', 'int32', 'bfloat16', 'float16', 'int8', 'uint8', 'bool'];
 
 function compareBytes(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length);

@@ -29,6 +29,7 @@ export const SAFETENSORS_DTYPES: Readonly<Record<string, DType>> = {
   I64: 'int64',
   I32: 'int32',
   U8: 'uint8',
+  I8: 'int8',
   BOOL: 'bool',
 };
 
@@ -38,7 +39,7 @@ export const DTYPE_TO_SAFETENSORS: Readonly<Record<DType, string>> = Object.from
 ) as Record<DType, string>;
 
 /** Valid in the format but not read by latentlab (quantised and exotic integer types). */
-const OTHER_FORMAT_DTYPES = ['I8', 'I16', 'U16', 'U32', 'U64', 'F8_E4M3', 'F8_E5M2', 'F8_E8M0', 'F6_E2M3', 'F6_E3M2', 'F4', 'C64'];
+const OTHER_FORMAT_DTYPES = ['I16', 'U16', 'U32', 'U64', 'F8_E4M3', 'F8_E5M2', 'F8_E8M0', 'F6_E2M3', 'F6_E3M2', 'F4', 'C64'];
 
 /** Largest header accepted, as the Rust crate's MAX_HEADER_SIZE: a bigger one is a corrupt length, not a model. */
 export const MAX_HEADER_BYTES = 100_000_000;

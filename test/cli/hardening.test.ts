@@ -93,7 +93,7 @@ describe('bad input is refused before compute, with a coded error', () => {
     { name: '--eta with a scheduler that ignores it', args: gen(TINY_SD15, '--eta', '0.5', ...out('e.png')), code: 2, message: /--eta does not apply here: .*PNDMScheduler/, hint: /--scheduler ddim/ },
     { name: 'a folder as the input image', args: ['img2img', '--model', NO_MODEL, '--image', folder, '--prompt', 'x', ...out('i.png')], code: 1,
       message: /IO_IS_FOLDER.*a-folder: is a folder, not a file/ },
-    { name: 'a folder as the PNG of info', args: ['info', folder], code: 1, message: /IO_IS_FOLDER/ },
+    { name: 'a folder that is no pipeline, to info', args: ['info', folder], code: 1, message: /PIPELINE_NOT_DIFFUSERS.*a-folder has no model_index\.json/, hint: /pass a pipeline folder, or a single weights file/ },
     { name: 'a folder as --scheduler-config', args: gen(NO_MODEL, '--scheduler-config', folder, ...out('c.png')), code: 1, message: /IO_IS_FOLDER.*--scheduler-config/ },
     { name: 'a folder as encode --image', args: ['encode', '--model', TINY_SD15, '--image', folder], code: 1, message: /IO_IS_FOLDER/ },
     { name: 'an output folder that takes no files, before the model loads', args: ['generate', '--model', NO_MODEL, '--prompt', 'x', '--out', join(unwritableFolder(root), 'x.png')], code: 1,

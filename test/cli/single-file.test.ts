@@ -2,6 +2,8 @@
 // diffusers' sd2_ddim_vpred_64x64 with no scheduler flag (DDIM v-prediction, from the YAML beside
 // it), and the flags that only make sense for one kind of --model say so.
 
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
@@ -34,6 +36,10 @@ describe('latentlab generate --model FILE', () => {
     console.log(`CLI --model tiny-sd2.safetensors ${name}: final latents max rel ${d.maxRel.toExponential(2)}`);
     expect(d.maxRel).toBeLessThanOrEqual(LATENT_REL);
     checkImages(name, [await readImage(report.images[0])], ref.get('image_uint8')!);
+    // A1111's "Model hash": the first 10 hex digits of the whole file's SHA-256.
+    const hash = createHash('sha256').update(readFileSync(SD2)).digest('hex').slice(0, 10);
+    expect(parseA1111Parameters((await readPngText(report.images[0])).parameters)).toMatchObject({ model: 'tiny-sd2', modelHash: hash });
+    expect(report.settings.modelHash).toBe(hash);
   });
 
   it('--vae PATH (a VAE folder) swaps the VAE, recorded in the infotext; a PATH that is no VAE is a flag error', async () => {

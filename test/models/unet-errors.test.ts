@@ -104,7 +104,6 @@ describe('UNet2DConditionModel config checks', () => {
       ['class_embed_type', 'timestep'],
       ['num_class_embeds', 10],
       ['encoder_hid_dim', 768],
-      ['time_cond_proj_dim', 256],
       ['attention_type', 'gated'],
       ['dual_cross_attention', true],
       ['only_cross_attention', true],

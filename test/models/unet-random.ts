@@ -49,7 +49,7 @@ export async function writeRandomUNet(dir: string, raw: Record<string, unknown>,
   writeFileSync(join(dir, 'config.json'), JSON.stringify(raw, null, 2));
   const parsed = parseUNet2DConditionConfig(new ConfigReader(raw, join(dir, 'config.json')));
   const tensors = new Map<string, Tensor<'float32'>>();
-  const probe = buildUNetGraph(parsed, { batch: 1, height: 8, width: 8, seqLen: 1 });
+  const probe = buildUNetGraph(parsed, { batch: 1, height: 8, width: 8, seqLen: 1, timestepCond: parsed.time_cond_proj_dim !== null });
   for (const { key, shape } of probe.weights.values()) {
     const t = randomWeight(key, shape, seed);
     tensors.set(key, t);

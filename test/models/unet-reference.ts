@@ -167,8 +167,8 @@ function nearest(x: T, oh: number, ow: number): T {
 
 const list = (v: unknown, n: number): number[] => (Array.isArray(v) ? (v as number[]) : Array<number>(n).fill(v as number));
 
-/** out = unet(sample, t, ehs).sample in float64. `raw` is the config.json object. */
-export function referenceUNet(raw: Record<string, any>, weights: ReadonlyMap<string, Tensor>, sample: Tensor, timesteps: readonly number[], ehs: Tensor): Float64Array {
+/** out = unet(sample, t, ehs, timestep_cond=cond).sample in float64. `raw` is the config.json object. */
+export function referenceUNet(raw: Record<string, any>, weights: ReadonlyMap<string, Tensor>, sample: Tensor, timesteps: readonly number[], ehs: Tensor, cond?: Tensor): Float64Array {
   const P = (key: string): T => {
     const t = weights.get(key);
     if (!t) throw new Error(`reference: no weight ${key}`);
@@ -196,7 +196,10 @@ export function referenceUNet(raw: Record<string, any>, weights: ReadonlyMap<str
     const cosFirst = raw.flip_sin_to_cos ?? true;
     return first === cosFirst ? Math.cos(a) : Math.sin(a);
   });
-  const temb = linear(silu(linear(tproj, P('time_embedding.linear_1.weight'), P('time_embedding.linear_1.bias'))), P('time_embedding.linear_2.weight'), P('time_embedding.linear_2.bias'));
+  // TimestepEmbedding with a condition: sample + cond_proj(condition) (a Linear without bias) before linear_1.
+  const condDim: number | null = raw.time_cond_proj_dim ?? null;
+  const timeIn = cond && condDim !== null ? add(tproj, linear({ shape: [...cond.shape], data: Float64Array.from(cond.toFloat32().data) }, P('time_embedding.cond_proj.weight'))) : tproj;
+  const temb = linear(silu(linear(timeIn, P('time_embedding.linear_1.weight'), P('time_embedding.linear_1.bias'))), P('time_embedding.linear_2.weight'), P('time_embedding.linear_2.bias'));
 
   const resnet = (p: string, x: T, scale = 1): T => {
     let h = conv(silu(groupNorm(x, P(`${p}.norm1.weight`), P(`${p}.norm1.bias`), groups, eps)), P(`${p}.conv1.weight`), P(`${p}.conv1.bias`), 1, [1, 1, 1, 1]);

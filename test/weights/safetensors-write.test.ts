@@ -65,7 +65,7 @@ describe('safetensors writer', () => {
     const st = await roundTrip(bytes, 'aligned.safetensors');
     for (const key of st.keys) {
       const e = st.entry(key);
-      const size = { float64: 8, int64: 8, float32: 4, int32: 4, float16: 2, bfloat16: 2, uint8: 1, bool: 1 }[e.dtype];
+      const size = { float64: 8, int64: 8, float32: 4, int32: 4, float16: 2, bfloat16: 2, uint8: 1, int8: 1, bool: 1 }[e.dtype];
       expect(e.begin % size, key).toBe(0);
     }
   });

@@ -39,15 +39,26 @@ function rawInput(image: RgbImage): [Buffer, SharpOptions] {
   return [Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength), { raw: { width: image.width, height: image.height, channels: 3 } }];
 }
 
+export interface DecodeOptions {
+  /**
+   * Refuse images of more pixels than this before decoding them (a server's guard against a
+   * "PNG bomb": a small file that inflates to gigabytes). Default: sharp's own limit, 0x3FFF².
+   */
+  maxPixels?: number;
+}
+
 /** Decodes image bytes (any format sharp reads) to RGB. `source` names the file in errors. */
-export async function decodeImage(bytes: Uint8Array, source = 'image data'): Promise<RgbImage> {
+export async function decodeImage(bytes: Uint8Array, source = 'image data', options: DecodeOptions = {}): Promise<RgbImage> {
   let decoded: { data: Buffer; info: OutputInfo };
   let depth: 'uchar' | 'ushort';
   try {
     // failOn 'truncated': refuse cut-off files (PIL raises "image file is truncated") but accept
     // files that only make the decoder warn (stray bytes after a JPEG marker), which PIL also opens.
-    const input = sharp(bytes, { ignoreIcc: true, failOn: 'truncated' });
+    const input = sharp(bytes, { ignoreIcc: true, failOn: 'truncated', ...(options.maxPixels ? { limitInputPixels: options.maxPixels } : {}) });
     const meta = await input.metadata();
+    if (options.maxPixels && (meta.width ?? 0) * (meta.height ?? 0) > options.maxPixels) {
+      throw new Error(`${meta.width}×${meta.height} pixels is more than the limit of ${options.maxPixels}`);
+    }
     depth = meta.depth === 'ushort' ? 'ushort' : 'uchar';
     // sharp's default output space is 8-bit sRGB; for 16-bit input ask for the 16-bit space of the
     // same kind, so the samples arrive untouched and the reduction to 8 bits is ours.

@@ -19,7 +19,9 @@ import { warn } from '../../core/log.js';
 import { Tensor } from '../../core/tensor.js';
 import type { Graph } from '../../graph/graph.js';
 import { CompiledGraph, CompileOptions, Device, DEVICES, Runtime } from '../../graph/runtime.js';
-import { lowerToOnnx } from '../../onnx/lower.js';
+import { INT8_ACTIVATIONS, type Int8Lowering, int8Targets } from '../../onnx/int8.js';
+import { lowerForCalibration, lowerToOnnx } from '../../onnx/lower.js';
+import { addRun, calibrationFile, int8CacheDir, int8Weights, type Ranges, readRanges, weightIdentity, writeRanges } from './int8.js';
 import { cacheEntry, commitEntry, discardEntry, saveOptions } from './optimized-cache.js';
 import { ortLogLevel, ThreadSession, type WireTensor } from './ort-thread.js';
 import { nodeSystemResources } from './system.js';
@@ -31,6 +33,7 @@ const ORT_TYPES: Partial<Record<DType, ort.Tensor.Type>> = {
   int64: 'int64',
   int32: 'int32',
   uint8: 'uint8',
+  int8: 'int8',
   bool: 'bool',
 };
 
@@ -171,7 +174,7 @@ class OrtCompiledGraph implements CompiledGraph {
 // The in-process sessions (profiling) log like the thread's: ONNX Runtime's own lines only with --debug.
 ort.env.logLevel = ortLogLevel();
 
-const FORCED_KEYS = ['threads', 'optimizationLevel', 'prepacking', 'attention', 'profileFilePrefix', 'optimizedModelCache', 'memoryArena'] as const;
+const FORCED_KEYS = ['threads', 'optimizationLevel', 'prepacking', 'attention', 'profileFilePrefix', 'optimizedModelCache', 'memoryArena', 'precision'] as const;
 
 /**
  * LATENTLAB_COMPILE_OPTIONS: a JSON object of compile options that wins over everything else
@@ -221,16 +224,60 @@ export const nodeRuntime: Runtime = {
     if (!DEVICES.includes(device)) {
       throw new LatentlabError('DEVICE_UNKNOWN', `device ${JSON.stringify(device)} is not one of ${DEVICES.join(', ')}`, { hint: 'use --device cpu' });
     }
+    if (options.precision !== undefined && options.precision !== 'fp32' && options.precision !== 'int8') {
+      throw new LatentlabError('COMPILE_OPTION', `precision ${JSON.stringify(options.precision)} is not "fp32" or "int8"`, { key: 'precision', hint: 'use --precision fp32 (default) or int8' });
+    }
     const real = new Map<string, string>();
     const trainable = new Set(options.trainable ?? []);
     for (const [key, w] of weights) if (!trainable.has(key) && isExternal(w) && !real.has(w.file)) real.set(w.file, resolveWeightsFile(w.file, key));
-    const folder = real.size > 0 ? commonFolder([...real.values()]) : undefined;
-    const model = lowerToOnnx(graph, {
-      weights,
-      attention: options.attention,
-      trainable: options.trainable,
-      location: (file) => path.relative(folder!, real.get(file)!).split(path.sep).join('/'),
-    });
+    const files = { real, device, options };
+    const int8 = options.precision === 'int8' ? await prepareInt8(graph, weights, files) : undefined;
+    if (int8?.file) real.set(int8.file, realpathSync(int8.file));
+    const { folder, location } = weightsFolder(real);
+    const model = lowerToOnnx(graph, { weights, attention: options.attention, trainable: options.trainable, location, int8: int8?.lowering });
+    return createSession(model, graph.name, folder, [...real.values()], options, device);
+  },
+};
+
+function weightsFolder(real: ReadonlyMap<string, string>): { folder?: string; location: (file: string) => string } {
+  const folder = real.size > 0 ? commonFolder([...real.values()]) : undefined;
+  return { folder, location: (file) => path.relative(folder!, real.get(file)!).split(path.sep).join('/') };
+}
+
+/**
+ * precision 'int8': the targets (onnx/int8.ts), their quantised weights (cached on disk), and —
+ * given calibration inputs — the static ops' ranges, measured by running the float32 model with
+ * min/max outputs on them (cached too). Without calibration inputs the static ops stay float32.
+ */
+async function prepareInt8(graph: Graph, weights: ReadonlyMap<string, WeightData>, f: { real: ReadonlyMap<string, string>; device: Device; options: CompileOptions }): Promise<{ lowering: Int8Lowering; file?: string }> {
+  const cacheDir = int8CacheDir(f.options);
+  const feeds = f.options.calibration ?? [];
+  const trainable = new Set(f.options.trainable ?? []);
+  const targets = int8Targets(graph, INT8_ACTIVATIONS, trainable).filter((t) => t.activations === 'dynamic' || feeds.length > 0);
+  let ranges: Ranges = new Map();
+  const statics = new Map(targets.filter((t) => t.activations === 'static').map((t) => [t.key, t]));
+  if (statics.size > 0) {
+    const { folder, location } = weightsFolder(f.real);
+    const calib = lowerForCalibration(graph, { weights, attention: f.options.attention, trainable: f.options.trainable, location }, statics);
+    const file = calibrationFile(cacheDir, calib.model, [...statics.keys()].map((k) => weightIdentity(weights.get(k)!)), feeds);
+    ranges = readRanges(file) ?? new Map();
+    if (ranges.size === 0) {
+      const plain: CompileOptions = { threads: f.options.threads, attention: f.options.attention, optimizationLevel: 'basic', trainable: f.options.trainable };
+      const session = await createSession(calib.model, `${graph.name} (int8 calibration)`, folder, [...f.real.values()], plain, f.device);
+      try {
+        for (const feed of feeds) addRun(ranges, calib.keys, await session.run(feed));
+      } finally {
+        await session.release();
+      }
+      writeRanges(file, ranges);
+    }
+  }
+  const q = await int8Weights(targets, weights, cacheDir);
+  return { lowering: { targets: new Map(targets.map((t) => [t.key, t])), weights: q.weights, ranges }, file: q.file };
+}
+
+/** An ONNX Runtime session for `model` (bytes), its external data under `folder`. */
+async function createSession(model: Uint8Array, name: string, folder: string | undefined, weightFiles: readonly string[], options: CompileOptions, device: Device): Promise<OrtCompiledGraph> {
     const session: Record<string, string | Record<string, string>> = {
       disable_prepacking: options.prepacking ? '0' : '1',
       intra_op: { allow_spinning: '0' },
@@ -238,7 +285,7 @@ export const nodeRuntime: Runtime = {
     let source: Uint8Array | string = model;
     let level = options.optimizationLevel ?? 'basic';
     let saving: ReturnType<typeof saveOptions> | undefined;
-    const entry = options.optimizedModelCache ? cacheEntry(options.optimizedModelCache, graph.name, model, folder, [...real.values()], level, device) : undefined;
+    const entry = options.optimizedModelCache ? cacheEntry(options.optimizedModelCache, name, model, folder, [...weightFiles], level, device) : undefined;
     if (entry?.exists) {
       source = entry.modelPath; // already optimised, its weights next to it (mapped in place)
       level = 'disabled';
@@ -272,8 +319,7 @@ export const nodeRuntime: Runtime = {
       if (device !== 'cpu' && /backend|provider|shared library|adapter/i.test(msg)) {
         throw new LatentlabError('DEVICE_UNAVAILABLE', `device "${device}" is not available here: ${msg}`, { hint: ENABLE_HINT[device], cause: e });
       }
-      throw new LatentlabError('RUNTIME_CREATE', `${graph.name}: ONNX Runtime could not create a session: ${msg}`, { cause: e });
+      throw new LatentlabError('RUNTIME_CREATE', `${name}: ONNX Runtime could not create a session: ${msg}`, { cause: e });
     }
-    return new OrtCompiledGraph(s, performance.now() - start, graph.name, options.profileFilePrefix);
-  },
-};
+    return new OrtCompiledGraph(s, performance.now() - start, name, options.profileFilePrefix);
+}
