@@ -6,7 +6,7 @@
 // appears, the classifier put it there. latentlab-mini ships its classifier (classifier/ beside the
 // model), trained on the same tinted 32×32 garments; for SD 1.5 see docs/deep-dive.md §12.
 //
-//   npx tsx examples/deep-dive/12-classifier-guidance.ts [--classes "sneaker,trousers,bag,ankle boot"] [--scale 5] [--every 1] [--seed 0]
+//   npx tsx examples/deep-dive/12-classifier-guidance.ts [--classes "sneaker,trousers,bag,ankle boot"] [--scale 0.1] [--every 1] [--seed 0]
 
 import { classifierGuidance, GarmentClassifier, imageGrid, LatentlabError, preprocessBatch, type RgbImage, schedulerFromPretrained } from 'latentlab';
 

@@ -3,7 +3,7 @@
 // steps the latents move up ∇ log p(class | decode(x̂₀)) — through the VAE's decoder and the
 // classifier, in one graph (loss-guidance.ts). An empty prompt can be steered to a chosen class.
 //
-//   pipe.call({ prompt: '', lossGuidance: [classifierGuidance(classifier, 'ankle boot', { scale: 10 })] })
+//   pipe.call({ prompt: '', lossGuidance: [classifierGuidance(classifier, 'ankle boot', { scale: 0.1 })], guidanceScale: 1, scheduler: 'euler' })
 
 import { fmtValue, LatentlabError } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
@@ -13,7 +13,11 @@ import { crossEntropy, garmentClassifier, type GarmentClassifier } from '../mode
 import type { LossGuidance } from './loss-guidance.js';
 
 export interface ClassifierGuidanceOptions {
-  /** Multiplies −log p before its gradient is taken (default 10: measured on latentlab-mini, larger scales change little since every step already moves by σ²·∇). */
+  /**
+   * Multiplies −log p before its gradient is taken. Default 0.1, measured on latentlab-mini (Euler,
+   * 30 steps, no CFG: p(class) of an empty prompt from ≤ 3e-5 to 0.86–0.96): every step moves the
+   * latents by σ²·∇ with σ up to 14.6, so scales ≥ 2 already turn the picture into noise.
+   */
   scale?: number;
   /** Guide every N solver steps (default 1: classifier guidance acts at every step). */
   every?: number;
@@ -40,5 +44,5 @@ export function classifierGuidance(classifier: GarmentClassifier, target: number
     const { logits } = garmentClassifier(new Module(image.graph), x, c);
     return op.reshape(crossEntropy(logits, image.graph.constant(Tensor.float32([1, c.num_classes], onehot))), [1]);
   };
-  return { loss, scale: options.scale ?? 10, every: options.every ?? 1, weights: classifier.weightData };
+  return { loss, scale: options.scale ?? 0.1, every: options.every ?? 1, weights: classifier.weightData };
 }

@@ -76,20 +76,21 @@ describe('latentlab-mini, the shipped default model', () => {
   });
 
   it('steers an empty prompt to a class with classifier guidance', async () => {
-    // Measured (4 seeds, 20 steps, scale 10): p(trousers) 0.25 → 0.49, p(ankle boot) 0.00 → 0.39.
+    // The deep dive's settings (examples/deep-dive/12): Euler, no CFG, scale 0.1 at every step.
     for (const kind of ['trousers', 'ankle boot'] as const) {
       const target = CLASS_NAMES.indexOf(kind);
-      const guide = classifierGuidance(classifier, kind, { scale: 10 });
+      const guide = classifierGuidance(classifier, kind, { scale: 0.1 });
       const plain: RgbImage[] = [];
       const guided: RgbImage[] = [];
       for (const seed of [0, 1, 2, 3]) {
-        plain.push((await pipe.call({ prompt: '', seed, numInferenceSteps: 20 })).images[0]);
-        guided.push((await pipe.call({ prompt: '', seed, numInferenceSteps: 20, lossGuidance: [guide] })).images[0]);
+        const common = { prompt: '', seed, numInferenceSteps: 30, guidanceScale: 1, scheduler: 'euler' } as const;
+        plain.push((await pipe.call(common)).images[0]);
+        guided.push((await pipe.call({ ...common, lossGuidance: [guide] })).images[0]);
       }
       const mean = (ps: number[][]) => ps.reduce((a, row) => a + row[target], 0) / ps.length;
       const [before, after] = [mean(await probabilities(plain)), mean(await probabilities(guided))];
       console.log(`classifier guidance to "${kind}": p = ${before.toFixed(3)} unguided, ${after.toFixed(3)} guided`);
-      expect(after, kind).toBeGreaterThan(before + 0.15);
+      expect(after, kind).toBeGreaterThan(Math.max(0.5, before + 0.3));
     }
   });
 
