@@ -5,14 +5,14 @@
 //   an existing folder        -> returned as is
 //   a Hub id (org/name)       -> snapshots/<commit>/ in the Hub cache, downloading what is missing:
 //                                only model_index.json and the components the pipeline loads, in
-//                                safetensors, for the requested variant (./hub/select.ts)
+//                                safetensors, for the requested variant (src/hub/select.ts)
 //   offline (HF_HUB_OFFLINE=1, offline: true), or the Hub unreachable
 //                             -> the cached snapshot of refs/<revision>, if it holds everything;
 //                                else an error naming the missing files and how to get them
 //
 // What comes from @huggingface/hub: `modelInfo` (revision -> commit sha + file listing, through our
 // fetch), `getRepoFolderName` and `REGEX_COMMIT_HASH` (cache naming), `HUB_URL`. What is written
-// here, and why, is said at the top of each file under ./hub/: mostly that its downloadFileToCacheDir
+// here, and why, is said at the top of each file under ./hub/ and src/hub/ (the portable half: ids, file selection, progress, the fetch wrapper): mostly that its downloadFileToCacheDir
 // and snapshotDownload neither resume, verify, filter, report progress nor write refs/ as Python does.
 
 import { stat } from 'node:fs/promises';
@@ -21,16 +21,16 @@ import { resolve } from 'node:path';
 import { LatentlabError } from '../../core/errors.js';
 import { exists, RepoCache } from './hub/cache.js';
 import { fetchPipeline } from './hub/fetch-pipeline.js';
-import { HubClient, REFUSED_CODES, TRANSIENT_CODES, type HubContext } from './hub/http.js';
-import { repoIdProblem } from './hub/model-id.js';
-import { terminalProgress, type HubProgressCallback } from './hub/progress.js';
-import { SD_COMPONENTS } from './hub/select.js';
+import { HubClient, REFUSED_CODES, TRANSIENT_CODES, type HubContext } from '../../hub/http.js';
+import { repoIdProblem } from '../../hub/model-id.js';
+import { terminalProgress, type HubProgressCallback } from '../../hub/progress.js';
+import { SD_COMPONENTS } from '../../hub/select.js';
 import { hubSettings, type HubOptions } from './hub/settings.js';
 import { checkSnapshot } from './hub/snapshot.js';
 
-export { isHubModelId, repoIdProblem } from './hub/model-id.js';
-export { formatBytes, terminalProgress, type HubProgressCallback, type HubProgressEvent, type ProgressStream } from './hub/progress.js';
-export { SD_COMPONENTS } from './hub/select.js';
+export { isHubModelId, repoIdProblem } from '../../hub/model-id.js';
+export { formatBytes, terminalProgress, type HubProgressCallback, type HubProgressEvent, type ProgressStream } from '../../hub/progress.js';
+export { SD_COMPONENTS } from '../../hub/select.js';
 export { hfHome, hubCacheDir, hubSettings, type HubOptions, type HubSettings } from './hub/settings.js';
 
 export interface ResolveModelOptions extends HubOptions {
@@ -83,7 +83,7 @@ export async function resolveHubModel(repoId: string, options: ResolveModelOptio
   if (problem) throw new LatentlabError('MODEL_NOT_FOUND', `${JSON.stringify(repoId)} is not a Hub model id: ${problem}`, { hint: 'ids look like org/name' });
   const settings = hubSettings(options);
   const revision = checkRevision(options.revision ?? 'main');
-  const emit: HubProgressCallback = options.onProgress === false ? () => {} : options.onProgress ?? terminalProgress();
+  const emit: HubProgressCallback = options.onProgress === false ? () => {} : options.onProgress ?? terminalProgress(process.stderr);
   const ctx: HubContext = { settings, repoId, revision, localPath: resolve(repoId) };
   const cache = new RepoCache(settings.cacheDir, repoId);
   const select = { variant: options.variant, components: options.components ?? SD_COMPONENTS };
