@@ -16,7 +16,7 @@ import { basename, extname, join, resolve } from 'node:path';
 
 import { type Command, Option } from 'commander';
 
-import { type CLIPTextModel, type CLIPTokenizer, LatentlabError, loadTextualInversion } from '../index.js';
+import { type CLIPTextModel, type CLIPTokenizer, LatentlabError, loadTextualInversion } from '../node.js';
 import { collectText, nonEmptyFlag } from './values.js';
 
 export interface EmbeddingFlags {

@@ -10,7 +10,7 @@ import { basename, dirname, resolve } from 'node:path';
 import {
   type AutoencoderTiny, encodePng, extractLoraTags, Generator, LatentlabError, latentsToImages, type LossGuidance, type PipelineOutput, serializeSafetensors, StableDiffusionImg2ImgPipeline, StableDiffusionPipeline, type StepInfo,
   type Tensor,
-} from '../index.js';
+} from '../node.js';
 import { checkApplicable } from './applicability.js';
 import { loadEmbeddings, planEmbeddings, type PlannedEmbedding } from './embeddings.js';
 import { flagError } from './errors.js';

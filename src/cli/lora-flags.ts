@@ -10,7 +10,7 @@ import { basename, join, resolve } from 'node:path';
 
 import { type Command, Option } from 'commander';
 
-import { extractLoraTags, LatentlabError } from '../index.js';
+import { extractLoraTags, LatentlabError } from '../node.js';
 import { flagError } from './errors.js';
 import { collectText, nonEmptyFlag } from './values.js';
 

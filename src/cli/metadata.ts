@@ -10,7 +10,7 @@
 
 import { readFileSync } from 'node:fs';
 
-import { type A1111Parameters, infotextChunks, type PromptSyntax } from '../index.js';
+import { type A1111Parameters, infotextChunks, type PromptSyntax } from '../node.js';
 import { type EmbeddingReport, tiHashes } from './embeddings.js';
 import { loraHashes, type LoraReport } from './lora-flags.js';
 

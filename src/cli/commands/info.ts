@@ -4,7 +4,7 @@
 
 import type { Command } from 'commander';
 
-import { describeFile, describeText, EXACT_PROMPTS_CHUNK, LatentlabError, readInfotextChunks, readPngText } from '../../index.js';
+import { describeFile, describeText, EXACT_PROMPTS_CHUNK, LatentlabError, readInfotextChunks, readPngText } from '../../node.js';
 import { action, newCommand } from '../command.js';
 import { stringifyJson } from '../metadata.js';
 import { escapeControl } from '../terminal-text.js';

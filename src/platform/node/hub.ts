@@ -23,15 +23,20 @@ import { exists, RepoCache } from './hub/cache.js';
 import { fetchPipeline } from './hub/fetch-pipeline.js';
 import { HubClient, REFUSED_CODES, TRANSIENT_CODES, type HubContext } from '../../hub/http.js';
 import { repoIdProblem } from '../../hub/model-id.js';
-import { terminalProgress, type HubProgressCallback } from '../../hub/progress.js';
+import { type HubProgressCallback, type ProgressStream, terminalProgress as progressOn } from '../../hub/progress.js';
 import { SD_COMPONENTS } from '../../hub/select.js';
 import { hubSettings, type HubOptions } from './hub/settings.js';
 import { checkSnapshot } from './hub/snapshot.js';
 
 export { isHubModelId, repoIdProblem } from '../../hub/model-id.js';
-export { formatBytes, terminalProgress, type HubProgressCallback, type HubProgressEvent, type ProgressStream } from '../../hub/progress.js';
+export { formatBytes, type HubProgressCallback, type HubProgressEvent, type ProgressStream } from '../../hub/progress.js';
 export { SD_COMPONENTS } from '../../hub/select.js';
 export { hfHome, hubCacheDir, hubSettings, type HubOptions, type HubSettings } from './hub/settings.js';
+
+/** The terminal progress bar (src/hub/progress.ts), on stderr unless told otherwise. */
+export function terminalProgress(stream: ProgressStream = process.stderr): HubProgressCallback {
+  return progressOn(stream);
+}
 
 export interface ResolveModelOptions extends HubOptions {
   /** Branch, tag or full commit sha (default "main"). */
@@ -83,7 +88,7 @@ export async function resolveHubModel(repoId: string, options: ResolveModelOptio
   if (problem) throw new LatentlabError('MODEL_NOT_FOUND', `${JSON.stringify(repoId)} is not a Hub model id: ${problem}`, { hint: 'ids look like org/name' });
   const settings = hubSettings(options);
   const revision = checkRevision(options.revision ?? 'main');
-  const emit: HubProgressCallback = options.onProgress === false ? () => {} : options.onProgress ?? terminalProgress(process.stderr);
+  const emit: HubProgressCallback = options.onProgress === false ? () => {} : options.onProgress ?? terminalProgress();
   const ctx: HubContext = { settings, repoId, revision, localPath: resolve(repoId) };
   const cache = new RepoCache(settings.cacheDir, repoId);
   const select = { variant: options.variant, components: options.components ?? SD_COMPONENTS };
