@@ -10,6 +10,7 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^latentlab(\/node)?$/, replacement: fileURLToPath(new URL('./src/node.ts', import.meta.url)) },
+      { find: /^latentlab\/web$/, replacement: fileURLToPath(new URL('./src/web.ts', import.meta.url)) },
       { find: /^latentlab\/core$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
     ],
   },
