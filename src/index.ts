@@ -10,6 +10,7 @@
 // core
 export { inFile, LatentlabError, type ErrorDetails } from './core/errors.js';
 export { errnoCode, ioError } from './core/io-errors.js';
+export { FOLDER_LISTING_NAME, type FileStat, type FileSystem, fileSystem, setFileSystem } from './core/io.js';
 export { type DType } from './core/dtype.js';
 export { numel, Tensor } from './core/tensor.js';
 export { defaultGenerator, Generator, type GeneratorState } from './core/random.js';

@@ -8,5 +8,5 @@ export * from './index.js';
 
 export { WASM_MEMORY_LIMIT } from './platform/web/index.js';
 export { blobFile, LISTING_NAME, type ListingEntry, urlFile, type WebFile, WebFileSystem, webFileSystem } from './platform/web/files.js';
-export { configureWebRuntime, lastProviders, type WebExecutionProvider, webgpuAvailable, type WebRuntimeSettings } from './platform/web/runtime.js';
+export { configureWebRuntime, crossOriginThreads, lastProviders, type WebExecutionProvider, webgpuAvailable, type WebRuntimeSettings } from './platform/web/runtime.js';
 export { decodeImage, encodePng, type PngOptions, readPngText } from './platform/web/image.js';

@@ -10,7 +10,7 @@
 // what the explorer saves (a PNG) it hands to the user as a download.
 
 import { LatentlabError } from '../../core/errors.js';
-import type { FileStat, FileSystem, WriteData } from '../../core/io.js';
+import { FOLDER_LISTING_NAME, type FileStat, type FileSystem, type WriteData } from '../../core/io.js';
 
 /** One file of a mounted folder. */
 export interface WebFile {
@@ -24,7 +24,7 @@ export interface ListingEntry {
   size: number;
 }
 
-export const LISTING_NAME = 'latentlab-files.json';
+export const LISTING_NAME = FOLDER_LISTING_NAME;
 
 /** POSIX-style path helpers (paths in the page are always "/"-separated). */
 function normalize(path: string): string {

@@ -40,6 +40,15 @@ export function configureWebRuntime(settings: WebRuntimeSettings): void {
   if (settings.threads !== undefined) ort.env.wasm.numThreads = settings.threads;
 }
 
+/**
+ * WebAssembly threads this page can use: only a cross-origin isolated page (COOP same-origin +
+ * COEP require-corp, which `latentlab explore` sends) has SharedArrayBuffer; otherwise 1.
+ */
+export function crossOriginThreads(max = 4): number {
+  const g = globalThis as { crossOriginIsolated?: boolean; navigator?: { hardwareConcurrency?: number } };
+  return g.crossOriginIsolated ? Math.max(1, Math.min(max, g.navigator?.hardwareConcurrency ?? 1)) : 1;
+}
+
 /** Does this browser offer WebGPU with an adapter? (Headless Chromium without a GPU does not.) */
 export async function webgpuAvailable(): Promise<boolean> {
   const gpu = (globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<unknown> } } }).navigator?.gpu;
