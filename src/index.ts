@@ -49,13 +49,16 @@ export { runTrainingLoop, type Periodic, type TrainingLoopOptions, type Training
 export { checkpointName, latestCheckpoint, readTrainingState, saveTrainingState, type TrainingState } from './train/checkpoint.js';
 export { permutation, streamGenerator } from './train/seeds.js';
 export { buildTextualInversionStepGraph, type TextualInversionStepShape } from './train/ti-step-graph.js';
+export { addWeightGradients, clipGradNorm, emaUpdate, train, type EmaOptions, type TrainerOptions, type TrainerResult } from './train/trainer.js';
+export { initialWeight, initialWeights } from './train/init.js';
+export * from './train/mini/index.js';
 export { OBJECT_TEMPLATES, pixelValues, STYLE_TEMPLATES } from './train/textual-inversion-data.js';
 export {
   learnedEmbedsBytes, type TextualInversionRun, trainTextualInversion, type TrainTextualInversionOptions,
 } from './train/textual-inversion.js';
 
 // weights and files
-export { describeFile, describeText, type DescribedFile, openLoraFile, type LoraFile } from './weights/index.js';
+export { describeFile, describeFolder, describeFolderText, describeText, type DescribedFile, type DescribedFolder, openLoraFile, type LoraFile } from './weights/index.js';
 export { openCheckpointSource, openSingleFile, RefSource, type CheckpointFamily, type SingleFileCheckpoint, type SingleFileOptions } from './weights/index.js';
 export { readWeight, readWeightData, SafetensorsFile, serializeSafetensors, WeightSet, writeSafetensors, type WeightInfo, type WeightSource } from './weights/index.js';
 export { JsonSyntaxError, parseJson, type JsonParseOptions } from './weights/index.js';

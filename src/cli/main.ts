@@ -18,6 +18,8 @@ import { scheduleCommand } from './commands/schedule.js';
 import { schedulersCommand } from './commands/schedulers.js';
 import { tokenizeCommand } from './commands/tokenize.js';
 import { trainEmbeddingCommand } from './commands/train-embedding.js';
+import { trainMiniCommand } from './commands/train-mini.js';
+import { evalMiniCommand } from './commands/eval-mini.js';
 import { asLatentlabError, debugRequested, EXIT, exitCodeFor, formatError } from './errors.js';
 import { latentlabVersion } from './metadata.js';
 
@@ -26,7 +28,7 @@ function buildProgram(): Command {
     .description('Stable Diffusion in TypeScript: generate images, and look inside the models (tokens, schedules, latents), train embeddings.')
     .version(latentlabVersion(), '-V, --version')
     .option('--debug', DEBUG_HELP);
-  for (const cmd of [generateCommand(), img2imgCommand(), tokenizeCommand(), scheduleCommand(), schedulersCommand(), encodeCommand(), decodeCommand(), trainEmbeddingCommand(), infoCommand(), exploreCommand()]) {
+  for (const cmd of [generateCommand(), img2imgCommand(), tokenizeCommand(), scheduleCommand(), schedulersCommand(), encodeCommand(), decodeCommand(), trainEmbeddingCommand(), trainMiniCommand(), evalMiniCommand(), infoCommand(), exploreCommand()]) {
     program.addCommand(markRequired(cmd.option('--debug', DEBUG_HELP)));
   }
   program.addHelpText('after', '\nRun "latentlab <command> --help" for a command\'s flags. Documentation: docs/cli.md');

@@ -277,3 +277,14 @@ function floatFromBits(b: number): number {
  * from torch's default seed, shared by everything that falls back to it.
  */
 export const defaultGenerator = new Generator();
+
+/**
+ * A 32-bit seed for a named stream: FNV-1a of `key` mixed with `seed` (never 0). Gives every tensor
+ * of a checkpoint its own values (random-weight pipelines, fresh training weights), so adding one
+ * does not change the others.
+ */
+export function keySeed(seed: number, key: string): number {
+  let h = (0x811c9dc5 ^ seed) >>> 0;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193) >>> 0;
+  return h || 1;
+}

@@ -2,7 +2,7 @@
 // tensor on the CPU. Schedulers, guidance arithmetic, image conversion and every model output
 // are Tensors; ONNX Runtime reads their arrays without a copy.
 
-import { allocate, DataFor, DType, dtypeSize, toFloat32 } from './dtype.js';
+import { allocate, DataFor, DType, dtypeSize, f32ToF16, toFloat32 } from './dtype.js';
 import { check, fmtShape, LatentlabError } from './errors.js';
 
 export function numel(shape: readonly number[]): number {
@@ -80,6 +80,14 @@ export class Tensor<D extends DType = DType> {
   /** float32 copy of any float / integer tensor (float16 and bfloat16 decoded). */
   toFloat32(): Tensor<'float32'> {
     return new Tensor('float32', this.shape, toFloat32(this.dtype, this.data));
+  }
+
+  /** float16 copy (round to nearest even, as torch's .half()): how checkpoints are saved small. */
+  toFloat16(): Tensor<'float16'> {
+    const src = this.dtype === 'float32' ? (this.data as Float32Array) : toFloat32(this.dtype, this.data);
+    const out = new Tensor('float16', this.shape);
+    for (let i = 0; i < src.length; i++) out.data[i] = f32ToF16(src[i]);
+    return out;
   }
 
   /** Nested-array form, handy in tests and for printing small tensors. */

@@ -158,8 +158,8 @@ export class AutoencoderKL {
    * with GRADIENT_COMPILE_DEFAULTS (no memory arena) under the model's options. Weights the graph
    * declares are found by checkpoint key; `options.trainable` feeds chosen ones as inputs (readWeight).
    */
-  compileGraph(key: string, build: () => Graph, options: CompileOptions = {}): Promise<CompiledGraph> {
-    return this.custom.get(key, build, options);
+  compileGraph(key: string, build: () => Graph, options: CompileOptions = {}, extraWeights?: ReadonlyMap<string, WeightData>): Promise<CompiledGraph> {
+    return this.custom.get(key, build, options, extraWeights);
   }
 
   /** The checkpoint's tensors this model uses, by key (in-place references into the files). */

@@ -13,3 +13,4 @@ export type { FromPretrainedOptions } from './pretrained.js';
 export { buildCLIPTextGraph, type CLIPTextGraphOptions } from './clip-text-graph.js';
 export { buildUNetGraph, type UNetGraphOptions } from './unet-graph.js';
 export { buildVaeDecoderGraph, buildVaeEncoderGraph, vaeDecoder, vaeEncoder, type VaeGraphOptions } from './vae-graph.js';
+export { buildGarmentClassifierGraph, crossEntropy, garmentClassifier, GarmentClassifier, type GarmentClassifierConfig, parseGarmentClassifierConfig } from './garment-classifier.js';

@@ -51,7 +51,7 @@ export async function loadComponent(path: string, defaultSubfolder: string, opti
   }
   const configFile = fs.join(folder, 'config.json');
   const config = new ConfigReader(await readConfigFile(configFile), configFile);
-  const weights = await openWeights(folder, { variant: options.variant, stem: defaultSubfolder === 'text_encoder' ? 'model' : 'diffusion_pytorch_model' });
+  const weights = await openWeights(folder, { variant: options.variant, stem: defaultSubfolder === 'text_encoder' || defaultSubfolder === 'classifier' ? 'model' : 'diffusion_pytorch_model' });
   return { folder, config, weights };
 }
 
@@ -94,15 +94,19 @@ export class SessionCache {
     return new SessionCache(this.weights, { ...this.options, ...GRADIENT_COMPILE_DEFAULTS });
   }
 
-  /** The session for `key`, compiling `build()` (with `overrides` over the cache's options) the first time. */
-  async get(key: string, build: () => Graph, overrides: CompileOptions = {}): Promise<CompiledGraph> {
+  /**
+   * The session for `key`, compiling `build()` (with `overrides` over the cache's options) the first
+   * time. `extraWeights` adds another model's weights for a graph that spans both (classifier
+   * guidance: the VAE's decoder and a classifier); a key in both is an error.
+   */
+  async get(key: string, build: () => Graph, overrides: CompileOptions = {}, extraWeights?: ReadonlyMap<string, WeightData>): Promise<CompiledGraph> {
     let s = this.sessions.get(key);
     if (s) {
       this.sessions.delete(key); // re-insert: Map order is recency order
       this.sessions.set(key, s);
       return s;
     }
-    s = runtime().compile(build(), this.weights, { ...this.options, ...overrides });
+    s = runtime().compile(build(), extraWeights ? mergeWeights(this.weights, extraWeights) : this.weights, { ...this.options, ...overrides });
     this.sessions.set(key, s);
     s.catch(() => this.sessions.delete(key));
     while (this.sessions.size > this.maxSessions) {
@@ -118,4 +122,14 @@ export class SessionCache {
     this.sessions.clear();
     for (const s of all) await (await s).release();
   }
+}
+
+function mergeWeights(a: ReadonlyMap<string, WeightData>, b: ReadonlyMap<string, WeightData>): Map<string, WeightData> {
+  const clash = [...b.keys()].find((k) => a.has(k));
+  if (clash) {
+    throw new LatentlabError('GRAPH_WEIGHTS', `the extra weights share the key "${clash}" with the model's own`, {
+      key: clash, hint: 'a graph spanning two models needs distinct checkpoint keys in each',
+    });
+  }
+  return new Map([...a, ...b]);
 }

@@ -30,9 +30,10 @@ export interface UNetGraphOptions {
   debug?: boolean;
   /**
    * Build into an existing graph with encoder_hidden_states computed there (a textual-inversion step
-   * puts the UNet on the text encoder's output) instead of a new graph with that input.
+   * puts the UNet on the text encoder's output) instead of a new graph with that input; `sample`
+   * likewise replaces the `sample` input (a training step noises latents inside the graph).
    */
-  into?: { graph: Graph; encoderHiddenStates: Value };
+  into?: { graph: Graph; encoderHiddenStates: Value; sample?: Value };
 }
 
 /** The names of the debug outputs, in graph order, for a config. */
@@ -50,7 +51,7 @@ export function buildUNetGraph(c: UNet2DConditionConfig, o: UNetGraphOptions): G
   };
   const C = c.block_out_channels;
   const n = C.length;
-  const sample = g.input('sample', 'float32', [o.batch, c.in_channels, o.height, o.width]);
+  const sample = o.into?.sample ?? g.input('sample', 'float32', [o.batch, c.in_channels, o.height, o.width]); // [B, in, h, w]
   const timestep = g.input('timestep', 'float32', [o.batch]);
   const ehs = o.into?.encoderHiddenStates ?? g.input('encoder_hidden_states', 'float32', [o.batch, o.seqLen, c.cross_attention_dim[0]]);
 

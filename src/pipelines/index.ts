@@ -14,6 +14,7 @@ export {
 export { applyA1111Emphasis, applyComfyWeights, type Weighting } from './prompt-weighting.js';
 export { type Img2ImgOptions, img2imgTimesteps, StableDiffusionImg2ImgPipeline } from './img2img.js';
 export { StableDiffusionPipeline, type Txt2ImgOptions } from './stable-diffusion.js';
+export { DEFAULT_MODEL_NAME, defaultModelPath } from './default-model.js';
 export { loadSingleFileComponents, type SingleFileLoadOptions } from './single-file.js';
 export type { PipelineVae } from './latents.js';
 export { createRandomPipeline, type CreateRandomPipelineOptions, RANDOM_PIPELINE_PRESETS, randomWeight, type RandomPipelinePreset, type RandomPipelinePresetName } from './random-pipeline.js';
@@ -27,3 +28,4 @@ export {
 } from './memory-estimate.js';
 export { loadTextualInversion, type LoadedTextualInversion, type LoadTextualInversionOptions, type TextualInversionSource } from './textual-inversion.js';
 export { extractLoraTags, type LoraTag, type PipelineLora, setPipelineLoras } from './lora.js';
+export { classifierGuidance, type ClassifierGuidanceOptions } from './classifier-guidance.js';

@@ -19,6 +19,7 @@
 // scale (AutoencoderKL.compileGraph) and reused across steps and calls.
 
 import { fmtValue, LatentlabError } from '../core/errors.js';
+import type { WeightData } from '../core/external.js';
 import { Tensor } from '../core/tensor.js';
 import { map, zipWith } from '../core/tensor-math.js';
 import { grad } from '../graph/autodiff/grad.js';
@@ -40,6 +41,8 @@ export interface LossGuidance {
   scale: number;
   /** Guide at solver steps i with i % every == 0 (default 5, as the notebook). */
   every?: number;
+  /** Weights of a network inside the loss (a classifier's), by checkpoint key; the VAE's are always there. */
+  weights?: ReadonlyMap<string, WeightData>;
 }
 
 export const DEFAULT_LOSS_GUIDANCE_EVERY = 5;
@@ -116,7 +119,7 @@ export class LossGuide {
   private constructor(
     private readonly vae: AutoencoderKL,
     private readonly scheduler: Scheduler,
-    private readonly entries: readonly { every: number; key: string; graph: Graph }[],
+    private readonly entries: readonly { every: number; key: string; graph: Graph; weights?: ReadonlyMap<string, WeightData> }[],
   ) {}
 
   /** Validates the entries and builds each graph for latents of height × width (errors in a loss function surface here). */
@@ -136,7 +139,7 @@ export class LossGuide {
         if (cause instanceof LatentlabError && cause.key === name) throw cause;
         throw new LatentlabError('PIPELINE_ARGUMENT', `${name} failed on the decoded image: ${(cause as Error).message}`, { key: name, cause });
       }
-      return { every: e.every ?? DEFAULT_LOSS_GUIDANCE_EVERY, key: `loss-guidance/${lossId(e.loss)}/${e.scale}/${height}x${width}`, graph };
+      return { every: e.every ?? DEFAULT_LOSS_GUIDANCE_EVERY, key: `loss-guidance/${lossId(e.loss)}/${e.scale}/${height}x${width}`, graph, weights: e.weights };
     });
     return new LossGuide(vae, scheduler, built);
   }
@@ -157,7 +160,7 @@ export class LossGuide {
     let x = sampleScale === 1 ? latents : map(latents, (v) => v / sampleScale); // the VE view x₀ + σ·ε
     const eps = this.epsilon(noisePred, x, sigma);
     for (const e of due) {
-      const session = await this.vae.compileGraph(e.key, () => e.graph);
+      const session = await this.vae.compileGraph(e.key, () => e.graph, {}, e.weights);
       const s2 = Math.fround(sigma * sigma); // torch: sigma**2 of a float32 sigma
       const items: Tensor<'float32'>[] = [];
       for (let b = 0; b < x.shape[0]; b++) {

@@ -12,9 +12,9 @@
 // written with the project's own safetensors writer. model_index.json is written last, so a crash
 // never leaves something that looks like a complete pipeline.
 
-import { f32ToF16 } from '../core/dtype.js';
 import { LatentlabError } from '../core/errors.js';
 import { fileSystem } from '../core/io.js';
+import { keySeed } from '../core/random.js';
 import { Tensor } from '../core/tensor.js';
 import type { Graph } from '../graph/graph.js';
 import { BYTE_TO_CHAR } from '../tokenizers/byte-level.js';
@@ -63,12 +63,8 @@ function components(p: RandomPipelinePreset): Component[] {
   ];
 }
 
-/** FNV-1a of the key, mixed with the seed: every tensor gets its own stream (identical tensors would be deduplicated by ONNX Runtime and distort memory figures). */
-function tensorSeed(seed: number, key: string): number {
-  let h = (0x811c9dc5 ^ seed) >>> 0;
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193) >>> 0;
-  return h || 1;
-}
+/** Every tensor gets its own stream (identical tensors would be deduplicated by ONNX Runtime and distort memory figures). */
+const tensorSeed = keySeed;
 
 /**
  * The float32 values of one weight: uniform on [−a, a] (std a/√3) from xorshift32. Matrices and
@@ -91,11 +87,6 @@ export function randomWeight(key: string, shape: readonly number[], seed = 0): T
   return t;
 }
 
-function toFloat16(t: Tensor<'float32'>): Tensor<'float16'> {
-  const out = new Tensor('float16', t.shape);
-  for (let i = 0; i < t.data.length; i++) out.data[i] = f32ToF16(t.data[i]);
-  return out;
-}
 
 /** A byte-level CLIP vocabulary without merges: ids 0–511 are the 256 byte characters, then each with "</w>". */
 function minimalTokenizer(): Record<string, string> {
@@ -141,7 +132,7 @@ export async function createRandomPipeline(
     f32.clear();
     for (const v of variants) {
       // Regenerated per tensor (same seed → same values) so only the float16 copy is held.
-      const f16 = new Map(decls.map((w) => [w.key, toFloat16(randomWeight(w.key, w.shape, seed))]));
+      const f16 = new Map(decls.map((w) => [w.key, randomWeight(w.key, w.shape, seed).toFloat16()]));
       await writeSafetensors(fs.join(dir, `${c.stem}.${v}.safetensors`), f16, { format: 'pt' });
     }
     await fs.writeFileAtomic(configFile, json(c.config));

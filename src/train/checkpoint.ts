@@ -1,7 +1,8 @@
 // Training checkpoints: what a run needs to continue exactly where it stopped, in one
 // .safetensors file written atomically (temporary file + rename):
 //
-//   tensors    the trained parameters by name, and AdamW's moments as "<name>.exp_avg" / "<name>.exp_avg_sq"
+//   tensors    the trained parameters by name, and AdamW's moments as "<name>.exp_avg" / "<name>.exp_avg_sq";
+//              extra state under keys with a "/" (e.g. "ema/<name>": the EMA weights)
 //   metadata   format, step (update steps done), adamw_step, and `config` (JSON): the settings that
 //              must be the same for the continuation to be the uninterrupted run's
 //
@@ -21,13 +22,16 @@ export interface TrainingState {
   params: Map<string, Tensor<'float32'>>;
   adamStep: number;
   moments: Map<string, { m: Float32Array; v: Float32Array }>;
+  /** Tensors saved beside the optimizer state (keys with a "/"). */
+  extra: Map<string, Tensor<'float32'>>;
   config: Record<string, unknown>;
 }
 
 export const checkpointName = (step: number) => `checkpoint-${step}.safetensors`;
 
-export async function saveTrainingState(path: string, step: number, adam: AdamW, config: Record<string, unknown>): Promise<void> {
+export async function saveTrainingState(path: string, step: number, adam: AdamW, config: Record<string, unknown>, extra?: ReadonlyMap<string, Tensor>): Promise<void> {
   const tensors: Record<string, Tensor> = {};
+  for (const [k, t] of extra ?? []) tensors[k] = t;
   for (const [key, p] of adam.params) {
     const { m, v } = adam.moments(key);
     tensors[key] = p;
@@ -47,12 +51,14 @@ export async function readTrainingState(path: string): Promise<TrainingState> {
   }
   const params = new Map<string, Tensor<'float32'>>();
   const moments = new Map<string, { m: Float32Array; v: Float32Array }>();
-  const keys = file.keys.filter((k) => !k.endsWith('.exp_avg') && !k.endsWith('.exp_avg_sq'));
+  const extra = new Map<string, Tensor<'float32'>>();
+  for (const k of file.keys.filter((k) => k.includes('/'))) extra.set(k, (await file.read(k)).toFloat32().clone() as Tensor<'float32'>);
+  const keys = file.keys.filter((k) => !k.includes('/') && !k.endsWith('.exp_avg') && !k.endsWith('.exp_avg_sq'));
   for (const k of keys) {
     params.set(k, (await file.read(k)).toFloat32().clone() as Tensor<'float32'>);
     moments.set(k, { m: (await file.read(`${k}.exp_avg`)).toFloat32().data.slice(), v: (await file.read(`${k}.exp_avg_sq`)).toFloat32().data.slice() });
   }
-  return { step: Number(meta.step), adamStep: Number(meta.adamw_step), params, moments, config: JSON.parse(meta.config ?? '{}') };
+  return { step: Number(meta.step), adamStep: Number(meta.adamw_step), params, moments, extra, config: JSON.parse(meta.config ?? '{}') };
 }
 
 /** The checkpoint with the most steps in `dir`, or undefined. */

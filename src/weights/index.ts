@@ -24,4 +24,5 @@ export { openSingleFile, type SingleFileCheckpoint, type SingleFileComponent, ty
 export { detectFamily, type CheckpointFamily } from './single-file/detect.js';
 export { parseLdmYaml, type YamlValue } from './single-file/ldm-yaml.js';
 export { describeFile, describeText, type DescribedFile, type FileDescription } from './describe-file.js';
+export { type DescribedComponent, type DescribedFolder, describeFolder, describeFolderText } from './describe-folder.js';
 export { openLoraFile, type LoraFile, type LoraModule } from './lora/lora-file.js';

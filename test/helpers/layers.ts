@@ -31,7 +31,7 @@ const PORTABLE: Readonly<Record<string, readonly string[]>> = {
 const PORTABLE_LAYERS = Object.keys(PORTABLE);
 
 /** Packages portable code may use: pure JavaScript that runs in both places. */
-const PORTABLE_PACKAGES = ['protobufjs', 'zod', '@huggingface/hub'];
+const PORTABLE_PACKAGES = ['protobufjs', 'zod', '@huggingface/hub', 'fflate', 'ml-matrix'];
 
 export interface LayerRule {
   readonly layers: readonly string[];

@@ -1,0 +1,44 @@
+// latentlab eval-mini: measures latentlab-mini with its classifier (src/train/mini/eval.ts) and
+// prints the numbers its model card reports; --json for the whole report.
+
+import { resolve } from 'node:path';
+
+import type { Command } from 'commander';
+
+import { DEFAULT_FASHION_MNIST_DIR, defaultModelPath, evaluateMini } from '../../node.js';
+import { action, newCommand } from '../command.js';
+import { integerFlag, nonEmptyFlag } from '../values.js';
+
+interface EvalMiniFlags {
+  model: string;
+  data: string;
+  perClass: number;
+  testImages?: number;
+  seed: number;
+  threads?: number;
+  json?: boolean;
+}
+
+export function evalMiniCommand(): Command {
+  const cmd = newCommand('eval-mini', 'measure latentlab-mini: classifier, VAE and generation scores (its model card\'s numbers)');
+  cmd.option('--model <dir>', 'a latentlab-mini folder (with classifier/)', nonEmptyFlag('--model'), defaultModelPath());
+  cmd.option('--data <dir>', 'Fashion-MNIST\'s *-ubyte.gz files', nonEmptyFlag('--data'), DEFAULT_FASHION_MNIST_DIR);
+  cmd.option('--per-class <n>', 'generated images per class', integerFlag('--per-class', 1), 100);
+  cmd.option('--test-images <n>', 'test images used (default: all 10 000)', integerFlag('--test-images', 2));
+  cmd.option('--seed <n>', 'seed of the tints and the generations', integerFlag('--seed', 0), 0);
+  cmd.option('--threads <n>', 'intra-op threads', integerFlag('--threads', 1));
+  cmd.option('--json', 'print one JSON object on stdout and nothing else');
+  return cmd.action(action<EvalMiniFlags>(async (flags, session) => {
+    session.phase = 'compute';
+    const report = await evaluateMini({
+      model: resolve(flags.model), data: flags.data, perClass: flags.perClass, testImages: flags.testImages, seed: flags.seed, threads: flags.threads,
+      onNote: (m) => session.note(m),
+    });
+    const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+    session.print(`classifier test accuracy ${pct(report.classifierTestAccuracy)} (${report.testImages} images); VAE reconstruction PSNR ${report.reconstructionPsnr.toFixed(2)} dB`);
+    for (const g of report.generated) {
+      session.print(`guidance ${g.guidanceScale}: class accuracy ${pct(g.classAccuracy)}, colour accuracy ${pct(g.colorAccuracy)}, Fréchet distance ${g.frechetDistance.toFixed(3)} (real-vs-test floor ${report.frechetFloor.toFixed(3)}), ${g.images} images`);
+    }
+    session.report({ command: 'eval-mini', model: resolve(flags.model), ...report }, (v) => JSON.stringify(v, null, 2));
+  }));
+}

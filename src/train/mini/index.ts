@@ -1,0 +1,10 @@
+export * from './config.js';
+export { CAPTION_DROP, CAPTION_TEMPLATES, CLASS_NAMES, caption, COLORS, type ColorName, dominantColor, drawExample, type GarmentImages, hueToRgb, tintedBatch, type TintedExample, writeTinted } from './data.js';
+export { DEFAULT_FASHION_MNIST_DIR, EpochSampler, loadFashionMnist } from './fashion-mnist.js';
+export { idxImagesAndLabels, type IdxArray, parseIdx } from './idx.js';
+export { MINI_RECIPE, type MiniRecipe, SMOKE_RECIPE, type StageSettings } from './recipe.js';
+export { classifierStepGraph, diffusionStepGraph, vaeStepGraph } from './step-graphs.js';
+export { measureScalingFactor, type StageName, trainClassifier, trainDiffusion, trainVae } from './stages.js';
+export { trainMini, type TrainMiniOptions, type TrainMiniReport } from './train-mini.js';
+export { evaluateMini, type GenerationScores, type MiniEvalOptions, type MiniEvalReport } from './eval.js';
+export { featureGaussian, frechetDistance, type Gaussian } from './frechet.js';
