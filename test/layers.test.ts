@@ -1,6 +1,8 @@
 // The layer rules hold over src/ (test/helpers/layers.ts; docs/architecture.md): the code below the
 // platforms imports neither node:*, onnxruntime nor sharp, names no Node or browser global, and each
 // layer imports only the layers under it.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { describe, expect, it } from 'vitest';
@@ -11,6 +13,14 @@ describe('layer rules', () => {
   it('hold for every file under src/', () => {
     const violations = checkTree(fileURLToPath(new URL('../src', import.meta.url)));
     expect(violations.map((v) => `${v.file}:${v.line}: ${v.problem}`)).toEqual([]);
+  });
+
+  it('keep the explorer on the web entry: it imports latentlab/web and its own files only', () => {
+    const dir = fileURLToPath(new URL('../explorer/src', import.meta.url));
+    const bad = readdirSync(dir).filter((f) => f.endsWith('.ts')).flatMap((f) =>
+      [...readFileSync(join(dir, f), 'utf8').matchAll(/^import[^;]*?from '([^']+)'/gms)].map((m) => m[1])
+        .filter((spec) => spec !== 'latentlab/web' && !spec.startsWith('./')).map((spec) => `${f}: ${spec}`));
+    expect(bad).toEqual([]);
   });
 
   it('catch node:* imports, Node globals and upward imports in the core, and nothing in comments', () => {

@@ -24,11 +24,15 @@ export interface ExplorerState {
   lastImage?: RgbImage;
   lastImg2Img?: RgbImage;
   steps: number[];
+  /** performance.now() at each step of the last generation, and when it started (for the benchmark). */
+  stepTimes: number[];
+  startedAt: number;
+  finishedAt: number;
   errors: string[];
   pipe?: StableDiffusionPipeline;
 }
 
-const state: ExplorerState = { ready: false, busy: false, threads: 1, steps: [], errors: [] };
+const state: ExplorerState = { ready: false, busy: false, threads: 1, steps: [], stepTimes: [], startedAt: 0, finishedAt: 0, errors: [] };
 (globalThis as { explorer?: ExplorerState }).explorer = state;
 
 const gate: Stepper = stepper();
@@ -149,7 +153,13 @@ function wire(): void {
     await refreshSchedule();
     const s = settings();
     state.steps = [];
-    const image = await runTxt2Img(state.pipe!, s, gate, (step) => state.steps.push(step));
+    state.stepTimes = [];
+    state.startedAt = performance.now();
+    const image = await runTxt2Img(state.pipe!, s, gate, (step) => {
+      state.steps.push(step);
+      state.stepTimes.push(performance.now());
+    });
+    state.finishedAt = performance.now();
     state.lastImage = image;
     state.provider = lastProviders.get('unet') ?? [...lastProviders.values()].pop();
     drawImage('result', image);

@@ -31,7 +31,7 @@ export async function showEmbeddings(pipe: StableDiffusionPipeline, ids: readonl
   const rows = await embeddingRows(pipe, ids);
   const labels = (tokenizer.convertIdsToTokens(ids) as string[]).map((p, i) => `${i} ${p}`);
   showSvg('embedding-heatmap', heatmapSvg({
-    values: rows.map((r) => Array.from(r.subarray(0, SHOWN_DIMS))), rowLabels: labels, colorbarLabel: 'value', cellSize: 12,
+    values: rows.map((r) => Array.from(r.subarray(0, SHOWN_DIMS))), rowLabels: labels, colorbarLabel: 'value', cellSize: 12, annotate: false,
     title: `token embeddings [${ids.length}, ${rows[0]?.length ?? 0}] (first ${Math.min(SHOWN_DIMS, rows[0]?.length ?? 0)} dims)`,
   }));
   // Each word's first token (a multi-token word is compared by its first piece, and says so).

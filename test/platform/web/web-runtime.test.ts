@@ -32,7 +32,7 @@ function mountFolder(fs: WebFileSystem, at: string, dir: string): void {
 const CALL = { prompt: 'a red lighthouse', numInferenceSteps: 4, guidanceScale: 7.5, seed: 42, height: 64, width: 64 } as const;
 
 describe('the web platform (onnxruntime-web wasm, in Node)', () => {
-  it('generates the Node platform pixels for the same seed, from a mounted folder', async () => {
+  it('generates the Node platform pixels for the same seed, from a mounted folder', { timeout: 600_000 }, async () => {
     const node = await StableDiffusionPipeline.fromPretrained(fixturePath('pipelines', 'tiny-sd15'));
     const expected = (await node.call(CALL)).images[0];
     await node.release();
