@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 
 import {
-  a1111SamplerName, type Device, type HubProgressEvent, ioError, LatentlabError, parseJson, resolveModelPath, type Scheduler, schedulerFromConfig, schedulerName,
+  a1111SamplerName, DEFAULT_MODEL_NAME, defaultModelPath, type Device, type HubProgressEvent, ioError, LatentlabError, parseJson, resolveModelPath, type Scheduler, schedulerFromConfig, schedulerName,
   terminalProgress,
 } from '../node.js';
 import { checkApplicable } from './applicability.js';
@@ -33,7 +33,8 @@ export interface SchedulerFlags {
 export function addModelOptions(cmd: Command, o: { required: boolean; runs: boolean }): Command {
   const model = new Option('--model <dir|id|file>', 'a diffusers pipeline folder, a Hugging Face Hub id such as stable-diffusion-v1-5/stable-diffusion-v1-5 (downloaded into the Hub cache), or (generate, img2img) a single-file checkpoint .safetensors / .ckpt')
     .argParser(nonEmptyFlag('--model'));
-  cmd.addOption(o.required ? model.makeOptionMandatory() : model);
+  // Commands that need a model fall back to the shipped one (models/latentlab-mini), so they work offline on a fresh clone.
+  cmd.addOption(o.required ? model.default(defaultModelPath(), `the shipped ${DEFAULT_MODEL_NAME}`) : model);
   cmd.addOption(new Option('--variant <name>', 'weights variant, e.g. fp16 (computed in float32)').argParser(nonEmptyFlag('--variant')));
   cmd.addOption(new Option('--revision <rev>', 'Hub branch, tag or commit (default: main)').argParser(nonEmptyFlag('--revision')));
   if (o.runs) {

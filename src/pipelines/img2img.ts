@@ -15,6 +15,7 @@ import { loadPipelineComponents, PipelineLoadOptions } from './components.js';
 import { loadSingleFileComponents, type SingleFileLoadOptions } from './single-file.js';
 import { repeatEach } from './encode-prompt.js';
 import { imageToLatents } from './latents.js';
+import { defaultModelPath } from './default-model.js';
 
 export type { Img2ImgOptions } from './call-options.js';
 
@@ -26,7 +27,8 @@ export function img2imgTimesteps(timesteps: readonly number[], order: number, st
 }
 
 export class StableDiffusionImg2ImgPipeline extends PipelineBase {
-  static async fromPretrained(pathOrId: string, options: PipelineLoadOptions = {}): Promise<StableDiffusionImg2ImgPipeline> {
+  /** `pathOrId` defaults to the shipped latentlab-mini (default-model.ts). */
+  static async fromPretrained(pathOrId: string = defaultModelPath(), options: PipelineLoadOptions = {}): Promise<StableDiffusionImg2ImgPipeline> {
     return new StableDiffusionImg2ImgPipeline(await loadPipelineComponents(pathOrId, options));
   }
 

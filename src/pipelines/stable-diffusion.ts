@@ -13,11 +13,13 @@ import { PipelineBase, PipelineOutput } from './base.js';
 import { parseCallOptions, type Txt2ImgOptions, txt2imgOptionsSchema } from './call-options.js';
 import { loadPipelineComponents, PipelineLoadOptions } from './components.js';
 import { loadSingleFileComponents, type SingleFileLoadOptions } from './single-file.js';
+import { defaultModelPath } from './default-model.js';
 
 export type { Txt2ImgOptions } from './call-options.js';
 
 export class StableDiffusionPipeline extends PipelineBase {
-  static async fromPretrained(pathOrId: string, options: PipelineLoadOptions = {}): Promise<StableDiffusionPipeline> {
+  /** `pathOrId` defaults to the shipped latentlab-mini (default-model.ts). */
+  static async fromPretrained(pathOrId: string = defaultModelPath(), options: PipelineLoadOptions = {}): Promise<StableDiffusionPipeline> {
     return new StableDiffusionPipeline(await loadPipelineComponents(pathOrId, options));
   }
 

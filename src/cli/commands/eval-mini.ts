@@ -5,7 +5,9 @@ import { resolve } from 'node:path';
 
 import type { Command } from 'commander';
 
-import { DEFAULT_FASHION_MNIST_DIR, defaultModelPath, evaluateMini } from '../../node.js';
+import {
+  caption, CLASS_NAMES, COLORS, DEFAULT_FASHION_MNIST_DIR, defaultModelPath, evaluateMini, imageGrid, renderLabels, StableDiffusionPipeline, upscaleNearest, writePng,
+} from '../../node.js';
 import { action, newCommand } from '../command.js';
 import { integerFlag, nonEmptyFlag } from '../values.js';
 
@@ -16,7 +18,20 @@ interface EvalMiniFlags {
   testImages?: number;
   seed: number;
   threads?: number;
+  samples?: string;
   json?: boolean;
+}
+
+/** The model card's picture: every colour (rows) × every class (columns), seed 0, the pipeline's defaults, shown at 2×. */
+async function writeSamples(model: string, file: string, threads?: number): Promise<void> {
+  const pipe = await StableDiffusionPipeline.fromPretrained(model, threads ? { threads } : {});
+  try {
+    const prompt = COLORS.flatMap(([color]) => CLASS_NAMES.map((k) => caption('a photo of a {c} {k}', color, k)));
+    const { images } = await pipe.call({ prompt, seed: 0 });
+    await writePng(file, await renderLabels(imageGrid(images.map((im) => upscaleNearest(im, 2)), { columns: CLASS_NAMES.length, gap: 2 })));
+  } finally {
+    await pipe.release();
+  }
 }
 
 export function evalMiniCommand(): Command {
@@ -27,6 +42,7 @@ export function evalMiniCommand(): Command {
   cmd.option('--test-images <n>', 'test images used (default: all 10 000)', integerFlag('--test-images', 2));
   cmd.option('--seed <n>', 'seed of the tints and the generations', integerFlag('--seed', 0), 0);
   cmd.option('--threads <n>', 'intra-op threads', integerFlag('--threads', 1));
+  cmd.option('--samples <file.png>', 'also write the model card\'s sample grid (8 colours × 10 classes)', nonEmptyFlag('--samples'));
   cmd.option('--json', 'print one JSON object on stdout and nothing else');
   return cmd.action(action<EvalMiniFlags>(async (flags, session) => {
     session.phase = 'compute';
@@ -34,6 +50,7 @@ export function evalMiniCommand(): Command {
       model: resolve(flags.model), data: flags.data, perClass: flags.perClass, testImages: flags.testImages, seed: flags.seed, threads: flags.threads,
       onNote: (m) => session.note(m),
     });
+    if (flags.samples) await writeSamples(resolve(flags.model), resolve(flags.samples), flags.threads);
     const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
     session.print(`classifier test accuracy ${pct(report.classifierTestAccuracy)} (${report.testImages} images); VAE reconstruction PSNR ${report.reconstructionPsnr.toFixed(2)} dB`);
     for (const g of report.generated) {

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 import type { Command } from 'commander';
 
-import { FOLDER_LISTING_NAME, LatentlabError } from '../../node.js';
+import { defaultModelPath, FOLDER_LISTING_NAME, LatentlabError } from '../../node.js';
 import { action, newCommand } from '../command.js';
 import { folderListing, startExploreServer } from '../explore-server.js';
 import { stringifyJson } from '../metadata.js';
@@ -20,7 +20,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 /** The model the explorer opens without --model: the self-trained mini model, else the tiny test model of a checkout. */
 export function defaultExploreModel(): string | undefined {
-  return [join(ROOT, 'models', 'latentlab-mini'), join(ROOT, 'test', 'fixtures', 'conformance', 'pipelines', 'tiny-sd15')]
+  return [defaultModelPath(), join(ROOT, 'test', 'fixtures', 'conformance', 'pipelines', 'tiny-sd15')]
     .find((d) => existsSync(join(d, 'model_index.json')));
 }
 
