@@ -5,7 +5,7 @@
 
 import { readFileSync } from 'node:fs';
 
-import { StableDiffusionPipeline } from '../src/index.js';
+import { StableDiffusionPipeline } from '../src/node.js';
 import { CompiledGraph, Runtime, runtime, setRuntime } from '../src/graph/runtime.js';
 
 const [folder, optionsJson = '{}'] = process.argv.slice(2);

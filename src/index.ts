@@ -1,14 +1,16 @@
 // latentlab: Stable Diffusion you can run, take apart and train, in TypeScript.
 //
-// This is the Node entry point: importing it registers the Node platform (node:fs, onnxruntime-node,
-// the Hugging Face Hub client), then re-exports the public API. Objects carry diffusers' names,
-// camelCased, so the deep-dive notebook's `pipe.scheduler.set_timesteps(...)` is
-// `pipe.scheduler.setTimesteps(...)` here.
-import './platform/node/index.js';
+// The platform-neutral public API: everything here runs in Node and in a browser, and reaches
+// files, ONNX Runtime and the Hub only through the seams a platform registers. It registers none:
+// `latentlab/node` (src/node.ts) and `latentlab/web` (src/web.ts) add their platform and re-export
+// this, and the package's `latentlab` picks one of them by the export conditions (docs/platforms.md).
+// Objects carry diffusers' names, camelCased, so the deep-dive notebook's
+// `pipe.scheduler.set_timesteps(...)` is `pipe.scheduler.setTimesteps(...)` here.
 
 // core
 export { inFile, LatentlabError, type ErrorDetails } from './core/errors.js';
 export { errnoCode, ioError } from './core/io-errors.js';
+export { FOLDER_LISTING_NAME, type FileStat, type FileSystem, fileSystem, setFileSystem } from './core/io.js';
 export { type DType } from './core/dtype.js';
 export { numel, Tensor } from './core/tensor.js';
 export { defaultGenerator, Generator, type GeneratorState } from './core/random.js';
@@ -54,7 +56,6 @@ export { OBJECT_TEMPLATES, pixelValues, STYLE_TEMPLATES } from './train/textual-
 export {
   learnedEmbedsBytes, type TextualInversionRun, trainTextualInversion, type TrainTextualInversionOptions,
 } from './train/textual-inversion.js';
-export { readTrainingImages, type TrainingImagesOptions } from './platform/node/training-images.js';
 
 // weights and files
 export { describeFile, describeFolder, describeFolderText, describeText, type DescribedFile, type DescribedFolder, openLoraFile, type LoraFile } from './weights/index.js';
@@ -69,11 +70,8 @@ export {
 
 // pixels and pictures
 export * from './image/index.js';
-export { decodeImage, encodePng, readImage, readPngText, renderSvg, resizeImage, svgToPng, writePng } from './platform/node/image.js';
-export { labelledImageToSvg, renderLabels } from './platform/node/image.js';
-
-// models from the Hugging Face Hub (the cache Python's huggingface_hub shares)
-export {
-  hubCacheDir, type HubOptions, type HubProgressCallback, type HubProgressEvent, resolveHubModel, resolveModel,
-  type ResolvedHubModel, type ResolveModelOptions, terminalProgress,
-} from './platform/node/hub.js';
+// models from the Hugging Face Hub: the portable rules (ids, which files a pipeline needs, progress)
+export { formatBytes, type HubProgressCallback, type HubProgressEvent, type ProgressStream } from './hub/progress.js';
+export { isHubModelId, repoIdProblem } from './hub/model-id.js';
+export { SD_COMPONENTS, selectPipelineFiles, type Selection, type SelectOptions } from './hub/select.js';
+export type { HubOptions, HubSettings } from './hub/settings.js';

@@ -4,7 +4,7 @@
 // rules that need only the command line before anything is loaded, the others once the model (and
 // so the scheduler) is known — still before any compute.
 
-import { LatentlabError } from '../index.js';
+import { LatentlabError } from '../node.js';
 
 export interface RunContext {
   /** --model is a local folder (not a Hub id). */

@@ -16,7 +16,7 @@ import { basename, extname, join, resolve } from 'node:path';
 
 import { type Command, Option } from 'commander';
 
-import { type CLIPTextModel, type CLIPTokenizer, type EmbeddingReport, LatentlabError, loadTextualInversion } from '../index.js';
+import { type CLIPTextModel, type CLIPTokenizer, type EmbeddingReport, LatentlabError, loadTextualInversion } from '../node.js';
 import { collectText, nonEmptyFlag } from './values.js';
 
 export interface EmbeddingFlags {
@@ -30,7 +30,7 @@ export interface PlannedEmbedding {
   token?: string;
 }
 
-export type { EmbeddingReport } from '../index.js';
+export type { EmbeddingReport } from '../node.js';
 
 const EXTENSIONS = new Set(['.pt', '.bin', '.safetensors']);
 

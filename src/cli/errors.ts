@@ -7,7 +7,7 @@
 // error (a flag that does not parse; commander's own errors too), 70 an internal error (a bug:
 // anything that is not a LatentlabError), 130 cancelled with Ctrl-C (128 + SIGINT, as shells do).
 
-import { errnoCode, ioError, LatentlabError } from '../index.js';
+import { errnoCode, ioError, LatentlabError } from '../node.js';
 
 export const EXIT = { ok: 0, error: 1, usage: 2, internal: 70, cancelled: 130 } as const;
 

@@ -6,7 +6,7 @@ import { randomInt } from 'node:crypto';
 
 import { type Command, Option } from 'commander';
 
-import { LatentlabError, type PromptSyntax } from '../index.js';
+import { LatentlabError, type PromptSyntax } from '../node.js';
 import { lossGuidanceFlag, type LossGuidancePreset } from './loss-guidance.js';
 import { addEmbeddingOptions, type EmbeddingFlags } from './embeddings.js';
 import { memoryFlag } from './limits.js';

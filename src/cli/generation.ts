@@ -10,7 +10,7 @@ import { basename, dirname, resolve } from 'node:path';
 import {
   type AutoencoderTiny, checkAgainstModel, type CheckVocabulary, checkDenoisingSteps, encodePng, extractLoraTags, Generator, LatentlabError, latentsToImages, type LossGuidance, type PipelineOutput, serializeSafetensors, StableDiffusionImg2ImgPipeline, StableDiffusionInpaintPipeline, StableDiffusionPipeline, type StepInfo,
   type Tensor, usesClassifierFreeGuidance,
-} from '../index.js';
+} from '../node.js';
 import { checkApplicable } from './applicability.js';
 import { loadEmbeddings, planEmbeddings, type PlannedEmbedding } from './embeddings.js';
 import { DEFAULT_GUIDANCE, DEFAULT_PROMPT_SYNTAX, DEFAULT_STEPS, type GenerationFlags, negativesFor, seedFor } from './generation-flags.js';

@@ -6,7 +6,7 @@
 // error, unless --width/--height say what size to make it — then it is resized with Lanczos, as
 // diffusers' image processor would, and the command says so.
 
-import { LatentlabError, readImage, resizeImage, type RgbImage } from '../index.js';
+import { LatentlabError, readImage, resizeImage, type RgbImage } from '../node.js';
 import { flagError } from './errors.js';
 
 export interface InputImage {

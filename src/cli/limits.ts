@@ -3,7 +3,7 @@
 // cores). The memory check itself is the library's (pipelines/memory-estimate.ts), run here with
 // the flags' names so its message says what to type.
 
-import { checkMemory, type MemoryNames, type StableDiffusionPipeline, systemResources } from '../index.js';
+import { checkMemory, type MemoryNames, type StableDiffusionPipeline, systemResources } from '../node.js';
 import { flagError } from './errors.js';
 import type { Session } from './session.js';
 

@@ -10,7 +10,7 @@ import { basename, join, resolve } from 'node:path';
 
 import { type Command, Option } from 'commander';
 
-import { extractLoraTags, LatentlabError, type LoraReport } from '../index.js';
+import { extractLoraTags, LatentlabError, type LoraReport } from '../node.js';
 import { flagError } from './errors.js';
 import { collectText, nonEmptyFlag } from './values.js';
 
@@ -19,7 +19,7 @@ export interface LoraFlags {
   loraDir?: string;
 }
 
-export type { LoraReport } from '../index.js';
+export type { LoraReport } from '../node.js';
 
 export function addLoraOptions(cmd: Command): Command {
   cmd.addOption(new Option('--lora <file[:weight]>', 'apply a LoRA (.safetensors, kohya-ss or diffusers format) to the UNet and text encoder with this weight (default 1); repeat for several')

@@ -7,7 +7,7 @@
 // i % EVERY == 0. The flag may be repeated; each preset is its own entry of the pipelines'
 // `lossGuidance` option. The canonical text (`blue:200:5`) is what the report and the PNG record.
 
-import { blueLoss, colorLoss, DEFAULT_LOSS_GUIDANCE_EVERY, type LossGuidance } from '../index.js';
+import { blueLoss, colorLoss, DEFAULT_LOSS_GUIDANCE_EVERY, type LossGuidance } from '../node.js';
 import { flagError } from './errors.js';
 import { integerFlag, numberFlag } from './values.js';
 

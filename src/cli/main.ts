@@ -10,6 +10,7 @@ import { Command, CommanderError } from 'commander';
 import { configure, DEBUG_HELP, markRequired } from './command.js';
 import { decodeCommand } from './commands/decode.js';
 import { encodeCommand } from './commands/encode.js';
+import { exploreCommand } from './commands/explore.js';
 import { generateCommand } from './commands/generate.js';
 import { img2imgCommand } from './commands/img2img.js';
 import { infoCommand } from './commands/info.js';
@@ -30,7 +31,7 @@ function buildProgram(): Command {
     .description('Stable Diffusion in TypeScript: generate images, and look inside the models (tokens, schedules, latents), train embeddings.')
     .version(latentlabVersion(), '-V, --version')
     .option('--debug', DEBUG_HELP);
-  for (const cmd of [generateCommand(), img2imgCommand(), inpaintCommand(), tokenizeCommand(), scheduleCommand(), schedulersCommand(), encodeCommand(), decodeCommand(), trainEmbeddingCommand(), trainMiniCommand(), evalMiniCommand(), infoCommand(), serveCommand(), workerCommand()]) {
+  for (const cmd of [generateCommand(), img2imgCommand(), inpaintCommand(), tokenizeCommand(), scheduleCommand(), schedulersCommand(), encodeCommand(), decodeCommand(), trainEmbeddingCommand(), trainMiniCommand(), evalMiniCommand(), infoCommand(), serveCommand(), workerCommand(), exploreCommand()]) {
     program.addCommand(markRequired(cmd.option('--debug', DEBUG_HELP)));
   }
   program.addHelpText('after', '\nRun "latentlab <command> --help" for a command\'s flags. Documentation: docs/cli.md');

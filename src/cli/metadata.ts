@@ -3,9 +3,9 @@
 
 import { readFileSync } from 'node:fs';
 
-import { type GenerationSettings, pngTextFor as libraryPngText } from '../index.js';
+import { type GenerationSettings, pngTextFor as libraryPngText } from '../node.js';
 
-export { type GenerationSettings, type JsonOptions, modelName, promptIndex, type SchedulerReport, stringifyJson } from '../index.js';
+export { type GenerationSettings, type JsonOptions, modelName, promptIndex, type SchedulerReport, stringifyJson } from '../node.js';
 
 /** The package version, read from package.json (two folders up from both src/cli and dist/cli). */
 export function latentlabVersion(): string {

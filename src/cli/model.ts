@@ -9,7 +9,7 @@ import { type Command, Option } from 'commander';
 import {
   a1111SamplerName, DEFAULT_MODEL_NAME, defaultModelPath, type Device, type HubProgressEvent, ioError, LatentlabError, parseJson, resolveModelPath, type Scheduler, schedulerFromConfig, schedulerName,
   terminalProgress,
-} from '../index.js';
+} from '../node.js';
 import { checkApplicable } from './applicability.js';
 import { flagError } from './errors.js';
 import type { SchedulerReport } from './metadata.js';

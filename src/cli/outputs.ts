@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { link, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve, sep } from 'node:path';
 
-import { ioError, LatentlabError } from '../index.js';
+import { ioError, LatentlabError } from '../node.js';
 import { flagError } from './errors.js';
 
 /** How a target may be written: a new file only, replacing an existing one, or the next free number. */

@@ -9,7 +9,7 @@
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 
-import { encodePng, imageGrid, LatentlabError, type RgbImage, type StepInfo, type Tensor } from '../index.js';
+import { encodePng, imageGrid, LatentlabError, type RgbImage, type StepInfo, type Tensor } from '../node.js';
 import type { WrittenFile } from './generation.js';
 import { checkWritable, type Target, writeTarget } from './outputs.js';
 import type { Session } from './session.js';

@@ -1,7 +1,7 @@
 // The progress label says what is counted when the loop is not one UNet call per step — otherwise
 // `--steps 20` with the default PLMS sampler shows "21/21" and looks like a bug.
 
-import type { Scheduler } from '../index.js';
+import type { Scheduler } from '../node.js';
 
 /** Why a scheduler calls the UNet more often than once per step, by diffusers class. */
 const WHY: Record<string, string> = {

@@ -12,7 +12,7 @@
 //              ONNX Runtime run (which runs in its own thread: quitNow below);
 //   'write'    let the (atomic, millisecond) writes finish, so a batch is never left half-saved.
 
-import { LatentlabError, setWarningHandler } from '../index.js';
+import { LatentlabError, setWarningHandler } from '../node.js';
 import { EXIT } from './errors.js';
 
 export interface Streams {

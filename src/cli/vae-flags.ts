@@ -8,7 +8,7 @@ import { join } from 'node:path';
 
 import { type Command, Option } from 'commander';
 
-import { AutoencoderKL, AutoencoderTiny, type Device, LatentlabError } from '../index.js';
+import { AutoencoderKL, AutoencoderTiny, type Device, LatentlabError } from '../node.js';
 import { flagError } from './errors.js';
 
 export const VAE_KINDS = ['taesd'] as const;

@@ -5,7 +5,7 @@
 // Numbers are read strictly: "--steps 20" is 20, but "20.5", "2e1", "0x14" and "" are errors
 // rather than guesses (JavaScript's Number() would accept three of them).
 
-import { DEVICES, type Device, PROMPT_SYNTAXES, type PromptSyntax, resolveSchedulerName, schedulerNames } from '../index.js';
+import { DEVICES, type Device, PROMPT_SYNTAXES, type PromptSyntax, resolveSchedulerName, schedulerNames } from '../node.js';
 import { flagError } from './errors.js';
 
 const INTEGER = /^\d+$/;

@@ -39,6 +39,12 @@ export interface FileSystem {
   resolve(path: string): string;
 }
 
+/**
+ * A folder's listing for a platform that cannot list folders (a page reading a web server):
+ * `[{ "path": "unet/config.json", "size": 123 }, ...]`, in this file at the folder's root.
+ */
+export const FOLDER_LISTING_NAME = 'latentlab-files.json';
+
 let current: FileSystem | undefined;
 
 export function setFileSystem(fs: FileSystem): void {

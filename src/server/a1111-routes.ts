@@ -4,7 +4,7 @@
 import type { Context } from 'hono';
 import { z } from 'zod';
 
-import { decodeImage, LatentlabError, parseA1111Parameters, pngText, schedulerChoices } from '../index.js';
+import { decodeImage, LatentlabError, parseA1111Parameters, pngText, schedulerChoices } from '../node.js';
 import {
   type GenerationRequest, generationResponse, img2imgRequest, optionsUpdate, pngInfoRequest, pngInfoResponse, progressResponse, txt2imgRequest,
 } from './a1111-schemas.js';

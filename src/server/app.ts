@@ -8,7 +8,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 
-import { LatentlabError } from '../index.js';
+import { LatentlabError } from '../node.js';
 import { addA1111Routes, DEFAULT_LIMITS, type ServerLimits } from './a1111-routes.js';
 import { type AuthOptions, authMiddleware } from './auth.js';
 import { addJobRoutes } from './job-routes.js';

@@ -7,7 +7,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 
 import type { MiddlewareHandler } from 'hono';
 
-import { LatentlabError } from '../index.js';
+import { LatentlabError } from '../node.js';
 
 export interface AuthOptions {
   /** "user:pass" pairs. */

@@ -8,7 +8,7 @@
 import {
   a1111SamplerName, checkAgainstModel, type CheckVocabulary, checkDenoisingSteps, decodeImage, encodePng, extractLoraTags, type GenerationSettings,
   Generator, LatentlabError, pngTextFor, resizeImage, type RgbImage, type Scheduler, schedulerFromConfig, schedulerName, type StepInfo, type Tensor,
-} from '../index.js';
+} from '../node.js';
 import type { GenerationRequest, Img2ImgRequest } from './a1111-schemas.js';
 import type { ModelHost } from './models.js';
 import { latentPreview } from './preview.js';

@@ -5,7 +5,7 @@
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 
-import { LatentlabError } from '../index.js';
+import { LatentlabError } from '../node.js';
 import { img2imgRequest, txt2imgRequest } from './a1111-schemas.js';
 import { checkLimits, type ServerLimits } from './a1111-routes.js';
 import type { JobEvent, JobQueue, JobRecord } from './jobs.js';

@@ -2,7 +2,7 @@
 // the one interface the routes use. A job is an A1111 request (JSON, so it can travel through
 // Redis) plus its state, progress and result; listeners get its events (the SSE stream).
 
-import { LatentlabError } from '../index.js';
+import { LatentlabError } from '../node.js';
 import type { GenerationRequest } from './a1111-schemas.js';
 
 export type JobKind = 'txt2img' | 'img2img';

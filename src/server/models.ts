@@ -6,7 +6,7 @@
 import { stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 
-import { LatentlabError, type PipelineComponents, StableDiffusionImg2ImgPipeline, StableDiffusionPipeline } from '../index.js';
+import { LatentlabError, type PipelineComponents, StableDiffusionImg2ImgPipeline, StableDiffusionPipeline } from '../node.js';
 
 export interface ListedModel {
   /** A1111's `model_name`: the folder's or file's name without extension. */

@@ -3,7 +3,7 @@
 // as the UNet sees them), at the latents' own size (1/8 of the image). It costs microseconds, so
 // /sdapi/v1/progress and the job events can show a picture every step without running the VAE.
 
-import { encodePng, type RgbImage, type Tensor } from '../index.js';
+import { encodePng, type RgbImage, type Tensor } from '../node.js';
 
 // rows: latent channel; columns: R, G, B (the widely used SD 1.x factors).
 const FACTORS = [

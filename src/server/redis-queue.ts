@@ -11,7 +11,7 @@ import { EventEmitter } from 'node:events';
 import { type Job, Queue, QueueEvents } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 
-import { LatentlabError } from '../index.js';
+import { LatentlabError } from '../node.js';
 import type { GenerationRequest } from './a1111-schemas.js';
 import { type JobError, type JobEvent, type JobKind, type JobListener, type JobProgress, type JobQueue, type JobRecord, type JobResult, queueFull, waitThroughEvents } from './jobs.js';
 

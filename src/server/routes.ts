@@ -5,7 +5,7 @@
 import type { Context, Hono } from 'hono';
 import { z } from 'zod';
 
-import { LatentlabError } from '../index.js';
+import { LatentlabError } from '../node.js';
 
 export interface RouteSpec<B extends z.ZodType | undefined> {
   method: 'get' | 'post' | 'delete';

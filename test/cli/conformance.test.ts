@@ -8,7 +8,7 @@ import { basename, join } from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { parseA1111Parameters, parseJson, readImage, readPngText, SafetensorsFile } from '../../src/index.js';
+import { parseA1111Parameters, parseJson, readImage, readPngText, SafetensorsFile } from '../../src/node.js';
 import { fixturePath, loadTensors, readJson } from '../helpers/fixtures.js';
 import { diff } from '../helpers/compare.js';
 import { checkImages, LATENT_REL } from '../pipelines/conformance.js';

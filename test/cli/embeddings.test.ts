@@ -7,7 +7,7 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { parseA1111Parameters, readPngText } from '../../src/index.js';
+import { parseA1111Parameters, readPngText } from '../../src/node.js';
 import { fixturePath, loadTensors } from '../helpers/fixtures.js';
 import { parseReport, runCli, tempDir, TINY_SD15 } from './run-cli.js';
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { createRgbImage, encodePng } from '../../src/index.js';
+import { createRgbImage, encodePng } from '../../src/node.js';
 import { fixturePath } from '../helpers/fixtures.js';
 import { inParallel, listFiles, runCli, tempDir, TINY_SD15 } from './run-cli.js';
 

@@ -186,7 +186,7 @@ describe('help and names', () => {
 describe('library options, in a child process', () => {
   it('an unknown option or a wrong type is a LatentlabError naming the option', async () => {
     const code = `
-      const { StableDiffusionPipeline } = await import(${JSON.stringify(new URL('../../src/index.ts', import.meta.url).href)});
+      const { StableDiffusionPipeline } = await import(${JSON.stringify(new URL('../../src/node.ts', import.meta.url).href)});
       const pipe = await StableDiffusionPipeline.fromPretrained(${JSON.stringify(TINY_SD15)});
       for (const o of [{ prompt: 'x', steps: 2 }, { prompt: 123 }, { prompt: 'x', guidanceScale: NaN }, { prompt: 'x', numInferenceSteps: 2.5 }]) {
         try { await pipe.call(o); console.log('no error'); } catch (e) { console.log(e.name, e.code, e.key, e.message.split('\\n')[0]); }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { readImage, readPngText } from '../../src/index.js';
+import { readImage, readPngText } from '../../src/node.js';
 import { COMMIT, ID, makeRepos } from '../platform/hub-repos.js';
 import { FakeHub } from '../platform/hub-server.js';
 import { parseReport, runCli, tempDir, TINY_SD15 } from './run-cli.js';

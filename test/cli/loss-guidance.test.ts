@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { lossGuidanceEntry, lossGuidanceFlag, lossGuidanceText } from '../../src/cli/loss-guidance.js';
-import { blueLoss, Graph, LatentlabError, parseA1111Parameters, readPngText, runtime, Tensor } from '../../src/index.js';
+import { blueLoss, Graph, LatentlabError, parseA1111Parameters, readPngText, runtime, Tensor } from '../../src/node.js';
 import { parseReport, runCli, tempDir, TINY_SD15 } from './run-cli.js';
 
 describe('--loss-guidance presets', () => {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { createRgbImage, encodePng, parseA1111Parameters, readImage, readPngText } from '../../src/index.js';
+import { createRgbImage, encodePng, parseA1111Parameters, readImage, readPngText } from '../../src/node.js';
 import { listFiles, parseReport, runCli, tempDir, TINY_SD15 } from './run-cli.js';
 
 const quick = ['--model', TINY_SD15, '--steps', '2', '--scheduler', 'euler'];

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { parseA1111Parameters, readPngText, SafetensorsFile, StableDiffusionPipeline } from '../../src/index.js';
+import { parseA1111Parameters, readPngText, SafetensorsFile, StableDiffusionPipeline } from '../../src/node.js';
 import { runCli, tempDir, TINY_SD15 } from './run-cli.js';
 
 const PROMPT = 'a (red:1.5) cube [on grass|in snow], [[blurry]]';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { parseA1111Parameters, readImage, readPngText, SafetensorsFile } from '../../src/index.js';
+import { parseA1111Parameters, readImage, readPngText, SafetensorsFile } from '../../src/node.js';
 import { diff } from '../helpers/compare.js';
 import { fixturePath, loadTensors, readJson } from '../helpers/fixtures.js';
 import { checkImages, LATENT_REL } from '../pipelines/conformance.js';

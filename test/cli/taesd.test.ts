@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { AutoencoderTiny, readImage, readPngText, StableDiffusionPipeline } from '../../src/index.js';
+import { AutoencoderTiny, readImage, readPngText, StableDiffusionPipeline } from '../../src/node.js';
 import { fixturePath } from '../helpers/fixtures.js';
 import { listFiles, parseReport, runCli, tempDir, TINY_SD15 } from './run-cli.js';
 

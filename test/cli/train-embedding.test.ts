@@ -6,7 +6,7 @@ import { join } from 'node:path';
 
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { readEmbeddingFile } from '../../src/index.js';
+import { readEmbeddingFile } from '../../src/node.js';
 import { writeConceptImages } from '../train/concept-images.js';
 import { listFiles, parseReport, runCli, tempDir, TINY_SD15 } from './run-cli.js';
 

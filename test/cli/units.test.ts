@@ -8,7 +8,7 @@ import { negativesFor } from '../../src/cli/generation-flags.js';
 import { stringifyJson } from '../../src/cli/metadata.js';
 import { formatDuration, progressLine, StepProgress } from '../../src/cli/progress.js';
 import { integerFlag, numberFlag, seedFlag, sizeFlag } from '../../src/cli/values.js';
-import { LatentlabError, parseJson } from '../../src/index.js';
+import { LatentlabError, parseJson } from '../../src/node.js';
 
 describe('progress bar', () => {
   it('shows steps, percentage, it/s and ETA', () => {

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { decodeImage, LatentlabError, StableDiffusionPipeline } from '../../src/index.js';
+import { decodeImage, LatentlabError, StableDiffusionPipeline } from '../../src/node.js';
 import { inParallel, runCli, tempDir, TINY_SD15 } from '../cli/run-cli.js';
 import { cliCase, libraryCase, mulberry32 } from './generators.js';
 

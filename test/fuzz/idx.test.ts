@@ -3,7 +3,7 @@
 import { gzipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 
-import { LatentlabError, parseIdx } from '../../src/index.js';
+import { LatentlabError, parseIdx } from '../../src/node.js';
 import { mulberry32 } from '../helpers/seeded-random.js';
 import { idxBytes } from '../train/mini/synthetic-data.js';
 

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import {
   CLASS_NAMES, classifierGuidance, COLORS, defaultModelPath, dominantColor, GarmentClassifier, preprocessBatch, readImage, type RgbImage, StableDiffusionPipeline,
-} from '../../src/index.js';
+} from '../../src/node.js';
 import { parseReport, runCli, tempDir } from '../cli/run-cli.js';
 import { fixturePath } from '../helpers/fixtures.js';
 

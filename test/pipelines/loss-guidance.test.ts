@@ -8,7 +8,7 @@ import {
   AutoencoderKL, AutoencoderTiny, blueLoss, DDIMScheduler, DPMSolverMultistepScheduler, Generator, grad, Graph, HeunDiscreteScheduler, KDPM2DiscreteScheduler,
   LMSDiscreteScheduler, LossGuide, Module, ops as op, readImage, type Scheduler, schedulerFromPretrained, StableDiffusionImg2ImgPipeline,
   StableDiffusionPipeline, Tensor, type Value, vaeDecoder,
-} from '../../src/index.js';
+} from '../../src/node.js';
 import { diff } from '../helpers/compare.js';
 import { fixturePath } from '../helpers/fixtures.js';
 

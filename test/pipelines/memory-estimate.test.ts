@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 
-import { checkMemory, estimateCallMemory, LatentlabError, type ModelConfigs, StableDiffusionPipeline } from '../../src/index.js';
+import { checkMemory, estimateCallMemory, LatentlabError, type ModelConfigs, StableDiffusionPipeline } from '../../src/node.js';
 import { fixturePath } from '../helpers/fixtures.js';
 
 const configs = async (): Promise<ModelConfigs> => {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { formatBytes, hubSettings, isHubModelId, terminalProgress } from '../../src/platform/node/hub.js';
-import { selectPipelineFiles } from '../../src/platform/node/hub/select.js';
+import { selectPipelineFiles } from '../../src/hub/select.js';
 import { parseModelIndex } from '../../src/weights/diffusers.js';
 import { tempCache } from './hub-repos.js';
 

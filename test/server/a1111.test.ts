@@ -7,7 +7,7 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { decodeImage, pngText } from '../../src/index.js';
+import { decodeImage, pngText } from '../../src/node.js';
 import type { RunningServer } from '../../src/server/start.js';
 import { runCli, tempDir } from '../cli/run-cli.js';
 import { A1111_TXT2IMG, call, start, TINY, TINY_SD2, until } from './helpers.js';

@@ -5,7 +5,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { decodeImage } from '../../src/index.js';
+import { decodeImage } from '../../src/node.js';
 import type { RunningServer } from '../../src/server/start.js';
 import { A1111_TXT2IMG, call, start, TINY, until } from './helpers.js';
 import { type Child, startRedis, startWorkerProcess } from './redis.js';

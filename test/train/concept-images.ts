@@ -3,7 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { encodePng, type RgbImage } from '../../src/index.js';
+import { encodePng, type RgbImage } from '../../src/node.js';
 
 export function conceptImage(k: number, size = 64): RgbImage {
   const data = new Uint8Array(size * size * 3);

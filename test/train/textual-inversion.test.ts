@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type AutoencoderKL, buildTextualInversionStepGraph, checkGradients, Generator, pixelValues, readEmbeddingFile, readTrainingImages, type RgbImage, StableDiffusionPipeline,
   Tensor, trainTextualInversion, type TrainTextualInversionOptions, learnedEmbedsBytes,
-} from '../../src/index.js';
+} from '../../src/node.js';
 import { TINY_SD15 } from '../cli/run-cli.js';
 import { writeConceptImages } from './concept-images.js';
 

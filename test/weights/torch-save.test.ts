@@ -2,7 +2,7 @@
 // executes nothing, as the fixture's A1111 and diffusers files do.
 import { describe, expect, it } from 'vitest';
 
-import { a1111EmbeddingBytes, Generator, readEmbeddingFile, TorchCheckpoint, torchSave } from '../../src/index.js';
+import { a1111EmbeddingBytes, Generator, readEmbeddingFile, TorchCheckpoint, torchSave } from '../../src/node.js';
 import { bytesSource } from '../../src/weights/byte-source.js';
 
 describe('torchSave', () => {

@@ -10,7 +10,7 @@ import { type Command, Option } from 'commander';
 
 import {
   AutoencoderKL, encodePng, LatentlabError, parseJson, postprocess, SafetensorsFile, Tensor,
-} from '../../index.js';
+} from '../../node.js';
 import { action, newCommand } from '../command.js';
 import { type GenerationSettings, modelName, pngTextFor, stringifyJson } from '../metadata.js';
 import { addModelOptions, isFolder, loadOptions, type ModelFlags, resolveFolder } from '../model.js';

@@ -15,7 +15,7 @@ import { type Command, Option } from 'commander';
 
 import {
   AutoencoderKL, encodePng, Generator, latentChannelGrid, preprocess, renderLabels, serializeSafetensors, tensorStats, type TensorStats,
-} from '../../index.js';
+} from '../../node.js';
 import { action, newCommand } from '../command.js';
 import { seedFor } from '../generation-flags.js';
 import { prepareInputImage } from '../input-image.js';

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 
 import {
   caption, CLASS_NAMES, COLORS, DEFAULT_FASHION_MNIST_DIR, defaultModelPath, evaluateMini, imageGrid, renderLabels, StableDiffusionPipeline, upscaleNearest, writePng,
-} from '../../index.js';
+} from '../../node.js';
 import { action, newCommand } from '../command.js';
 import { integerFlag, nonEmptyFlag } from '../values.js';
 

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 
 import { stat } from 'node:fs/promises';
 
-import { defaultModelPath, describeFile, describeFolder, describeFolderText, describeText, EXACT_PROMPTS_CHUNK, LatentlabError, readInfotextChunks, readPngText } from '../../index.js';
+import { defaultModelPath, describeFile, describeFolder, describeFolderText, describeText, EXACT_PROMPTS_CHUNK, LatentlabError, readInfotextChunks, readPngText } from '../../node.js';
 import { action, newCommand } from '../command.js';
 import { stringifyJson } from '../metadata.js';
 import { escapeControl } from '../terminal-text.js';

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 
 import { type Command, Option } from 'commander';
 
-import { fixLegacySchedulerConfig, linePlotSvg, type LineSeries, makeScheduler, parseJson, type Scheduler, svgToPng } from '../../index.js';
+import { fixLegacySchedulerConfig, linePlotSvg, type LineSeries, makeScheduler, parseJson, type Scheduler, svgToPng } from '../../node.js';
 import { action, newCommand } from '../command.js';
 import { DEFAULT_STEPS } from '../generation-flags.js';
 import { stringifyJson } from '../metadata.js';

@@ -3,7 +3,7 @@
 
 import type { Command } from 'commander';
 
-import { resolveSchedulerName, schedulerNames } from '../../index.js';
+import { resolveSchedulerName, schedulerNames } from '../../node.js';
 import { action, newCommand } from '../command.js';
 import { stringifyJson } from '../metadata.js';
 

@@ -10,7 +10,7 @@
 
 import { type Command, Option } from 'commander';
 
-import { CLIPTextModel, CLIPTokenizer, getPromptSchedule, parsePromptAttention, tokenizePrompts, tokenizePromptChunks } from '../../index.js';
+import { CLIPTextModel, CLIPTokenizer, getPromptSchedule, parsePromptAttention, tokenizePrompts, tokenizePromptChunks } from '../../node.js';
 import { action, newCommand } from '../command.js';
 import { addEmbeddingOptions, type EmbeddingFlags, loadEmbeddings, planEmbeddings } from '../embeddings.js';
 import { addPromptSyntaxOption, DEFAULT_PROMPT_SYNTAX } from '../generation-flags.js';

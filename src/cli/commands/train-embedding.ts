@@ -14,7 +14,7 @@ import { type Command, Option } from 'commander';
 import {
   a1111EmbeddingBytes, encodePng, LR_SCHEDULERS, type LrSchedulerName, learnedEmbedsBytes, readTrainingImages, StableDiffusionPipeline, torchSave,
   trainTextualInversion,
-} from '../../index.js';
+} from '../../node.js';
 import { action, newCommand } from '../command.js';
 import { flagError } from '../errors.js';
 import { seedFor } from '../generation-flags.js';

@@ -6,8 +6,7 @@ import { join, resolve } from 'node:path';
 
 import { type Command, Option } from 'commander';
 
-import { DEFAULT_FASHION_MNIST_DIR, MINI_RECIPE, SMOKE_RECIPE, svgToPng, trainMini } from '../../index.js';
-import { fileSystem } from '../../core/io.js';
+import { DEFAULT_FASHION_MNIST_DIR, fileSystem, MINI_RECIPE, SMOKE_RECIPE, svgToPng, trainMini } from '../../node.js';
 import { action, newCommand } from '../command.js';
 import { StepProgress } from '../progress.js';
 import { integerFlag, nonEmptyFlag, seedFlag } from '../values.js';

@@ -5,14 +5,14 @@
 //   an existing folder        -> returned as is
 //   a Hub id (org/name)       -> snapshots/<commit>/ in the Hub cache, downloading what is missing:
 //                                only model_index.json and the components the pipeline loads, in
-//                                safetensors, for the requested variant (./hub/select.ts)
+//                                safetensors, for the requested variant (src/hub/select.ts)
 //   offline (HF_HUB_OFFLINE=1, offline: true), or the Hub unreachable
 //                             -> the cached snapshot of refs/<revision>, if it holds everything;
 //                                else an error naming the missing files and how to get them
 //
 // What comes from @huggingface/hub: `modelInfo` (revision -> commit sha + file listing, through our
 // fetch), `getRepoFolderName` and `REGEX_COMMIT_HASH` (cache naming), `HUB_URL`. What is written
-// here, and why, is said at the top of each file under ./hub/: mostly that its downloadFileToCacheDir
+// here, and why, is said at the top of each file under ./hub/ and src/hub/ (the portable half: ids, file selection, progress, the fetch wrapper): mostly that its downloadFileToCacheDir
 // and snapshotDownload neither resume, verify, filter, report progress nor write refs/ as Python does.
 
 import { stat } from 'node:fs/promises';
@@ -21,17 +21,22 @@ import { resolve } from 'node:path';
 import { LatentlabError } from '../../core/errors.js';
 import { exists, RepoCache } from './hub/cache.js';
 import { fetchPipeline } from './hub/fetch-pipeline.js';
-import { HubClient, REFUSED_CODES, TRANSIENT_CODES, type HubContext } from './hub/http.js';
-import { repoIdProblem } from './hub/model-id.js';
-import { terminalProgress, type HubProgressCallback } from './hub/progress.js';
-import { SD_COMPONENTS } from './hub/select.js';
+import { HubClient, REFUSED_CODES, TRANSIENT_CODES, type HubContext } from '../../hub/http.js';
+import { repoIdProblem } from '../../hub/model-id.js';
+import { type HubProgressCallback, type ProgressStream, terminalProgress as progressOn } from '../../hub/progress.js';
+import { SD_COMPONENTS } from '../../hub/select.js';
 import { hubSettings, type HubOptions } from './hub/settings.js';
 import { checkSnapshot } from './hub/snapshot.js';
 
-export { isHubModelId, repoIdProblem } from './hub/model-id.js';
-export { formatBytes, terminalProgress, type HubProgressCallback, type HubProgressEvent, type ProgressStream } from './hub/progress.js';
-export { SD_COMPONENTS } from './hub/select.js';
+export { isHubModelId, repoIdProblem } from '../../hub/model-id.js';
+export { formatBytes, type HubProgressCallback, type HubProgressEvent, type ProgressStream } from '../../hub/progress.js';
+export { SD_COMPONENTS } from '../../hub/select.js';
 export { hfHome, hubCacheDir, hubSettings, type HubOptions, type HubSettings } from './hub/settings.js';
+
+/** The terminal progress bar (src/hub/progress.ts), on stderr unless told otherwise. */
+export function terminalProgress(stream: ProgressStream = process.stderr): HubProgressCallback {
+  return progressOn(stream);
+}
 
 export interface ResolveModelOptions extends HubOptions {
   /** Branch, tag or full commit sha (default "main"). */

@@ -1,6 +1,6 @@
 // The Node platform: registers the node:fs FileSystem, the onnxruntime-node graph runtime, the
 // Hugging Face Hub model resolver and the machine's memory and cores. Importing 'latentlab'
-// (src/index.ts) imports this first.
+// (src/node.ts) imports this first.
 import { setFileSystem } from '../../core/io.js';
 import { setModelResolver } from '../../core/model-resolver.js';
 import { setSystemResources } from '../../core/system.js';

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 
 import {
   caption, COLORS, dominantColor, drawExample, featureGaussian, frechetDistance, hueToRgb, idxImagesAndLabels, LatentlabError, loadFashionMnist, parseIdx, tintedBatch,
-} from '../../../src/index.js';
+} from '../../../src/node.js';
 import { idxBytes } from './synthetic-data.js';
 
 const images = () => {

@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import {
   GarmentClassifier, loadFashionMnist, MINI_CLASSIFIER_CONFIG, parseGarmentClassifierConfig, SMOKE_RECIPE, StableDiffusionPipeline, trainClassifier, trainMini,
-} from '../../../src/index.js';
+} from '../../../src/node.js';
 import { ConfigReader } from '../../../src/models/config-reader.js';
 import { writeSyntheticFashionMnist } from './synthetic-data.js';
 

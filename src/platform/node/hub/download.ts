@@ -19,7 +19,7 @@ import { createReadStream } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 
 import { LatentlabError } from '../../../core/errors.js';
-import type { FileMeta, HubClient } from './http.js';
+import type { FileMeta, HubClient } from '../../../hub/http.js';
 
 const ATTEMPTS = 5;
 const RETRY_DELAY_MS = 200;

@@ -16,9 +16,9 @@ import { modelInfo } from '@huggingface/hub';
 import { LatentlabError } from '../../../core/errors.js';
 import { exists, linkBlob, REGEX_COMMIT_HASH, type RepoCache } from './cache.js';
 import { downloadBlob } from './download.js';
-import type { FileMeta, HubClient } from './http.js';
-import type { HubProgressCallback } from './progress.js';
-import { selectPipelineFiles, type SelectOptions, type Selection } from './select.js';
+import type { FileMeta, HubClient } from '../../../hub/http.js';
+import type { HubProgressCallback } from '../../../hub/progress.js';
+import { selectPipelineFiles, type SelectOptions, type Selection } from '../../../hub/select.js';
 import { checkSnapshot, readModelIndex, shardsOf } from './snapshot.js';
 
 export interface FetchResult {

@@ -22,29 +22,9 @@ import { join } from 'node:path';
 import { HUB_URL } from '@huggingface/hub';
 
 import { LatentlabError } from '../../../core/errors.js';
+import type { HubOptions, HubSettings } from '../../../hub/settings.js';
 
-/** The settings a caller may pass; each one overrides its environment variable. */
-export interface HubOptions {
-  /** Hub cache folder (the one holding `models--org--name`); default from HF_HUB_CACHE / HF_HOME. */
-  cacheDir?: string;
-  /** Hub base URL; default HF_ENDPOINT or https://huggingface.co. */
-  endpoint?: string;
-  /** Access token (`hf_...`); `false` sends none even if HF_TOKEN or a token file exists. */
-  token?: string | false;
-  /** Never touch the network (HF_HUB_OFFLINE=1). */
-  offline?: boolean;
-}
-
-export interface HubSettings {
-  readonly cacheDir: string;
-  readonly endpoint: string;
-  readonly token?: string;
-  /** Where the token came from, for error messages ("HF_TOKEN", "the token file ~/.cache/...", ...). */
-  readonly tokenSource?: string;
-  readonly offline: boolean;
-  /** Where a token file would be read from (for hints). */
-  readonly tokenPath: string;
-}
+export type { HubOptions, HubSettings };
 
 type Env = Readonly<Record<string, string | undefined>>;
 

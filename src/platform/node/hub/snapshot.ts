@@ -10,7 +10,7 @@ import { LatentlabError } from '../../../core/errors.js';
 import { parseModelIndex, readConfigFile, type ModelIndex } from '../../../weights/diffusers.js';
 import { JsonSyntaxError, parseJson } from '../../../weights/pyjson.js';
 import { checkRepoPath, listSnapshot } from './cache.js';
-import { selectPipelineFiles, type SelectOptions, type Selection } from './select.js';
+import { selectPipelineFiles, type SelectOptions, type Selection } from '../../../hub/select.js';
 
 export interface SnapshotCheck {
   /** Repo paths of every file the pipeline uses that the folder has (shards included). */

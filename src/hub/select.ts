@@ -18,7 +18,7 @@
 //   whatever the index's weight_map names, so they are added once the index itself is local
 //   (./snapshot.ts), not guessed from file names.
 
-import type { ComponentSpec, ModelIndex } from '../../../weights/diffusers.js';
+import type { ComponentSpec, ModelIndex } from '../weights/diffusers.js';
 
 /** The components a Stable Diffusion pipeline loads; the others in model_index.json are skipped. */
 export const SD_COMPONENTS: readonly string[] = ['text_encoder', 'tokenizer', 'unet', 'vae', 'scheduler'];

@@ -1,6 +1,6 @@
 // Progress of a Hub download, as events for library users (`onProgress`) and a one-line terminal
-// renderer for the CLI (redrawn in place on a TTY, like huggingface_hub's tqdm bars; silent
-// otherwise, except for warnings, which are always printed).
+// renderer (redrawn in place on a TTY, like huggingface_hub's tqdm bars; silent otherwise, except
+// for warnings, which are always printed). Portable: the caller hands in the stream (process.stderr).
 
 /** What resolveModel reports while it works. */
 export type HubProgressEvent =
@@ -41,7 +41,7 @@ export function formatBytes(n: number): string {
  * A progress callback that draws one bar on `stream` when it is a TTY:
  * `unet/diffusion_pytorch_model.fp16.safetensors  [########------]  45%  780 MB / 1.7 GB  3/12 files  12.3 MB/s`
  */
-export function terminalProgress(stream: ProgressStream = process.stderr): HubProgressCallback {
+export function terminalProgress(stream: ProgressStream): HubProgressCallback {
   let last = 0;
   let started = 0;
   let filesDone = 0;

@@ -11,7 +11,7 @@
 // passed as the library's `accessToken`: that one goes to every URL and must start with "hf_",
 // which Python does not require (mirrors and enterprise Hubs issue other tokens).
 
-import { LatentlabError } from '../../../core/errors.js';
+import { LatentlabError } from '../core/errors.js';
 import type { HubSettings } from './settings.js';
 
 /** What a request is about, for error messages. */
