@@ -18,12 +18,14 @@ export async function main(argv: string[] = []) {
   const { vae, scheduler } = pipe;
 
   // Generate, keeping what the callback reports after every step: the latents, the guided model
-  // output and the scheduler's x̂₀. σ of each step is read from the schedule as we go.
+  // output and the scheduler's x̂₀. σ of each step is read from the schedule that ran.
   const steps: (StepInfo & { sigma?: number })[] = [];
-  await pipe.call({
+  const result = await pipe.call({
     prompt: args.prompt, seed: args.seed, numInferenceSteps: args.steps, guidanceScale: args.guidanceScale,
-    callback: (info) => void steps.push({ ...info, sigma: scheduler.sigmas?.[info.step] }),
+    callback: (info) => void steps.push({ ...info }),
   });
+  // Each call runs its own copy of the scheduler; the one that ran comes back with the output.
+  for (const s of steps) s.sigma = result.scheduler.sigmas?.[s.step];
 
   // A few evenly spaced steps, first and last included.
   const n = Math.min(args.shown, steps.length);
