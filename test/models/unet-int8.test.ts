@@ -117,13 +117,16 @@ describe('an int8 UNet against float32', () => {
     expect(files.some((f) => /^calibration-.*\.json$/.test(f))).toBe(true);
     // Quantised once: a second model on the same weights reuses the file.
     const before = statSync(join(cache, weightsFile)).mtimeMs;
+    // The folder may be shared with other int8 tests (npm run test:optimized): no NEW file is the check.
+    const int8Files = () => readdirSync(cache).filter((f) => f.startsWith('int8-')).length;
+    const count = int8Files();
     const again = await UNet2DConditionModel.fromPretrained(dir, { precision: 'int8' });
     again.int8CalibrationContext = ehs;
     const sample = g.randn([1, 4, 16, 16]);
     const [x, y] = [await again.forward(sample, 300, ehs), await again.forward(sample, 300, ehs)];
     expect(Array.from(x.sample.data)).toEqual(Array.from(y.sample.data));
     expect(statSync(join(cache, weightsFile)).mtimeMs).toBe(before);
-    expect(readdirSync(cache).filter((f) => f.startsWith('int8-')).length).toBe(1);
+    expect(int8Files()).toBe(count);
     expect(existsSync(join(cache, weightsFile))).toBe(true);
     await again.release();
     await fp32.release();
