@@ -42,6 +42,13 @@ function promptList(prompt: string | readonly string[]): string[] {
   return prompts;
 }
 
+/** The part of the schedule img2img runs (diffusers `get_timesteps`). */
+export function img2imgTimesteps(timesteps: readonly number[], order: number, steps: number, strength: number): { timesteps: number[]; tStart: number } {
+  const initTimestep = Math.min(Math.trunc(steps * strength), steps); // Python int(N·strength): truncation of the double product
+  const tStart = Math.max(steps - initTimestep, 0);
+  return { timesteps: timesteps.slice(tStart * order), tStart };
+}
+
 export class PipelineBase {
   readonly tokenizer;
   readonly textEncoder;
@@ -198,6 +205,36 @@ export class PipelineBase {
     const guidanceScale = o.guidanceScale ?? 7.5;
     checkLossGuidance(o.lossGuidance);
     return { steps, guidanceScale, guidance: usesClassifierFreeGuidance(this.unet, guidanceScale) };
+  }
+
+  /**
+   * What img2img and inpainting do before they encode the image: the shared checks, a scheduler of
+   * their own, the loss guide, the prompt embeddings, the generator, and the schedule shortened by
+   * `strength` with the scheduler's begin index set (diffusers' get_timesteps + set_begin_index).
+   */
+  protected async prepareImageCall(o: CommonCallOptions, images: readonly RgbImage[], strength: number) {
+    const f = this.vaeScaleFactor;
+    const { steps, guidanceScale, guidance } = this.checkCommon(o);
+    this.admit(o, images[0], guidance, true);
+    const scheduler = this.schedulerFor(o);
+    const guide = this.lossGuide(o, scheduler, images[0].height / f, images[0].width / f);
+    const { embeds, batch } = await this.promptEmbeddings(o, guidance, steps);
+    await this.doneWith(this.textEncoder);
+    if (batch % images.length !== 0) {
+      throw new LatentlabError('PIPELINE_ARGUMENT', `${images.length} input images cannot be spread over a batch of ${batch} (prompts × numImagesPerPrompt)`, {
+        key: 'image', hint: 'pass one image, or one per prompt',
+      });
+    }
+    const { generator, seed } = this.generatorFor(o);
+    scheduler.setTimesteps(steps);
+    const { timesteps, tStart } = img2imgTimesteps(scheduler.timesteps, scheduler.order, steps, strength);
+    if (steps - tStart < 1) { // diffusers: "num_inference_steps … is < 1" (PNDM's extra timestep aside, no step would run)
+      throw new LatentlabError('PIPELINE_ARGUMENT', `numInferenceSteps ${steps} with strength ${strength} runs no step (int(${steps} × ${strength}) = 0)`, {
+        key: 'strength', hint: `use at least ${Math.ceil(1 / strength)} steps for this strength`,
+      });
+    }
+    scheduler.setBeginIndex(tStart * scheduler.order);
+    return { steps, guidanceScale, guidance, scheduler, guide, embeds, batch, generator, seed, timesteps };
   }
 
   /** The loss guide for latents of h × w (its graphs built, so a faulty loss fails before the loop), or none. */

@@ -7,7 +7,6 @@
 //   latents = scheduler.add_noise(z0, noise, timesteps[0])                   (no init_noise_sigma)
 //   then the shared loop over `timesteps` and the decode, as txt2img.
 
-import { LatentlabError } from '../core/errors.js';
 import { PipelineBase, PipelineOutput } from './base.js';
 import { type Img2ImgOptions, img2imgOptionsSchema, parseCallOptions } from './call-options.js';
 import { loadPipelineComponents, type PipelineComponents, PipelineLoadOptions } from './components.js';
@@ -17,13 +16,7 @@ import { imageToLatents } from './latents.js';
 import { defaultModelPath } from './default-model.js';
 
 export type { Img2ImgOptions } from './call-options.js';
-
-/** The part of the schedule img2img runs (diffusers `get_timesteps`). */
-export function img2imgTimesteps(timesteps: readonly number[], order: number, steps: number, strength: number): { timesteps: number[]; tStart: number } {
-  const initTimestep = Math.min(Math.trunc(steps * strength), steps); // Python int(N·strength): truncation of the double product
-  const tStart = Math.max(steps - initTimestep, 0);
-  return { timesteps: timesteps.slice(tStart * order), tStart };
-}
+export { img2imgTimesteps } from './base.js';
 
 export class StableDiffusionImg2ImgPipeline extends PipelineBase {
   constructor(c: PipelineComponents) {
@@ -45,22 +38,7 @@ export class StableDiffusionImg2ImgPipeline extends PipelineBase {
     const o = parseCallOptions(img2imgOptionsSchema, options);
     const strength = o.strength ?? 0.8; // in (0, 1]: checked by the schema
     const images = this.inputImages(o.image);
-    const f = this.vaeScaleFactor;
-    const { steps, guidanceScale, guidance } = this.checkCommon(o);
-    this.admit(o, images[0], guidance, true);
-    const scheduler = this.schedulerFor(o);
-    const guide = this.lossGuide(o, scheduler, images[0].height / f, images[0].width / f);
-    const { embeds, batch } = await this.promptEmbeddings(o, guidance, steps);
-    await this.doneWith(this.textEncoder);
-    if (batch % images.length !== 0) {
-      throw new LatentlabError('PIPELINE_ARGUMENT', `${images.length} input images cannot be spread over a batch of ${batch} (prompts × numImagesPerPrompt)`, {
-        key: 'image', hint: 'pass one image, or one per prompt',
-      });
-    }
-    const { generator, seed } = this.generatorFor(o);
-    scheduler.setTimesteps(steps);
-    const { timesteps, tStart } = img2imgTimesteps(scheduler.timesteps, scheduler.order, steps, strength);
-    scheduler.setBeginIndex(tStart * scheduler.order);
+    const { guidanceScale, guidance, scheduler, guide, embeds, batch, generator, seed, timesteps } = await this.prepareImageCall(o, images, strength);
 
     // Encode: one posterior sample for the whole image batch (diffusers encodes the batch at once).
     let z0 = await imageToLatents(this.vae, images, generator);

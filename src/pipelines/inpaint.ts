@@ -29,7 +29,6 @@ import { type InpaintOptions, inpaintOptionsSchema, parseCallOptions } from './c
 import { loadPipelineComponents, type PipelineLoadOptions } from './components.js';
 import { defaultModelPath } from './default-model.js';
 import { repeatEach } from './encode-prompt.js';
-import { img2imgTimesteps } from './img2img.js';
 import { loadSingleFileComponents, type SingleFileLoadOptions } from './single-file.js';
 import { catChannels, scale } from '../core/tensor-math.js';
 
@@ -96,26 +95,7 @@ export class StableDiffusionInpaintPipeline extends PipelineBase {
     const images = this.inputImages(o.image);
     const masks = this.inputMasks(o.maskImage as GrayImage | RgbImage | readonly (GrayImage | RgbImage)[], images, o.maskBlur ?? 0);
     const f = this.vaeScaleFactor;
-    const { steps, guidanceScale, guidance } = this.checkCommon(o);
-    this.admit(o, images[0], guidance, true);
-    const scheduler = this.schedulerFor(o);
-    const guide = this.lossGuide(o, scheduler, images[0].height / f, images[0].width / f);
-    const { embeds, batch } = await this.promptEmbeddings(o, guidance, steps);
-    await this.doneWith(this.textEncoder);
-    if (batch % images.length !== 0) {
-      throw new LatentlabError('PIPELINE_ARGUMENT', `${images.length} input images cannot be spread over a batch of ${batch} (prompts × numImagesPerPrompt)`, {
-        key: 'image', hint: 'pass one image, or one per prompt',
-      });
-    }
-    const { generator, seed } = this.generatorFor(o);
-    scheduler.setTimesteps(steps);
-    const { timesteps, tStart } = img2imgTimesteps(scheduler.timesteps, scheduler.order, steps, strength);
-    if (steps - tStart < 1) { // diffusers: "num_inference_steps … is < 1" (PNDM's extra timestep aside, no step would run)
-      throw new LatentlabError('PIPELINE_ARGUMENT', `numInferenceSteps ${steps} with strength ${strength} runs no step (int(${steps} × ${strength}) = 0)`, {
-        key: 'strength', hint: `use at least ${Math.ceil(1 / strength)} steps for this strength`,
-      });
-    }
-    scheduler.setBeginIndex(tStart * scheduler.order);
+    const { guidanceScale, guidance, scheduler, guide, embeds, batch, generator, seed, timesteps } = await this.prepareImageCall(o, images, strength);
 
     const init = preprocessBatch(images); // [N, 3, H, W] in [−1, 1]
     const isStrengthMax = strength === 1;
