@@ -49,15 +49,23 @@ async function main(): Promise<void> {
   const queue = withPeak ? [peakProbe, ...cases] : cases;
   const machine = machineInfo();
   const results: Result[] = [];
+  // A case that fails is named at the end; the rows measured before and after it still print.
+  const failed: string[] = [];
   for (const [i, c] of queue.entries()) {
     process.stderr.write(`[${i + 1}/${queue.length}] ${c.name} … `);
     // The peak probe keeps at least its own run count: its best run is the machine's capability.
     const runs = c === peakProbe ? Math.max(args.runs ?? 0, c.runs ?? 5) : (args.runs ?? c.runs ?? 5);
-    const r = args.isolate && c.isolate && queue.length > 1
-      ? await measureInChild(c, args)
-      : await measure(c, { runs, warmup: args.warmup ?? c.warmup ?? 1, idleWait: args.idleWait });
-    process.stderr.write(`${r.medianMs.toFixed(1)} ms\n`);
-    results.push(r);
+    try {
+      const r = args.isolate && c.isolate && queue.length > 1
+        ? await measureInChild(c, args)
+        : await measure(c, { runs, warmup: args.warmup ?? c.warmup ?? 1, idleWait: args.idleWait });
+      process.stderr.write(`${r.medianMs.toFixed(1)} ms\n`);
+      results.push(r);
+    } catch (e) {
+      if (c === peakProbe || queue.length === 1) throw e;
+      process.stderr.write(`failed: ${e instanceof Error ? e.message : String(e)}\n`);
+      failed.push(c.name);
+    }
   }
   // The peak is the probe's fastest run: a capability of the machine, which other jobs on a shared
   // box can only lower. Every other row divides its median GFLOP/s by it.
@@ -65,6 +73,10 @@ async function main(): Promise<void> {
   for (const r of results) r.fractionOfPeak = peak && r.gflops !== null ? r.gflops / peak : null;
   const report: Report = { machine, peakGflops: peak, ...(args.compile || args.pipeline ? { settings } : {}), results };
   console.log(args.json ? formatJson(report) : formatTable(report));
+  if (failed.length) {
+    console.error(`failed: ${failed.join(', ')} (their errors are above)`);
+    process.exitCode = 1;
+  }
 }
 
 /**

@@ -12,8 +12,8 @@
 // transformer block — attn1/attn2 q, k, v, out, ff, proj_in/out: 192 modules — the layout of a
 // typical civitai character/style LoRA. Its values do not change the speed.
 
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 import type { WeightData } from '../../src/core/external.js';
 import { Tensor } from '../../src/core/tensor.js';
@@ -127,7 +127,10 @@ function unetCall(name: string, mode: 'graph' | 'merged'): BenchCase {
 
 async function ensureSingleFile(folder: string): Promise<string> {
   const file = join(benchCacheDir(), 'single-file', 'sd15-random.safetensors'); // shared with npm run check:full-size
-  if (!existsSync(file)) await savePipelineAsSingleFile(folder, file);
+  if (!existsSync(file)) {
+    mkdirSync(dirname(file), { recursive: true });
+    await savePipelineAsSingleFile(folder, file);
+  }
   return file;
 }
 
