@@ -12,7 +12,10 @@
 // (int8 − fp32) over the RMS of the fp32 output. Times: median and min over --runs (default 7) after a
 // warm-up, with the share of the CPU other processes used meanwhile.
 //
-//   npm run bench:int8 -- [--runs N] [--only conv|gemm] [--level extended|all]
+// --weight-bits 7 quantises the weights to [−63, 63] (ORT's "reduce range"): on x86 without VNNI the
+// u8s8 kernels' VPMADDUBSW saturates int16 with 8-bit weights (core/quantize.ts).
+//
+//   npm run bench:int8 -- [--runs N] [--only conv|gemm] [--level extended|all] [--weight-bits 7|8]
 
 import * as ort from 'onnxruntime-node';
 
@@ -36,6 +39,8 @@ const flag = (name: string) => {
 const RUNS = Number(flag('runs') ?? 7);
 const ONLY = flag('only');
 const LEVEL = (flag('level') ?? 'all') as Level;
+const BITS = Number(flag('weight-bits') ?? 8) as 7 | 8;
+if (BITS !== 7 && BITS !== 8) throw new Error(`--weight-bits must be 7 or 8, got ${flag('weight-bits')}`);
 
 function model(e: Emitter, input: [string, number[]], output: string): Uint8Array {
   e.nodes.push({ input: [output], output: ['y'], name: 'out', op_type: 'Identity', attribute: [] });
@@ -66,7 +71,7 @@ function qdq(e: Emitter, x: string, r: { min: number; max: number }, unsigned: b
 
 /** DequantizeLinear of per-channel int8 weights along `axis` (the weights stored as int8 initializers). */
 function dqWeight(e: Emitter, w: Tensor<'float32'>, transposeTo?: number[]): string {
-  const { q, scales } = quantizePerChannel(w.data, w.shape);
+  const { q, scales } = quantizePerChannel(w.data, w.shape, BITS);
   let shape = [...w.shape];
   let data = q;
   let axis = 0;
@@ -91,7 +96,7 @@ function convVariants(w: Tensor<'float32'>, b: Tensor<'float32'>, xr: { min: num
     {
       name: 'QLinearConv (QOperator)', build: (e, x) => {
         const a = activationParams(xr); const c = activationParams(yr);
-        const { q, scales } = quantizePerChannel(w.data, w.shape);
+        const { q, scales } = quantizePerChannel(w.data, w.shape, BITS);
         const [xs, xz, ys, yz] = [e.float(a.scale), e.constant(u8([], Uint8Array.of(a.zeroPoint))), e.float(c.scale), e.constant(u8([], Uint8Array.of(c.zeroPoint)))];
         const bias = Int32Array.from(b.data, (v, o) => Math.round(v / (a.scale * scales[o])));
         const qy = e.op('QLinearConv', [e.op('QuantizeLinear', [x, xs, xz]), xs, xz, e.constant(i8([...w.shape], q)), e.constant(f32([scales.length], scales)),
@@ -104,7 +109,7 @@ function convVariants(w: Tensor<'float32'>, b: Tensor<'float32'>, xr: { min: num
 
 function gemmVariants(w: Tensor<'float32'>, b: Tensor<'float32'>, xr: { min: number; max: number }, yr: { min: number; max: number }): Variant[] {
   const [n, k] = w.shape;
-  const { q, scales } = quantizePerChannel(w.data, w.shape);
+  const { q, scales } = quantizePerChannel(w.data, w.shape, BITS);
   const qT = new Int8Array(q.length);
   for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) qT[j * n + i] = q[i * k + j];
   const dynamicParts = (e: Emitter, x: string) => e.node('DynamicQuantizeLinear', [x], {}, 3);
@@ -163,7 +168,7 @@ function relRms(a: Float32Array, ref: Float32Array): number {
 }
 
 async function main(): Promise<void> {
-  console.log(`int8 vs fp32, onnxruntime-node ${ort.env.versions.common ?? ''}, level ${LEVEL}, ${RUNS} runs; ${new Date().toISOString()}`);
+  console.log(`int8 vs fp32, onnxruntime-node ${ort.env.versions.common ?? ''}, level ${LEVEL}, ${BITS}-bit weights, ${RUNS} runs; ${new Date().toISOString()}`);
   console.log(['shape', 'variant', 'median ms', 'min ms', 'GOP/s', '× fp32', 'rel RMS err', 'others'].join(' | '));
   for (const sh of SHAPES) {
     const fanIn = sh.w.slice(1).reduce((a, b) => a * b, 1);

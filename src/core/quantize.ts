@@ -5,7 +5,10 @@
 //
 // Weights: symmetric, per output channel (ONNX Runtime's recommended S8S8 form): scale_o =
 // max|W_o| / 127, zero point 0, q ∈ [−127, 127] (−128 left out so that −q never overflows, as ORT's
-// quantiser does). Activations: asymmetric uint8 from a calibrated range [min, max] that always holds
+// quantiser does). With `bits: 7` ("reduce range"), q ∈ [−63, 63]: x86 CPUs without VNNI multiply
+// uint8 × int8 with VPMADDUBSW, which adds two products into a saturating int16 — 2·255·127 = 64 770
+// overflows it, 2·255·63 = 32 130 does not (ONNX Runtime's quantisation docs, "reduce_range").
+// Activations: asymmetric uint8 from a calibrated range [min, max] that always holds
 // 0 (0 must be exact: zero padding), scale = (max − min) / 255.
 
 /** Round half to even, as ONNX's QuantizeLinear (and numpy's rint). */
@@ -23,9 +26,11 @@ export interface PerChannelInt8 {
 
 /**
  * Symmetric per-channel int8 of `w` (shape `shape`), channels along axis 0 (PyTorch's [out, …]
- * weights). An all-zero channel gets scale 1 (any scale represents it exactly).
+ * weights), on `bits` bits (8: q ∈ [−127, 127]; 7: [−63, 63]). An all-zero channel gets scale 1
+ * (any scale represents it exactly).
  */
-export function quantizePerChannel(w: Float32Array, shape: readonly number[]): PerChannelInt8 {
+export function quantizePerChannel(w: Float32Array, shape: readonly number[], bits: 7 | 8 = 8): PerChannelInt8 {
+  const qmax = bits === 8 ? 127 : 63;
   const channels = shape[0];
   const per = w.length / channels;
   const q = new Int8Array(w.length);
@@ -33,9 +38,9 @@ export function quantizePerChannel(w: Float32Array, shape: readonly number[]): P
   for (let o = 0; o < channels; o++) {
     let max = 0;
     for (let i = o * per; i < (o + 1) * per; i++) max = Math.max(max, Math.abs(w[i]));
-    const s = Math.fround(max > 0 ? max / 127 : 1);
+    const s = Math.fround(max > 0 ? max / qmax : 1);
     scales[o] = s;
-    for (let i = o * per; i < (o + 1) * per; i++) q[i] = Math.max(-127, Math.min(127, roundHalfEven(w[i] / s)));
+    for (let i = o * per; i < (o + 1) * per; i++) q[i] = Math.max(-qmax, Math.min(qmax, roundHalfEven(w[i] / s)));
   }
   return { q, scales };
 }

@@ -50,6 +50,15 @@ describe('int8 quantisation arithmetic', () => {
       for (let i = o * per; i < (o + 1) * per; i++) expect(Math.abs(q[i] * scales[o] - w[i])).toBeLessThanOrEqual(scales[o] / 2 + 1e-7);
     }
   });
+
+  it('7-bit weights ("reduce range", for x86 without VNNI): scale max|W|/63, q within ±63, within half a step', () => {
+    const w = Float32Array.from([0.5, -1, 0.25, 0, 0, 0, 2, 1.00787401, -0.3]);
+    const { q, scales } = quantizePerChannel(w, [3, 3], 7);
+    expect(Array.from(scales)).toEqual([Math.fround(1 / 63), 1, Math.fround(2 / 63)]);
+    expect(q[1]).toBe(-63);
+    expect(Math.max(...Array.from(q, Math.abs))).toBe(63);
+    for (let i = 0; i < w.length; i++) expect(Math.abs(q[i] * scales[Math.floor(i / 3)] - w[i])).toBeLessThanOrEqual(scales[Math.floor(i / 3)] / 2 + 1e-7);
+  });
 });
 
 describe('the int8 lowering', () => {

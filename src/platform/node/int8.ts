@@ -5,14 +5,15 @@
 // (`<key>.q` int8, linears transposed to [in, out]; `<key>.scales` float32 per output channel),
 // beside the optimised-model cache (CompileOptions.optimizedModelCache, else $LATENTLAB_CACHE, else
 // ~/.cache/latentlab).
-// The hash covers the format version, every target's key, shape and family, and each weights file's
-// identity (path, size, mtime; bytes for in-memory weights): a rewritten checkpoint gets a new file.
+// The hash covers the format version, the weight bits (int8WeightBits), every target's key, shape and
+// family, and each weights file's identity (path, size, mtime; bytes for in-memory weights): a
+// rewritten checkpoint gets a new file.
 // ONNX Runtime maps the file in place like the checkpoint itself. Calibrated ranges are a small JSON
 // next to it, keyed also by the calibration model and the inputs it ran on.
 
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync, renameSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { arch, homedir } from 'node:os';
 import * as path from 'node:path';
 
 import { isExternal, type WeightData } from '../../core/external.js';
@@ -24,6 +25,22 @@ import { readWeightData, WeightSet, writeSafetensors } from '../../weights/index
 
 /** Bump when the stored layout or the quantisation rule changes: old files are then ignored. */
 const FORMAT = 'int8-v1';
+
+/**
+ * 8-bit weights where the CPU's int8 dot products do not saturate (x86 with AVX-512 VNNI or AVX-VNNI,
+ * and ARM's SDOT/UDOT), 7-bit ("reduce range") on other x86 CPUs: their u8s8 kernels use VPMADDUBSW,
+ * whose int16 pair sums overflow with 8-bit weights — measured on a Zen 2 host, a conv's relative
+ * error went from 1.2e-2 to 1.8e-1 (docs/benchmarks.md#int8).
+ */
+export function int8WeightBits(): 7 | 8 {
+  if (arch() !== 'x64') return 8;
+  try {
+    const flags = readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m)?.[1]?.split(/\s+/) ?? [];
+    return flags.includes('avx512_vnni') || flags.includes('avx_vnni') ? 8 : 7;
+  } catch {
+    return 7; // unknown x86: the safe choice (7-bit weights lose ~1 bit of precision, never overflow)
+  }
+}
 
 /** CompileOptions.optimizedModelCache, else $LATENTLAB_CACHE, else ~/.cache/latentlab. */
 export function int8CacheDir(options: CompileOptions): string {
@@ -41,7 +58,8 @@ function identity(w: WeightData): string {
 /** The int8 weights of `targets` (quantised now, or found on disk), as references into the cache file. */
 export async function int8Weights(targets: readonly Int8Target[], weights: ReadonlyMap<string, WeightData>, cacheDir: string): Promise<{ weights: Map<string, Int8Weight>; file?: string }> {
   if (targets.length === 0) return { weights: new Map() };
-  const h = createHash('sha256').update(FORMAT);
+  const bits = int8WeightBits();
+  const h = createHash('sha256').update(FORMAT).update(`bits ${bits}`);
   for (const t of targets) h.update(JSON.stringify([t.key, t.family, t.shape, identity(weights.get(t.key)!)]));
   const file = path.join(cacheDir, `int8-${h.digest('hex').slice(0, 20)}.safetensors`);
   if (!existsSync(file)) {
@@ -49,7 +67,7 @@ export async function int8Weights(targets: readonly Int8Target[], weights: Reado
     const tensors = new Map<string, Tensor>();
     for (const t of targets) {
       const w = (await readWeightData(weights.get(t.key)!)).toFloat32();
-      const { q, scales } = quantizePerChannel(w.data, w.shape);
+      const { q, scales } = quantizePerChannel(w.data, w.shape, bits);
       tensors.set(`${t.key}.q`, t.family === 'linear' ? transposed(q, w.shape[0], w.shape[1]) : new Tensor('int8', [...w.shape], q));
       tensors.set(`${t.key}.scales`, new Tensor('float32', [scales.length], scales));
     }
