@@ -88,7 +88,9 @@ async function loadModel(source: { url: string } | { files: FileList }): Promise
     throw new LatentlabError('DEVICE_UNAVAILABLE', 'this browser has no WebGPU adapter', { hint: 'choose WebAssembly' });
   }
   await state.pipe?.release();
-  state.pipe = await StableDiffusionPipeline.fromPretrained(folder, { releaseSessions: false, device, ...(hubId ? { onProgress: hubProgress() } : {}) });
+  // ?computeDtype=float16: compute in float16 (for WebGPU with shader-f16; WebAssembly emulates it).
+  const computeDtype = new URLSearchParams(location.search).get('computeDtype') === 'float16' ? 'float16' as const : undefined;
+  state.pipe = await StableDiffusionPipeline.fromPretrained(folder, { releaseSessions: false, device, computeDtype, ...(hubId ? { onProgress: hubProgress() } : {}) });
   await fillSchedulers();
   await refreshPrompt();
   await refreshSchedule();

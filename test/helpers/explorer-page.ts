@@ -34,8 +34,8 @@ export interface ExplorerPage {
   close(): Promise<void>;
 }
 
-/** Builds the explorer into a temporary folder, serves it with `modelDir` at /model/ and opens `query`. */
-export async function openExplorer(modelDir: string, query = ''): Promise<ExplorerPage> {
+/** Builds the explorer into a temporary folder, serves it with `modelDir` at /model/ and opens `query`; `args` are Chromium's flags. */
+export async function openExplorer(modelDir: string, query = '', args: readonly string[] = ['--disable-gpu']): Promise<ExplorerPage> {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`no Chromium at ${CHROMIUM}: install Debian's package (apt-get install chromium; .ci/run does) or set LATENTLAB_CHROMIUM`);
   }
@@ -45,7 +45,7 @@ export async function openExplorer(modelDir: string, query = ''): Promise<Explor
   try {
     await buildExplorer(join(dir, 'explorer'));
     server = await startExploreServer({ explorerDir: join(dir, 'explorer'), modelDir, port: 0 });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', ...args] });
     const page = await browser.newPage({ viewport: { width: 1280, height: 1600 } });
     const consoleErrors: string[] = [];
     page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
