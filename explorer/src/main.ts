@@ -1,11 +1,13 @@
 // The latentlab explorer: the deep dive's notebook as one page, running Stable Diffusion in the
 // browser on latentlab/web. Each panel is a cell of the notebook: prompt → tokens → embeddings,
 // the scheduler's timesteps and σ, the step-by-step generation (pausable, steppable), img2img with
-// its noised start, and the token-embedding swap. The model is a diffusers folder: a URL (the
-// `?model=` query, default the `model/` folder `latentlab explore` serves) or a folder you open.
+// its noised start, and the token-embedding swap. The model is a diffusers folder — a URL (the
+// `?model=` query, default the `model/` folder `latentlab explore` serves) or a folder you open —
+// or a Hub id (`?model=org/name`, from `?endpoint=` or huggingface.co, cached in the Cache API).
 
 import {
-  configureWebRuntime, crossOriginThreads, decodeImage, encodePng, formatA1111Parameters, LatentlabError, lastProviders, type RgbImage,
+  configureHub, configureWebRuntime, crossOriginThreads, decodeImage, encodePng, formatA1111Parameters, formatBytes, type HubProgressEvent, isHubModelId,
+  LatentlabError, lastProviders, type RgbImage,
   schedulerFromPretrained, schedulerName, StableDiffusionPipeline, webFileSystem, webgpuAvailable,
 } from 'latentlab/web';
 
@@ -29,6 +31,8 @@ export interface ExplorerState {
   startedAt: number;
   finishedAt: number;
   errors: string[];
+  /** The last Hub load: the commit, bytes downloaded, whether it came from the Cache API alone; and its warnings. */
+  hub?: { commit: string; downloadedBytes: number; offline: boolean; warnings: string[] };
   pipe?: StableDiffusionPipeline;
 }
 
@@ -62,16 +66,31 @@ async function busy(label: string, action: () => Promise<void>): Promise<void> {
   }
 }
 
+/** Progress of a Hub download in the status line; the outcome in state.hub. */
+function hubProgress(): (e: HubProgressEvent) => void {
+  const warnings: string[] = [];
+  return (e) => {
+    if (e.type === 'warning') warnings.push(e.message);
+    else if (e.type === 'download') setStatus(`Downloading ${e.path}: ${formatBytes(e.doneBytes)} / ${formatBytes(e.totalBytes)}`, 'busy');
+    else if (e.type === 'done') state.hub = { commit: e.commit, downloadedBytes: e.downloadedBytes, offline: e.offline, warnings };
+  };
+}
+
 async function loadModel(source: { url: string } | { files: FileList }): Promise<void> {
-  const folder = `/models/${mountCount++}`;
-  if ('url' in source) await webFileSystem.mountUrl(folder, source.url);
+  // A Hub id (org/name) goes to fromPretrained as it is: the web platform's Hub client fetches it.
+  const hubId = 'url' in source && isHubModelId(source.url) ? source.url : undefined;
+  const folder = hubId ?? `/models/${mountCount++}`;
+  if (hubId) state.hub = undefined;
+  else if ('url' in source) await webFileSystem.mountUrl(folder, source.url);
   else webFileSystem.mountFileList(folder, source.files);
   const device = (($('device') as HTMLSelectElement).value === 'webgpu' ? 'webgpu' : 'cpu') as 'cpu' | 'webgpu';
   if (device === 'webgpu' && !(await webgpuAvailable())) {
     throw new LatentlabError('DEVICE_UNAVAILABLE', 'this browser has no WebGPU adapter', { hint: 'choose WebAssembly' });
   }
   await state.pipe?.release();
-  state.pipe = await StableDiffusionPipeline.fromPretrained(folder, { releaseSessions: false, device });
+  // ?computeDtype=float16: compute in float16 (for WebGPU with shader-f16; WebAssembly emulates it).
+  const computeDtype = new URLSearchParams(location.search).get('computeDtype') === 'float16' ? 'float16' as const : undefined;
+  state.pipe = await StableDiffusionPipeline.fromPretrained(folder, { releaseSessions: false, device, computeDtype, ...(hubId ? { onProgress: hubProgress() } : {}) });
   await fillSchedulers();
   await refreshPrompt();
   await refreshSchedule();
@@ -125,6 +144,8 @@ let initImage: RgbImage | undefined;
 
 function wire(): void {
   const params = new URLSearchParams(location.search);
+  const endpoint = params.get('endpoint');
+  if (endpoint) configureHub({ endpoint });
   input('model-url').value = params.get('model') ?? 'model/';
   $('model-form').addEventListener('submit', (e) => {
     e.preventDefault();

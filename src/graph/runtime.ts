@@ -71,6 +71,15 @@ export interface CompileOptions {
    */
   precision?: 'fp32' | 'int8';
   /**
+   * 'float32' (default), or 'float16': the graph computes in float16 on float16 weights
+   * (graph/compute-dtype.ts; inputs and outputs stay float32, norms, softmax and the
+   * weight-free prefix such as the timestep embedding stay float32), so an fp16 checkpoint is not
+   * expanded to float32 in memory. For devices with float16 arithmetic (WebGPU with shader-f16);
+   * onnxruntime's CPU EP (Node, WebAssembly) runs it by casting around kernels it lacks in fp16,
+   * with no memory saved (docs/platforms.md#float16-compute). Not with precision 'int8' or trainable.
+   */
+  computeDtype?: 'float32' | 'float16';
+  /**
    * precision 'int8': inputs (feeds of the graph) to measure the static ops' activation ranges on —
    * a few typical calls. Without them the convs stay float32. The ranges are cached with the weights.
    */

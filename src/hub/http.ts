@@ -47,7 +47,12 @@ export const REFUSED_CODES: ReadonlySet<string> = new Set(['HUB_UNAUTHORIZED', '
 export class HubClient {
   private readonly origin: string;
 
-  constructor(readonly ctx: HubContext) {
+  /**
+   * `browser`: leave User-Agent and Accept-Encoding to the browser. It refuses to set them (they are
+   * forbidden request headers; a body it decompresses still arrives whole, with the sizes the Hub
+   * announces for the bytes), and where it allows them they only force a CORS preflight.
+   */
+  constructor(readonly ctx: HubContext, private readonly options: { browser?: boolean } = {}) {
     this.origin = new URL(ctx.settings.endpoint).origin;
   }
 
@@ -70,8 +75,10 @@ export class HubClient {
     const { token } = this.ctx.settings;
     if (token && new URL(url).origin === this.origin) headers.set('authorization', `Bearer ${token}`);
     else headers.delete('authorization');
-    if (!headers.has('accept-encoding')) headers.set('accept-encoding', 'identity');
-    headers.set('user-agent', 'latentlab (Hugging Face cache compatible)');
+    if (!this.options.browser) {
+      if (!headers.has('accept-encoding')) headers.set('accept-encoding', 'identity');
+      headers.set('user-agent', 'latentlab (Hugging Face cache compatible)');
+    }
     let res: Response;
     try {
       res = await fetch(url, { ...init, headers, signal: init.signal ?? AbortSignal.timeout(METADATA_TIMEOUT_MS) });

@@ -2,6 +2,13 @@
 // portable; reading them from the environment and the token file (as Python's huggingface_hub
 // does) is the Node platform's job (platform/node/hub/settings.ts), a browser has its own defaults.
 
+/**
+ * The Hub's own address (@huggingface/hub's HUB_URL). Spelled out here for the web platform: esbuild
+ * cannot bundle @huggingface/hub for a browser (its exports map sends `import` to the Node build,
+ * which imports node:fs), so the page's client imports nothing from it.
+ */
+export const HUB_ENDPOINT = 'https://huggingface.co';
+
 /** The settings a caller may pass; each one overrides its environment variable. */
 export interface HubOptions {
   /** Hub cache folder (the one holding `models--org--name`); default from HF_HUB_CACHE / HF_HOME. */

@@ -11,7 +11,8 @@ import { isExternal, WeightData } from '../core/external.js';
 import { fmtShape } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
 import type { Graph, Value } from '../graph/graph.js';
-import { Emitter, valueInfo } from './emitter.js';
+import { toFloat16Compute } from '../graph/compute-dtype.js';
+import { Emitter, onnxDtype, valueInfo } from './emitter.js';
 import type { OpName } from '../graph/op-types.js';
 import { calibrationOutputs, type Int8Lowering, int8Names, type Int8Target, reduceAll } from './int8.js';
 import { LOWERINGS } from './lower-ops.js';
@@ -31,10 +32,25 @@ export interface LowerOptions {
   trainable?: readonly string[];
   /** precision 'int8': these convs/linears in QDQ form on their int8 weights (int8.ts). */
   int8?: Int8Lowering;
+  /** 'float16': compute in float16 with float16 weights (graph/compute-dtype.ts); default 'float32'. */
+  computeDtype?: 'float32' | 'float16';
 }
 
 export function lowerToOnnx(graph: Graph, options: LowerOptions): Uint8Array {
-  return lower(graph, options).model;
+  return lower(withComputeDtype(graph, options), options).model;
+}
+
+function withComputeDtype(graph: Graph, options: LowerOptions): Graph {
+  const dtype = options.computeDtype ?? 'float32';
+  if (dtype === 'float32') return graph;
+  if (dtype !== 'float16') {
+    throw new LatentlabError('COMPILE_OPTIONS', `computeDtype is ${JSON.stringify(dtype)}; expected "float32" or "float16"`, { key: 'computeDtype', hint: 'use "float16" on devices with float16 arithmetic (WebGPU with shader-f16), else leave it unset' });
+  }
+  const clash = options.int8 ? 'precision "int8"' : options.trainable?.length ? 'trainable weights' : undefined;
+  if (clash) {
+    throw new LatentlabError('COMPILE_OPTIONS', `graph ${graph.name}: computeDtype "float16" cannot be combined with ${clash}`, { key: 'computeDtype', hint: `leave computeDtype unset (float32) with ${clash}` });
+  }
+  return toFloat16Compute(graph);
 }
 
 /**
@@ -98,6 +114,10 @@ function lower(graph: Graph, options: LowerOptions, calibrate?: ReadonlyMap<stri
     } else if (decl.dtype === 'float32' && (data.dtype === 'float16' || data.dtype === 'bfloat16' || data.dtype === 'float64')) {
       e.scope = decl.key;
       names.set(decl.value, e.op('Cast', [decl.key], { to: 1 }));
+    } else if (decl.dtype === 'float16' && (data.dtype === 'float32' || data.dtype === 'bfloat16' || data.dtype === 'float64')) {
+      // computeDtype 'float16' (graph/compute-dtype.ts) on a float32 file: folded to a float16 copy.
+      e.scope = decl.key;
+      names.set(decl.value, e.op('Cast', [decl.key], { to: onnxDtype('float16') }));
     } else {
       throw new LatentlabError('WEIGHTS_DTYPE', `weight "${decl.key}" is ${data.dtype}; the graph needs ${decl.dtype}`, { key: decl.key });
     }

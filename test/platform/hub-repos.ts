@@ -19,6 +19,22 @@ export const ID = 'latentlab-test/tiny-sd15';
 export const COMMIT = fakeCommit('tiny-sd15 v1');
 export const OLD_COMMIT = fakeCommit('tiny-sd15 v0');
 
+/** What a download without a variant fetches from the main test repo: the pipeline's files, nothing else. */
+export const DEFAULT_FILES = [
+  'model_index.json',
+  'scheduler/scheduler_config.json',
+  'text_encoder/config.json',
+  'text_encoder/model.safetensors',
+  'tokenizer/merges.txt',
+  'tokenizer/special_tokens_map.json',
+  'tokenizer/tokenizer_config.json',
+  'tokenizer/vocab.json',
+  'unet/config.json',
+  'unet/diffusion_pytorch_model.safetensors',
+  'vae/config.json',
+  'vae/diffusion_pytorch_model.safetensors',
+];
+
 /** Files a real SD repo has that a latentlab download must never request. */
 const EXTRAS: Record<string, Buffer> = {
   'README.md': Buffer.from('# tiny\n'),

@@ -11,7 +11,8 @@
 // token (404 with one), 401/403 + GatedRepo for a gated repo's files, 404 RevisionNotFound /
 // EntryNotFound. Range requests are honoured everywhere; `cutOnce` / `cutAlways` make the next download
 // of a file stop mid-way by destroying the socket, `expireOnce` refuses a CDN link once. Every request
-// is recorded.
+// is recorded. Both servers answer pages of another origin as huggingface.co does (CORS: any origin,
+// the Hub's headers exposed, preflights answered), so the browser tests can use them too.
 
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -105,6 +106,7 @@ export class FakeHub {
   }
 
   private handleHub(req: IncomingMessage, res: ServerResponse): void {
+    if (cors(req, res)) return;
     const path = decodeURIComponent(new URL(req.url!, 'http://x').pathname);
     const auth = req.headers.authorization;
     const token = auth?.replace(/^Bearer /, '');
@@ -136,6 +138,7 @@ export class FakeHub {
   }
 
   private handleCdn(req: IncomingMessage, res: ServerResponse): void {
+    if (cors(req, res)) return;
     const path = new URL(req.url!, 'http://x').pathname;
     const blob = this.blobs.get(path.replace(/^\/lfs\//, ''));
     this.requests.push({ method: req.method!, server: 'cdn', path, file: blob?.file, range: req.headers.range, auth: req.headers.authorization });
@@ -161,6 +164,16 @@ export class FakeHub {
     if (!cut) return void res.end(body);
     res.write(body.subarray(0, Math.floor(body.length / 2)), () => setTimeout(() => res.socket?.destroy(), 20));
   }
+}
+
+/** CORS headers on every answer; true when this was a preflight (answered here). */
+function cors(req: IncomingMessage, res: ServerResponse): boolean {
+  res.setHeader('Access-Control-Allow-Origin', '*');
+  res.setHeader('Access-Control-Expose-Headers', 'X-Repo-Commit, X-Linked-Etag, X-Linked-Size, ETag, X-Error-Code, X-Error-Message, Content-Range, Accept-Ranges, Content-Length');
+  if (req.method !== 'OPTIONS') return false;
+  res.writeHead(204, { 'Access-Control-Allow-Methods': 'GET, HEAD', 'Access-Control-Allow-Headers': 'authorization, range, content-type, user-agent', 'Access-Control-Max-Age': '600' });
+  res.end();
+  return true;
 }
 
 function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

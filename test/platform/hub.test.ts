@@ -12,7 +12,7 @@ import { LatentlabError } from '../../src/core/errors.js';
 import { DiffusersPipelineFolder } from '../../src/weights/diffusers.js';
 import { openWeights } from '../../src/weights/discovery.js';
 import { SafetensorsFile } from '../../src/weights/safetensors-file.js';
-import { COMMIT, FULL_FILES, ID, makeRepos, tempCache, TINY } from './hub-repos.js';
+import { COMMIT, DEFAULT_FILES, FULL_FILES, ID, makeRepos, tempCache, TINY } from './hub-repos.js';
 import { FakeHub, gitSha1, sha256 } from './hub-server.js';
 
 let hub: FakeHub;
@@ -21,20 +21,6 @@ beforeAll(async () => {
 });
 afterAll(async () => hub?.close());
 
-const DEFAULT_FILES = [
-  'model_index.json',
-  'scheduler/scheduler_config.json',
-  'text_encoder/config.json',
-  'text_encoder/model.safetensors',
-  'tokenizer/merges.txt',
-  'tokenizer/special_tokens_map.json',
-  'tokenizer/tokenizer_config.json',
-  'tokenizer/vocab.json',
-  'unet/config.json',
-  'unet/diffusion_pytorch_model.safetensors',
-  'vae/config.json',
-  'vae/diffusion_pytorch_model.safetensors',
-];
 const FP16_FILES = DEFAULT_FILES.map((f) => f.replace(/\.safetensors$/, '.fp16.safetensors'));
 
 const bytes = (a: ArrayBufferView) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);

@@ -23,6 +23,7 @@ import { exists, RepoCache } from './hub/cache.js';
 import { fetchPipeline } from './hub/fetch-pipeline.js';
 import { HubClient, REFUSED_CODES, TRANSIENT_CODES, type HubContext } from '../../hub/http.js';
 import { repoIdProblem } from '../../hub/model-id.js';
+import { checkRevision } from '../../hub/plan.js';
 import { type HubProgressCallback, type ProgressStream, terminalProgress as progressOn } from '../../hub/progress.js';
 import { SD_COMPONENTS } from '../../hub/select.js';
 import { hubSettings, type HubOptions } from './hub/settings.js';
@@ -143,15 +144,4 @@ function getCommands(ctx: HubContext, variant: string | undefined, missing?: rea
   const exclude = exact ? '' : ` --exclude "*.bin" "*.ckpt" "*.msgpack" "*.onnx*"`;
   return `with network (and HF_HUB_OFFLINE unset), run \`latentlab generate --model ${repoId}${flags} --prompt "..."\` once (it downloads what is missing), `
     + `or \`huggingface-cli download ${repoId}${revision !== 'main' ? ` --revision ${revision}` : ''} --include ${include.map((f) => `"${f}"`).join(' ')}${exclude}\``;
-}
-
-/** A revision is a branch, tag or sha; it also names a file under refs/, so it may not climb out of it. */
-function checkRevision(revision: string): string {
-  const parts = revision.split('/');
-  if (revision === '' || revision.startsWith('/') || revision.includes('\\') || parts.some((p) => p === '' || p === '.' || p === '..')) {
-    throw new LatentlabError('HUB_BAD_REVISION', `revision ${JSON.stringify(revision)} is not a branch, tag or commit name`, {
-      key: 'revision', hint: 'pass a branch or tag (e.g. "main", "v1.0", "refs/pr/3") or a 40-character commit sha',
-    });
-  }
-  return revision;
 }

@@ -234,7 +234,7 @@ export const nodeRuntime: Runtime = {
     const int8 = options.precision === 'int8' ? await prepareInt8(graph, weights, files) : undefined;
     if (int8?.file) real.set(int8.file, realpathSync(int8.file));
     const { folder, location } = weightsFolder(real);
-    const model = lowerToOnnx(graph, { weights, attention: options.attention, trainable: options.trainable, location, int8: int8?.lowering });
+    const model = lowerToOnnx(graph, { weights, attention: options.attention, trainable: options.trainable, computeDtype: options.computeDtype, location, int8: int8?.lowering });
     return createSession(model, graph.name, folder, [...real.values()], options, device);
   },
 };

@@ -8,7 +8,8 @@
 // those bytes into the WebAssembly heap, whose 4 GB cap is the hard limit here: an fp32 SD 1.5 UNet
 // (3.4 GB) does not fit beside its activations; fp16 files (1.7 GB) are read as they are, but the
 // Cast the lowering adds after each one is folded to float32 at session creation, so the heap
-// holds both (docs/explorer.md, "Limits").
+// holds both (docs/explorer.md, "Limits") — unless computeDtype is 'float16', where the weights
+// stay 16-bit (WebGPU with shader-f16; checked before the session).
 
 import * as ort from 'onnxruntime-web';
 
@@ -57,6 +58,27 @@ export async function webgpuAvailable(): Promise<boolean> {
     return (await gpu.requestAdapter()) !== null;
   } catch {
     return false;
+  }
+}
+
+interface GpuAdapterLike {
+  readonly features: { has(name: string): boolean };
+  readonly info?: { vendor?: string; architecture?: string };
+}
+
+/**
+ * computeDtype 'float16' on WebGPU needs float16 in shaders (the adapter feature "shader-f16"):
+ * refused here, before a session, where the adapter lacks it (SwiftShader, many integrated GPUs).
+ */
+async function requireShaderF16(): Promise<void> {
+  const gpu = (globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<GpuAdapterLike | null> } } }).navigator?.gpu;
+  const adapter = gpu ? await gpu.requestAdapter().catch(() => null) : null;
+  if (!adapter) throw new LatentlabError('DEVICE_UNAVAILABLE', 'WebGPU is not available in this browser (no adapter)', { hint: 'use device "cpu" (WebAssembly), or a browser with WebGPU enabled' });
+  if (!adapter.features.has('shader-f16')) {
+    const name = [adapter.info?.vendor, adapter.info?.architecture].filter(Boolean).join(' ') || 'unnamed';
+    throw new LatentlabError('DEVICE_UNSUPPORTED', `computeDtype "float16" on WebGPU needs the adapter feature "shader-f16", which this adapter (${name}) lacks`, {
+      key: 'computeDtype', hint: 'leave computeDtype unset (float32) on this device, or use a GPU and browser whose WebGPU offers shader-f16',
+    });
   }
 }
 
@@ -127,12 +149,13 @@ export const lastProviders = new Map<string, WebExecutionProvider>();
 export const webRuntime: Runtime = {
   async compile(graph: Graph, weights: ReadonlyMap<string, WeightData>, options: CompileOptions = {}): Promise<CompiledGraph> {
     const provider = providerFor(options);
+    if (provider === 'webgpu' && options.computeDtype === 'float16') await requireShaderF16();
     // One external-data entry per weights file, named by its position: ONNX Runtime matches
     // `location` strings against `path`, and a short name keeps the ModelProto small.
     const locations = new Map<string, string>();
     const trainable = new Set(options.trainable ?? []);
     for (const [key, w] of weights) if (!trainable.has(key) && isExternal(w) && !locations.has(w.file)) locations.set(w.file, `weights-${locations.size}.bin`);
-    const model = lowerToOnnx(graph, { weights, attention: options.attention, trainable: options.trainable, location: (file) => locations.get(file)! });
+    const model = lowerToOnnx(graph, { weights, attention: options.attention, trainable: options.trainable, computeDtype: options.computeDtype, location: (file) => locations.get(file)! });
     const fs = fileSystem();
     const externalData = await Promise.all([...locations].map(async ([file, path]) => ({ path, data: await fs.readBytes(file) })));
     const start = performance.now();

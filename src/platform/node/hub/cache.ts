@@ -16,6 +16,9 @@ import { dirname, join, relative, sep } from 'node:path';
 import { getRepoFolderName, REGEX_COMMIT_HASH } from '@huggingface/hub';
 
 import { LatentlabError } from '../../../core/errors.js';
+import { checkRepoPath } from '../../../hub/plan.js';
+
+export { checkRepoPath };
 
 export { REGEX_COMMIT_HASH };
 
@@ -75,16 +78,6 @@ export class RepoCache {
   /** Commits that have a snapshot folder (for hints). */
   async snapshots(): Promise<string[]> {
     return fsp.readdir(join(this.root, 'snapshots')).catch(() => []);
-  }
-}
-
-/** Rejects absolute paths, `..` and empty segments in a repo path (huggingface_hub#4540). */
-export function checkRepoPath(path: string, repoId: string): void {
-  const parts = path.split('/');
-  if (path.startsWith('/') || path.includes('\\') || parts.some((p) => p === '' || p === '.' || p === '..')) {
-    throw new LatentlabError('HUB_BAD_RESPONSE', `the repo ${repoId} lists the file ${JSON.stringify(path)}, which would be written outside its snapshot folder`, {
-      hint: 'refusing to download it; report the repo to its owner',
-    });
   }
 }
 

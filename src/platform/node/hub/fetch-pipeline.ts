@@ -18,7 +18,8 @@ import { exists, linkBlob, REGEX_COMMIT_HASH, type RepoCache } from './cache.js'
 import { downloadBlob } from './download.js';
 import type { FileMeta, HubClient } from '../../../hub/http.js';
 import type { HubProgressCallback } from '../../../hub/progress.js';
-import { selectPipelineFiles, type SelectOptions, type Selection } from '../../../hub/select.js';
+import { checkListed, checkSelection, notAPipeline } from '../../../hub/plan.js';
+import { selectPipelineFiles, type SelectOptions } from '../../../hub/select.js';
 import { checkSnapshot, readModelIndex, shardsOf } from './snapshot.js';
 
 export interface FetchResult {
@@ -53,12 +54,7 @@ export async function fetchPipeline(client: HubClient, cache: RepoCache, options
     await fetchSmall(index);
     for (const shard of await shardsOf(folder, index, repoId)) files.add(shard);
   }
-  const absent = [...files, ...selection.required].filter((f) => !listing.includes(f));
-  if (absent.length > 0) {
-    throw new LatentlabError('HUB_REPO_INCOMPLETE', `${repoId} at ${revision} (${commit}) lacks files the pipeline needs: ${[...new Set(absent)].sort().join(', ')}`, {
-      hint: 'this repo is not a complete diffusers Stable Diffusion pipeline: choose another revision or model',
-    });
-  }
+  checkListed([...files, ...selection.required], listing, repoId, revision, commit);
 
   const plan: FileMeta[] = [];
   for (const path of [...files].sort()) if (!(await exists(cache.pointer(commit, path)))) plan.push(await client.fileMeta(commit, path));
@@ -96,44 +92,4 @@ async function fetchFile(client: HubClient, cache: RepoCache, commit: string, pa
   await fsp.mkdir(cache.blobs, { recursive: true });
   if (!st) await downloadBlob(client, meta, blob, onBytes);
   await linkBlob(blob, pointer);
-}
-
-/** Turns what the selection found into errors (nothing usable) or warnings (variant fallback). */
-function checkSelection(selection: Selection, repoId: string, variant: string | undefined, listing: readonly string[], emit: HubProgressCallback): void {
-  const variants = variantsIn(listing);
-  if (!selection.variantFound) {
-    throw new LatentlabError('HUB_VARIANT_NOT_FOUND', `${repoId} has no "${variant}" weights in any component (safetensors variants found: ${variants.join(', ') || 'none'})`, {
-      key: 'variant', hint: variants.length > 0 ? `use one of: ${variants.map((v) => (v === 'default' ? 'no variant' : `variant "${v}"`)).join(', ')}` : 'this repo has no safetensors weights',
-    });
-  }
-  for (const w of selection.weights) {
-    if (w.fellBack) emit({ type: 'warning', message: `${repoId}: ${w.component} has no "${variant}" weights; using its default weights (${w.component}/${w.file}), as diffusers does` });
-    if (w.file) continue;
-    const safetensors = w.unusable.filter((n) => n.includes('.safetensors'));
-    if (safetensors.length > 0) {
-      throw new LatentlabError('HUB_VARIANT_NOT_FOUND', `${repoId}: ${w.component} has no ${variant ? `"${variant}"` : 'default (non-variant)'} weights, only ${safetensors.join(', ')}`, {
-        key: 'variant', hint: `choose a variant the repo has: ${variants.join(', ')} ("default" = no variant option)`,
-      });
-    }
-    throw new LatentlabError('HUB_NO_SAFETENSORS', `${repoId}: ${w.component} has no .safetensors weights${w.unusable.length > 0 ? ` (only ${w.unusable.join(', ')})` : ''}; latentlab reads safetensors only`, {
-      hint: `look for a safetensors conversion pull request on ${repoId}'s Community tab and pass its revision (refs/pr/N), or convert the model with diffusers (save_pretrained(..., safe_serialization=True))`,
-    });
-  }
-}
-
-/** Safetensors variants present in a listing ("default" for files without one), for messages. */
-function variantsIn(listing: readonly string[]): string[] {
-  const found = new Set<string>();
-  for (const path of listing) {
-    const m = /(?:^|\/)(?:diffusion_pytorch_model|model)(?:\.([^.\-/]+))?(?:-\d+-of-\d+)?\.safetensors$/.exec(path);
-    if (m) found.add(m[1] ?? 'default');
-  }
-  return [...found].sort();
-}
-
-function notAPipeline(repoId: string, revision: string, listing: readonly string[]): LatentlabError {
-  const single = listing.filter((f) => !f.includes('/') && /\.(safetensors|ckpt)$/.test(f));
-  return new LatentlabError('HUB_NOT_A_PIPELINE', `${repoId} at ${revision} has no model_index.json: it is not a diffusers pipeline${single.length > 0 ? ` (it holds single-file checkpoints: ${single.join(', ')})` : ''}`, {
-    hint: 'pass the id of a diffusers-format repo (one with model_index.json, unet/, vae/, text_encoder/, ...)',
-  });
 }

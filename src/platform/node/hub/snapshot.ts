@@ -6,10 +6,9 @@
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { LatentlabError } from '../../../core/errors.js';
 import { parseModelIndex, readConfigFile, type ModelIndex } from '../../../weights/diffusers.js';
-import { JsonSyntaxError, parseJson } from '../../../weights/pyjson.js';
-import { checkRepoPath, listSnapshot } from './cache.js';
+import { listSnapshot } from './cache.js';
+import { shardsFromIndex } from '../../../hub/plan.js';
 import { selectPipelineFiles, type SelectOptions, type Selection } from '../../../hub/select.js';
 
 export interface SnapshotCheck {
@@ -29,23 +28,7 @@ export async function readModelIndex(folder: string): Promise<ModelIndex> {
 /** The shard files (repo paths) named by the weight_map of a local `<component>/<index>.json`. */
 export async function shardsOf(folder: string, indexPath: string, repoId: string): Promise<string[]> {
   const file = join(folder, ...indexPath.split('/'));
-  const component = indexPath.split('/')[0];
-  let raw: unknown;
-  try {
-    raw = parseJson(await fsp.readFile(file, 'utf8'), { nonFinite: true });
-  } catch (e) {
-    if (!(e instanceof JsonSyntaxError)) throw e;
-    raw = undefined;
-  }
-  const map = (raw as { weight_map?: unknown } | undefined)?.weight_map;
-  if (map === null || typeof map !== 'object' || Array.isArray(map) || !Object.values(map).every((v) => typeof v === 'string')) {
-    throw new LatentlabError('WEIGHTS_BAD_INDEX', `${file}: expected {"weight_map": {tensor name: shard file}}`, {
-      file, hint: `the file is corrupt: delete it and download ${repoId} again`,
-    });
-  }
-  const shards = [...new Set(Object.values(map as Record<string, string>))].map((s) => `${component}/${s}`);
-  for (const s of shards) checkRepoPath(s, repoId);
-  return shards.sort();
+  return shardsFromIndex(await fsp.readFile(file, 'utf8'), indexPath, file, repoId);
 }
 
 /** Checks `folder` (a snapshot) against what the pipeline needs; see the header. */
