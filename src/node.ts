@@ -7,6 +7,7 @@ import './platform/node/index.js';
 export * from './index.js';
 
 export { readTrainingImages, type TrainingImagesOptions } from './platform/node/training-images.js';
+export { loraShortHash } from './platform/node/lora-hash.js';
 
 // image files (sharp): decode any format, encode PNG with text chunks, render SVG, resize
 export { decodeImage, encodePng, readImage, readPngText, renderSvg, resizeImage, svgToPng, writePng } from './platform/node/image.js';
