@@ -47,33 +47,48 @@ export interface ListedLora {
 }
 
 /**
- * Runs work under one LoRA set at a time: `run(key, apply, fn)` waits while work under another set
- * runs, switches the set with `apply` when it differs (once, for all who want it), then runs fn.
+ * Runs work under one LoRA set at a time: `run(key, apply, fn)` runs fn at once when the model has
+ * that set (or nothing runs: then `apply` switches it), else queues. Queued work is admitted in
+ * order when the running work is done — the first one's set, and with it every queued request
+ * wanting the same set — so a steady stream of one set cannot starve another.
  */
 export class LoraGate {
   private key = '';
   private running = 0;
   private applying: Promise<void> = Promise.resolve();
-  private waiters: (() => void)[] = [];
+  private queue: { key: string; apply: () => Promise<void>; admit: () => void }[] = [];
 
   async run<T>(key: string, apply: () => Promise<void>, fn: () => Promise<T>): Promise<T> {
-    while (this.key !== key) {
-      if (this.running === 0) {
-        this.key = key; // set before the await, so work wanting this set joins and one wanting another waits
-        this.applying = apply().catch((e: unknown) => {
-          this.key = '\u0000unapplied'; // the next request applies its set again
-          throw e;
-        });
-        break;
-      }
-      await new Promise<void>((r) => this.waiters.push(r));
-    }
-    this.running++;
+    if (this.queue.length === 0 && (this.key === key || this.running === 0)) this.enter(key, apply);
+    else await new Promise<void>((admit) => this.queue.push({ key, apply, admit }));
     try {
       await this.applying;
       return await fn();
     } finally {
-      if (--this.running === 0) this.waiters.splice(0).forEach((r) => r());
+      if (--this.running === 0) this.admitNext();
+    }
+  }
+
+  /** Synchronous, so nothing can slip in between the admission and the switch. */
+  private enter(key: string, apply: () => Promise<void>): void {
+    if (this.key !== key) {
+      this.key = key;
+      this.applying = apply().catch((e: unknown) => {
+        this.key = '\u0000unapplied'; // the next request applies its set again
+        throw e;
+      });
+    }
+    this.running++;
+  }
+
+  private admitNext(): void {
+    if (this.queue.length === 0) return;
+    const key = this.queue[0].key;
+    const now = this.queue.filter((q) => q.key === key);
+    this.queue = this.queue.filter((q) => q.key !== key);
+    for (const q of now) {
+      this.enter(q.key, q.apply);
+      q.admit();
     }
   }
 }
