@@ -8,6 +8,7 @@ export * from './index.js';
 
 export { readTrainingImages, type TrainingImagesOptions } from './platform/node/training-images.js';
 export { loraShortHash } from './platform/node/lora-hash.js';
+export { embeddingShortHash, listEmbeddingFiles } from './platform/node/embedding-files.js';
 
 // image files (sharp): decode any format, encode PNG with text chunks, render SVG, resize
 export { decodeImage, encodePng, readImage, readPngText, renderSvg, resizeImage, svgToPng, writePng } from './platform/node/image.js';

@@ -104,7 +104,16 @@ export function addA1111Routes(t: RouteTable, q: JobQueue, host: ModelHost, limi
     t.add({ method: 'get', path: `/sdapi/v1/${path}`, tag: 'A1111', summary: 'None on this server' }, (c) => c.json([]));
   }
   t.add({ method: 'get', path: '/sdapi/v1/scripts', tag: 'A1111', summary: 'No extension scripts' }, (c) => c.json({ txt2img: [], img2img: [] }));
-  t.add({ method: 'get', path: '/sdapi/v1/embeddings', tag: 'A1111', summary: 'Textual-inversion embeddings (none loaded)' }, (c) => c.json({ loaded: {}, skipped: {} }));
+  t.add({ method: 'get', path: '/sdapi/v1/embeddings', tag: 'A1111', summary: 'The --embeddings-dir embeddings the current model took, and those it skipped' }, async (c) => {
+    if (!host.embeddingsDir) return c.json({ loaded: {}, skipped: {} });
+    const m = await host.get(); // A1111 lists the loaded model's
+    const entry = (vectors: number | null, shape: number | null) => ({ step: null, sd_checkpoint: null, sd_checkpoint_name: null, shape, vectors });
+    const hidden = m.inpaint.textEncoder.config.hidden_size;
+    return c.json({
+      loaded: Object.fromEntries(m.embeddings.map((e) => [e.token, entry(e.tokens.length, hidden)])),
+      skipped: Object.fromEntries(m.skippedEmbeddings.map((e) => [e.name, entry(null, null)])),
+    });
+  });
   t.add({ method: 'get', path: '/sdapi/v1/cmd-flags', tag: 'A1111', summary: 'The server\'s command-line settings' }, (c) => c.json({
     api: true, nowebui: true, port: Number(new URL(c.req.url).port || 80), listen: false, 'api-auth': null, ckpt: host.current.path ? host.current.name : null,
   }));

@@ -9,10 +9,10 @@
 // another waits until they are done and then switches it (LoraGate).
 
 import { readdir, stat } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { basename, extname, join, resolve } from 'node:path';
 
 import {
-  LatentlabError, loadPipelineComponents, loadSingleFileComponents, type PipelineComponents, StableDiffusionImg2ImgPipeline, StableDiffusionInpaintPipeline,
+  embeddingShortHash, type EmbeddingReport, LatentlabError, listEmbeddingFiles, loadTextualInversion, loadPipelineComponents, loadSingleFileComponents, type PipelineComponents, StableDiffusionImg2ImgPipeline, StableDiffusionInpaintPipeline,
   StableDiffusionPipeline,
 } from '../node.js';
 
@@ -32,12 +32,17 @@ export interface LoadedModel {
   img2img?: StableDiffusionImg2ImgPipeline;
   inpaint: StableDiffusionInpaintPipeline;
   loras: LoraGate;
+  /** The --embeddings-dir files this model took (their tokens usable in prompts), and those it refused. */
+  embeddings: EmbeddingReport[];
+  skippedEmbeddings: { name: string; file: string; reason: string }[];
 }
 
 export interface ModelHostOptions {
   threads?: number;
   /** Where `<lora:name:w>` finds name.safetensors (A1111's models/Lora). */
   loraDir?: string;
+  /** Textual-inversion embeddings loaded into every model, each by its file name (A1111's embeddings/). */
+  embeddingsDir?: string;
 }
 
 /** A LoRA file of --lora-dir: `name` is what a prompt tag names (the file name without .safetensors). */
@@ -104,6 +109,10 @@ export class ModelHost {
     this.current = models[0];
   }
 
+  get embeddingsDir(): string | undefined {
+    return this.settings.embeddingsDir;
+  }
+
   get loraDir(): string | undefined {
     return this.settings.loraDir;
   }
@@ -157,12 +166,34 @@ export class ModelHost {
   private async load(model: ListedModel): Promise<LoadedModel> {
     const o = { releaseSessions: false, threads: this.settings.threads };
     const c: PipelineComponents = model.singleFile ? await loadSingleFileComponents(model.path, o) : await loadPipelineComponents(model.path, o);
+    const { embeddings, skippedEmbeddings } = await this.loadEmbeddings(c);
     const inpaint = new StableDiffusionInpaintPipeline(c);
     const plain = inpaint.unetInputKind === 'blend'; // a 4-channel UNet: txt2img and img2img too
     return {
-      model, inpaint, loras: new LoraGate(),
+      model, inpaint, loras: new LoraGate(), embeddings, skippedEmbeddings,
       txt2img: plain ? new StableDiffusionPipeline(c) : undefined, img2img: plain ? new StableDiffusionImg2ImgPipeline(c) : undefined,
     };
+  }
+
+  /**
+   * --embeddings-dir into one model's tokenizer and text encoder, file by file, as the CLI's flag
+   * (tokens = file names, in sorted order): a file this model cannot take (another model's vector
+   * size, a token it has) is skipped, as A1111 lists it under `skipped`, rather than failing the model.
+   */
+  private async loadEmbeddings(c: PipelineComponents): Promise<Pick<LoadedModel, 'embeddings' | 'skippedEmbeddings'>> {
+    const out: Pick<LoadedModel, 'embeddings' | 'skippedEmbeddings'> = { embeddings: [], skippedEmbeddings: [] };
+    if (this.settings.embeddingsDir === undefined) return out;
+    for (const file of await listEmbeddingFiles(this.settings.embeddingsDir)) {
+      const name = basename(file, extname(file));
+      try {
+        const [l] = await loadTextualInversion(c.tokenizer, c.textEncoder, file, { token: name });
+        out.embeddings.push({ file, token: l.token, tokens: l.tokens, ids: l.ids, hash: await embeddingShortHash(file) });
+      } catch (e) {
+        if (!(e instanceof LatentlabError)) throw e;
+        out.skippedEmbeddings.push({ name, file, reason: e.message });
+      }
+    }
+    return out;
   }
 
   async close(): Promise<void> {

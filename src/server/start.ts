@@ -17,6 +17,8 @@ export interface ServerSettings {
   threads?: number;
   /** Where `<lora:name:w>` prompt tags find name.safetensors. */
   loraDir?: string;
+  /** Textual-inversion embeddings for every model (A1111's embeddings/). */
+  embeddingsDir?: string;
   concurrency?: number;
   limits?: Partial<ServerLimits>;
   basicAuth?: readonly string[];
@@ -35,7 +37,7 @@ export interface RunningServer extends StartedServer {
 }
 
 export async function startServer(s: ServerSettings): Promise<RunningServer> {
-  const host = await ModelHost.create(s.models, { threads: s.threads, loraDir: s.loraDir });
+  const host = await ModelHost.create(s.models, { threads: s.threads, loraDir: s.loraDir, embeddingsDir: s.embeddingsDir });
   const maxPixels = s.limits?.maxPixels ?? 2048 * 2048;
   let queue: JobQueue;
   if (s.queueUrl) {

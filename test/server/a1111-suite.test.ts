@@ -7,7 +7,7 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { createRgbImage, decodeImage, encodePng, hiresFix, loraShortHash, parseA1111Parameters, pngText, type RgbImage, StableDiffusionPipeline } from '../../src/node.js';
+import { createRgbImage, decodeImage, embeddingShortHash, encodePng, hiresFix, loraShortHash, parseA1111Parameters, pngText, type RgbImage, StableDiffusionPipeline } from '../../src/node.js';
 import type { RunningServer } from '../../src/server/start.js';
 import { fixturePath } from '../helpers/fixtures.js';
 import { runCli, tempDir } from '../cli/run-cli.js';
@@ -17,6 +17,14 @@ const TINY_INPAINT = fixturePath('pipelines', 'tiny-sd15-inpaint');
 const LORA = fixturePath('lora', 'tiny-sd15-lora.kohya.safetensors');
 const loraDir = tempDir('latentlab-loras-');
 copyFileSync(LORA, join(loraDir, 'style.safetensors'));
+const TI = (f: string) => fixturePath('reference', 'tiny-sd15', 'textual_inversion', f);
+const embeddingsDir = tempDir('latentlab-embeddings-');
+copyFileSync(TI('learned_embeds.bin'), join(embeddingsDir, 'my-toy.bin'));
+copyFileSync(TI('my-style.pt'), join(embeddingsDir, 'oil-paint.pt'));
+const cliEmbeddings = tempDir('latentlab-embeddings-'); // the same, without the file no model takes
+copyFileSync(TI('learned_embeds.bin'), join(cliEmbeddings, 'my-toy.bin'));
+copyFileSync(TI('my-style.pt'), join(cliEmbeddings, 'oil-paint.pt'));
+copyFileSync(LORA, join(embeddingsDir, 'zz-not-an-embedding.safetensors'));
 
 let server: RunningServer;
 let base: string;
@@ -28,7 +36,7 @@ const b64 = async (image: RgbImage) => Buffer.from(await encodePng(image)).toStr
 const same = (a: RgbImage, b: RgbImage) => Buffer.from(a.data).equals(Buffer.from(b.data));
 
 beforeAll(async () => {
-  server = await start({ models: [TINY, TINY_INPAINT], loraDir });
+  server = await start({ models: [TINY, TINY_INPAINT], loraDir, embeddingsDir });
   base = server.url;
   init = (await call(base, 'POST', '/sdapi/v1/txt2img', { ...A1111_TXT2IMG, seed: 3 })).body.images[0];
   const m = createRgbImage(64, 64);
@@ -211,5 +219,23 @@ describe('<lora:name:w> tags with --lora-dir', () => {
     const r = await call(base, 'POST', '/sdapi/v1/txt2img', { ...A1111_TXT2IMG, steps: 2, prompt: 'x <lora:../../etc/passwd:1> <lora:nope:0.5>' });
     expect(r.status).toBe(200);
     expect(JSON.parse(r.body.info).warnings).toContain('Lora not found: ../../etc/passwd, nope (GET /sdapi/v1/loras lists them)');
+  });
+});
+
+describe('--embeddings-dir', () => {
+  it('GET /sdapi/v1/embeddings lists what the current model took and skipped; a prompt using one records TI hashes and equals the CLI\'s', async () => {
+    const list = (await call(base, 'GET', '/sdapi/v1/embeddings')).body;
+    expect(Object.keys(list.loaded)).toEqual(['my-toy', 'oil-paint']);
+    expect(list.loaded['oil-paint']).toMatchObject({ vectors: 2, shape: 32 });
+    expect(Object.keys(list.skipped)).toEqual(['zz-not-an-embedding']);
+    const r = await call(base, 'POST', '/sdapi/v1/txt2img', { ...A1111_TXT2IMG, prompt: 'a my-toy', negative_prompt: 'oil-paint', seed: 6, sampler_index: 'Euler' });
+    const [image] = await expectPngs(r, 64, 64);
+    const text = JSON.parse(r.body.info).infotexts[0];
+    expect(parseA1111Parameters(text).extra?.['TI hashes']).toBe(`my-toy: ${await embeddingShortHash(TI('learned_embeds.bin'))}, oil-paint: ${await embeddingShortHash(TI('my-style.pt'))}`);
+    const out = join(tempDir('latentlab-serve-'), 'cli.png');
+    const cli = await runCli(['generate', '--model', TINY, '--embeddings-dir', cliEmbeddings, '--prompt', 'a my-toy', '--negative-prompt', 'oil-paint', '--steps', '3', '--seed', '6',
+      '--scheduler', 'Euler', '--guidance', '7', '--width', '64', '--height', '64', '--out', out]);
+    expect(cli.code, cli.stderr).toBe(0);
+    expect(same(await decodeImage(new Uint8Array(readFileSync(out))), image)).toBe(true);
   });
 });
