@@ -109,6 +109,20 @@ export function hiresSchedule(steps: number, strength: number): { numInferenceSt
 }
 
 /**
+ * Refuses a second pass whose stretched schedule (N = int(S / strength)) has more steps than the
+ * model has timesteps — a small strength with many steps; `keys` names the fields in the error.
+ */
+export function checkHiresSchedule(steps: number, strength: number, trainTimesteps: number, keys: { strength: string; steps: string }): void {
+  if (strength === 0) return;
+  const n = hiresSchedule(steps, strength).numInferenceSteps;
+  if (n > trainTimesteps) {
+    throw new LatentlabError('PIPELINE_ARGUMENT', `${keys.strength} ${strength} with ${steps} second-pass steps needs a schedule of ${n} steps (int(${steps} / ${strength}), as A1111 stretches it); the model has ${trainTimesteps} timesteps`, {
+      key: keys.strength, hint: `use a ${keys.strength} of at least ${Math.ceil((steps / trainTimesteps) * 1000) / 1000}, or fewer ${keys.steps}`,
+    });
+  }
+}
+
+/**
  * txt2img with A1111's hires fix: `options` is the first pass (a txt2img call at its width × height),
  * `hires` the upscale and the second pass. The images are hires.width × hires.height (less the crop).
  */
@@ -126,6 +140,8 @@ export async function hiresFix(pipe: StableDiffusionPipeline, options: Txt2ImgOp
   if (h - crop.y < 1 || w - crop.x < 1) {
     throw new LatentlabError('PIPELINE_SIZE', `the hires size ${hires.width}×${hires.height} (less the crop) is smaller than one latent pixel`, { key: 'width' });
   }
+  const steps = hires.steps || (options.numInferenceSteps ?? 50);
+  checkHiresSchedule(steps, hires.strength, Number(pipe.scheduler.config.num_train_timesteps ?? 1000), { strength: 'strength', steps: 'steps' });
   const first = await pipe.call({ ...options, outputType: 'latent' });
   const second = new StableDiffusionImg2ImgPipeline({
     folder: pipe.folder, tokenizer: pipe.tokenizer, textEncoder: pipe.textEncoder, unet: pipe.unet, vae: pipe.vae, scheduler: pipe.scheduler,
@@ -140,7 +156,6 @@ export async function hiresFix(pipe: StableDiffusionPipeline, options: Txt2ImgOp
     const pictures = await pipe.decodeLatents(first.latents);
     input = await Promise.all(pictures.map(async (p) => cropImage(await (hires.upscaler as ImageUpscaler)(p, w * f, h * f), crop)));
   }
-  const steps = hires.steps || (options.numInferenceSteps ?? 50);
   if (hires.strength === 0) {
     const z = input instanceof Tensor ? input : await imageToLatents(pipe.vae, input, generator);
     const images = options.outputType === 'latent' ? [] : await pipe.decodeLatents(z);

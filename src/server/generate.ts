@@ -6,7 +6,7 @@
 // carries the same infotext (the run record is the library's: pipelines/generation-record.ts).
 
 import {
-  a1111SamplerName, checkAgainstModel, type CheckVocabulary, checkDenoisingSteps, decodeImage, encodePng, extractLoraTags, type GenerationSettings,
+  a1111SamplerName, checkAgainstModel, type CheckVocabulary, checkHiresSchedule, checkDenoisingSteps, decodeImage, encodePng, extractLoraTags, type GenerationSettings,
   Generator, hiresFix, LatentlabError, overlayOriginal, parseA1111Parameters, type PipelineBase, pngTextFor, resizeImage, type RgbImage, type Scheduler,
   schedulerFromConfig, schedulerName, type StableDiffusionPipeline, type StepInfo, type Tensor,
 } from '../node.js';
@@ -140,6 +140,7 @@ export async function runA1111(kind: 'txt2img' | 'img2img', req: GenerationReque
     }
     if ((hires.options.steps ?? 0) > (limits.maxSteps ?? 150)) throw new LatentlabError('SERVER_REQUEST', `hr_second_pass_steps is ${hires.options.steps}; this server allows at most ${limits.maxSteps ?? 150} steps`, { key: 'hr_second_pass_steps' });
     if (t2i!.hr_checkpoint_name) ignored.push(`hr_checkpoint_name: ${t2i!.hr_checkpoint_name}`);
+    checkHiresSchedule(hires.options.steps || steps, hires.options.strength, Number(pipe.scheduler.config.num_train_timesteps ?? 1000), { strength: 'denoising_strength', steps: 'hr_second_pass_steps' });
   }
   checkAgainstModel(pipe, { steps, scheduler }, FIELDS);
   if (kind === 'img2img') {

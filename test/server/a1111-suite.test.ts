@@ -134,11 +134,15 @@ describe('hires fix', () => {
     expect(extra).toMatchObject({ 'Hires sampler': 'DPM++ 2M', 'Hires prompt': 'a blue cube' });
   });
 
-  it('an unknown hr_upscaler is a 422 naming the field and the choices; the listing routes name them', async () => {
+  it('an unknown hr_upscaler is a 422 naming the field and the choices, as is a strength too small for the model\'s timesteps; the listing routes name them', async () => {
     const r = await call(base, 'POST', '/sdapi/v1/txt2img', { ...hires, hr_upscaler: 'R-ESRGAN 4x+' });
     expect(r.status).toBe(422);
     expect(r.body.key).toBe('hr_upscaler');
     expect(r.body.errors).toMatch(/hr_upscaler is "R-ESRGAN 4x\+"; expected one of "Latent", "Latent \(antialiased\)".*"Lanczos", "Nearest"/);
+    const tiny = await call(base, 'POST', '/sdapi/v1/txt2img', { ...hires, denoising_strength: 0.001 });
+    expect(tiny.status).toBe(422);
+    expect(tiny.body.key).toBe('denoising_strength');
+    expect(tiny.body.errors).toMatch(/needs a schedule of 2000 steps/);
     const modes = (await call(base, 'GET', '/sdapi/v1/latent-upscale-modes')).body.map((m: { name: string }) => m.name);
     expect(modes).toEqual(['Latent', 'Latent (antialiased)', 'Latent (bicubic)', 'Latent (bicubic antialiased)', 'Latent (nearest)', 'Latent (nearest-exact)']);
     const upscalers = (await call(base, 'GET', '/sdapi/v1/upscalers')).body.map((u: { name: string }) => u.name);
