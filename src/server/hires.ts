@@ -3,16 +3,8 @@
 // plus the picture resizers latentlab has: "Lanczos" and "None" (A1111's "None" upscaler still ends
 // with a Lanczos resize to the target size) and "Nearest".
 
-import {
-  a1111HiresTarget, type HiresOptions, type HiresReport, type ImageUpscaler, LATENT_UPSCALE_MODES, LatentlabError, resizeImage, type Scheduler,
-} from '../node.js';
+import { A1111_IMAGE_UPSCALERS as IMAGE_UPSCALERS, a1111HiresTarget, type HiresOptions, type HiresReport, LATENT_UPSCALE_MODES, LatentlabError } from '../node.js';
 import type { Txt2ImgRequest } from './a1111-schemas.js';
-
-const IMAGE_UPSCALERS: Record<string, ImageUpscaler> = {
-  None: (image, w, h) => resizeImage(image, w, h, 'lanczos3'),
-  Lanczos: (image, w, h) => resizeImage(image, w, h, 'lanczos3'),
-  Nearest: (image, w, h) => resizeImage(image, w, h, 'nearest'),
-};
 
 /** A1111's default hr_upscaler when none is given (shared.latent_upscale_default_mode). */
 const DEFAULT_UPSCALER = 'Latent';
@@ -86,9 +78,4 @@ export function hiresPlan(req: Txt2ImgRequest, width: number, height: number): H
       strength, ...(rx || ry ? { resize: { x: rx, y: ry } } : { scale }), steps: steps || undefined, upscaler: req.hr_upscaler ?? undefined,
     },
   };
-}
-
-/** The second pass's sampler when hr_sampler_name names one (the infotext's "Hires sampler" when it differs). */
-export function hiresSamplerName(req: Txt2ImgRequest, first: Scheduler, second: Scheduler): string | undefined {
-  return req.hr_sampler_name && second.className + JSON.stringify(second.config) !== first.className + JSON.stringify(first.config) ? req.hr_sampler_name : undefined;
 }

@@ -163,3 +163,14 @@ export async function resizeImage(image: RgbImage, width: number, height: number
   const { data, info } = await sharp(...rawInput(image)).resize(width, height, { kernel, fit: 'fill' }).raw().toBuffer({ resolveWithObject: true });
   return { width: info.width, height: info.height, data: view(data) };
 }
+
+/**
+ * A1111's picture upscalers that latentlab has, by A1111's names, for the hires fix
+ * (pipelines/hires-fix.ts ImageUpscaler): "Lanczos", "Nearest", and "None" — A1111's "None" still
+ * ends with its Lanczos resize to the target size.
+ */
+export const A1111_IMAGE_UPSCALERS: Readonly<Record<string, (image: RgbImage, width: number, height: number) => Promise<RgbImage>>> = {
+  None: (image, w, h) => resizeImage(image, w, h, 'lanczos3'),
+  Lanczos: (image, w, h) => resizeImage(image, w, h, 'lanczos3'),
+  Nearest: (image, w, h) => resizeImage(image, w, h, 'nearest'),
+};
