@@ -15,6 +15,7 @@ export { type DType } from './core/dtype.js';
 export { numel, Tensor } from './core/tensor.js';
 export { defaultGenerator, Generator, type GeneratorState } from './core/random.js';
 export { linearCombination, map, scale, zipWith } from './core/tensor-math.js';
+export { interpolate, type InterpolateMode, type InterpolateOptions, interpolationTaps } from './core/interpolate.js';
 export { add } from './core/tensor-math.js';
 export { cosineSimilarity, dot, euclideanDistance, norm, pairwiseMatrix, type VectorLike } from './core/similarity.js';
 export { tensorDifference, type TensorDifference, tensorStats, type TensorStats } from './core/tensor-stats.js';

@@ -10,13 +10,12 @@
 // embeddings a prompt used as A1111 does: `TI hashes: "my-style: 1a2b3c4d5e6f, <cat-toy>: …"`
 // (the first 12 hex digits of the file's SHA-256).
 
-import { createHash } from 'node:crypto';
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { basename, extname, join, resolve } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { basename, extname, resolve } from 'node:path';
 
 import { type Command, Option } from 'commander';
 
-import { type CLIPTextModel, type CLIPTokenizer, type EmbeddingReport, LatentlabError, loadTextualInversion } from '../node.js';
+import { type CLIPTextModel, type CLIPTokenizer, type EmbeddingReport, embeddingShortHash, LatentlabError, listEmbeddingFiles, loadTextualInversion } from '../node.js';
 import { collectText, nonEmptyFlag } from './values.js';
 
 export interface EmbeddingFlags {
@@ -31,8 +30,6 @@ export interface PlannedEmbedding {
 }
 
 export type { EmbeddingReport } from '../node.js';
-
-const EXTENSIONS = new Set(['.pt', '.bin', '.safetensors']);
 
 export function addEmbeddingOptions(cmd: Command): Command {
   cmd.addOption(new Option('--embedding <file>', 'a textual-inversion embedding (.safetensors, .bin or A1111 .pt) whose token prompts may use; repeat for several')
@@ -61,24 +58,11 @@ export async function planEmbeddings(flags: EmbeddingFlags): Promise<PlannedEmbe
   return planned;
 }
 
-/** Embedding files under `dir`, recursively, in a stable (sorted) order; hidden files are skipped. */
-async function listEmbeddingFiles(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  const names = (await readdir(dir)).filter((n) => !n.startsWith('.')).sort();
-  for (const name of names) {
-    const path = resolve(join(dir, name));
-    const st = await stat(path).catch(() => undefined);
-    if (st?.isDirectory()) out.push(...(await listEmbeddingFiles(path)));
-    else if (st?.isFile() && EXTENSIONS.has(extname(name).toLowerCase())) out.push(path);
-  }
-  return out;
-}
-
 /** Loads the planned embeddings into the tokenizer and text encoder (one call: all or nothing). */
 export async function loadEmbeddings(tokenizer: CLIPTokenizer, textEncoder: CLIPTextModel, planned: readonly PlannedEmbedding[]): Promise<EmbeddingReport[]> {
   if (planned.length === 0) return [];
   const loaded = await loadTextualInversion(tokenizer, textEncoder, planned.map((p) => p.path), { token: planned.map((p) => p.token) });
-  const hashes = await Promise.all(planned.map(async (p) => createHash('sha256').update(await readFile(p.path)).digest('hex').slice(0, 12)));
+  const hashes = await Promise.all(planned.map((p) => embeddingShortHash(p.path)));
   return loaded.map((l, i) => ({ file: planned[i].path, token: l.token, tokens: l.tokens, ids: l.ids, hash: hashes[i] }));
 }
 

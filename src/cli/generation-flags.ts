@@ -13,11 +13,12 @@ import { memoryFlag } from './limits.js';
 import { addModelOptions, addSchedulerOptions, type ModelFlags, type SchedulerFlags } from './model.js';
 import { PROGRESS_MODES, type ProgressMode } from './progress.js';
 import { choiceFlag, collectText, integerFlag, nonEmptyFlag, numberFlag, promptSyntaxFlag, seedFlag, sizeFlag } from './values.js';
+import { type HiresFlags } from './hires-flags.js';
 import { addLoraOptions, type LoraFlags } from './lora-flags.js';
 import { addSingleFileOptions, type SingleFileFlags } from './single-file-flags.js';
 import { addVaeOptions } from './vae-flags.js';
 
-export interface GenerationFlags extends ModelFlags, SchedulerFlags, EmbeddingFlags, SingleFileFlags, LoraFlags {
+export interface GenerationFlags extends ModelFlags, SchedulerFlags, EmbeddingFlags, SingleFileFlags, LoraFlags, HiresFlags {
   prompt: string[];
   negativePrompt?: string[];
   promptSyntax?: PromptSyntax;

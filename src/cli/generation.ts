@@ -8,7 +8,7 @@
 import { basename, dirname, resolve } from 'node:path';
 
 import {
-  type AutoencoderTiny, checkAgainstModel, type CheckVocabulary, checkDenoisingSteps, encodePng, extractLoraTags, Generator, LatentlabError, latentsToImages, type LossGuidance, type PipelineOutput, serializeSafetensors, StableDiffusionImg2ImgPipeline, StableDiffusionInpaintPipeline, StableDiffusionPipeline, type StepInfo,
+  type AutoencoderTiny, checkAgainstModel, type CheckVocabulary, checkDenoisingSteps, encodePng, extractLoraTags, Generator, hiresFix, LatentlabError, latentsToImages, type LossGuidance, type PipelineOutput, serializeSafetensors, StableDiffusionImg2ImgPipeline, StableDiffusionInpaintPipeline, StableDiffusionPipeline, type StepInfo,
   type Tensor, usesClassifierFreeGuidance,
 } from '../node.js';
 import { checkApplicable } from './applicability.js';
@@ -19,6 +19,7 @@ import { lossGuidanceEntry, lossGuidanceText } from './loss-guidance.js';
 import { type GenerationSettings, latentlabVersion, modelName, pngTextFor, promptIndex, stringifyJson } from './metadata.js';
 import { a1111ModelHash } from './model-hash.js';
 import { isFolder, loadOptions, resolveFolder, schedulerChoice, schedulerReport } from './model.js';
+import { type HiresPlan, planHires } from './hires-flags.js';
 import { hashLoras, type LoraReport, planLoras } from './lora-flags.js';
 import { checkSingleFileFlags, isSingleFile } from './single-file-flags.js';
 import { explicitTarget, imageTargets, type Target, writeTarget } from './outputs.js';
@@ -69,6 +70,8 @@ interface Plan {
   vae?: VaeChoice;
   previewVae?: VaeChoice & { kind: 'taesd' };
   lossGuidance?: LossGuidance[];
+  /** generate --hires-scale: A1111's hires fix (hires-flags.ts). */
+  hires?: HiresPlan;
 }
 
 export async function runGeneration(kind: GenerationKind, flags: GenerationFlags, session: Session): Promise<void> {
@@ -104,6 +107,9 @@ async function planRun(kind: GenerationKind, flags: GenerationFlags, session: Se
   const mask = kind === 'inpaint' ? await prepareMask(flags, input!) : undefined;
   const embeddings = await planEmbeddings(flags);
   const loras = await planLoras(flags, flags.prompt);
+  // The first pass's size is known once the model is (its default size): planHires runs again there;
+  // here it checks the flags before anything loads.
+  planHires(flags, flags.width ?? 512, flags.height ?? 512);
   const overwrite = flags.overwrite ?? false;
   return {
     kind, negatives, numImages, seed, randomSeed: random, scheduler, steps, strength, input, mask, localFolder, maxMemory, embeddings, lossGuidance: flags.lossGuidance?.map(lossGuidanceEntry), loras,
@@ -134,6 +140,7 @@ async function loadPipeline(plan: Plan, flags: GenerationFlags, session: Session
   await pipe.setLoras(loras);
   const { input } = plan;
   const size = pipe instanceof StableDiffusionPipeline ? pipe.defaultSize : 0;
+  plan.hires = plan.kind === 'generate' ? planHires(flags, flags.width ?? size, flags.height ?? size) : undefined;
   const settings: GenerationSettings = {
     command: plan.kind,
     model: flags.model!,
@@ -163,9 +170,11 @@ async function loadPipeline(plan: Plan, flags: GenerationFlags, session: Session
     ...(flags.lossGuidance ? { lossGuidance: flags.lossGuidance.map(lossGuidanceText) } : {}),
     ...(input ? { image: flags.image, strength: plan.strength, resizedFrom: input.resizedFrom } : {}),
     ...(plan.mask ? { mask: flags.mask, maskBlur: flags.maskBlur ?? 0 } : {}),
+    ...(plan.hires ? { hires: plan.hires.report } : {}),
   };
   const guidance = usesClassifierFreeGuidance(pipe.unet, settings.guidance); // LCM-distilled UNets embed it instead
-  checkRunMemory(pipe, { batch: settings.batchSize, width: settings.width, height: settings.height, guidance, img2img: plan.kind !== 'generate' }, plan.maxMemory);
+  const largest = plan.hires ? { width: plan.hires.options.width, height: plan.hires.options.height } : { width: settings.width, height: settings.height };
+  checkRunMemory(pipe, { batch: settings.batchSize, ...largest, guidance, img2img: plan.kind !== 'generate' || plan.hires !== undefined }, plan.maxMemory);
   if (input?.resizedFrom) session.note(`resized ${flags.image} from ${input.resizedFrom.width}×${input.resizedFrom.height} to ${input.image.width}×${input.image.height} (Lanczos), as --width/--height asked`);
   if (plan.mask?.resizedFrom) session.note(`resized ${flags.mask} from ${plan.mask.resizedFrom.width}×${plan.mask.resizedFrom.height} to ${plan.mask.image.width}×${plan.mask.image.height} (Lanczos), as --width/--height asked`);
   if (plan.randomSeed) session.note(`seed ${plan.seed} (random; pass --seed ${plan.seed} to get the same images again)`);
@@ -199,9 +208,13 @@ async function denoiseWithProgress(pipe: Pipeline, plan: Plan, s: GenerationSett
     if (pipe instanceof StableDiffusionInpaintPipeline) {
       return await pipe.call({ ...common, image: plan.input!.image, maskImage: plan.mask!.image, strength: plan.strength, maskBlur: s.maskBlur });
     }
-    return pipe instanceof StableDiffusionImg2ImgPipeline
-      ? await pipe.call({ ...common, image: plan.input!.image, strength: plan.strength })
-      : await pipe.call({ ...common, width: s.width, height: s.height });
+    if (pipe instanceof StableDiffusionImg2ImgPipeline) return await pipe.call({ ...common, image: plan.input!.image, strength: plan.strength });
+    if (plan.hires) {
+      // seed, not a generator: the second pass draws from a fresh Generator(seed), as A1111 (and the server) do
+      const { generator: _first, ...rest } = common;
+      return await hiresFix(pipe, { ...rest, seed: s.seed, width: s.width, height: s.height }, plan.hires.options);
+    }
+    return await pipe.call({ ...common, width: s.width, height: s.height });
   } finally {
     progress.finish();
   }
@@ -220,7 +233,8 @@ async function writeOutputs(output: PipelineOutput, plan: Plan, s: GenerationSet
 
   for (const f of files) if (f.kind !== 'preview') session.print(`wrote ${f.path}`);
   if (previews.length > 0) session.print(`wrote ${previews.length} previews to ${dirname(previews[0].path)}`);
-  session.print(`seed ${s.seed}, ${s.steps} steps, ${s.scheduler.a1111} (${s.scheduler.className}), guidance ${s.guidance}, ${s.width}×${s.height}`);
+  const hires = plan.hires ? `, hires fix to ${output.images[0]?.width ?? plan.hires.options.width}×${output.images[0]?.height ?? plan.hires.options.height}` : '';
+  session.print(`seed ${s.seed}, ${s.steps} steps, ${s.scheduler.a1111} (${s.scheduler.className}), guidance ${s.guidance}, ${s.width}×${s.height}${hires}`);
   session.report({
     command: s.command,
     files: files.map((f) => ({ ...f, path: resolve(f.path) })),

@@ -4,13 +4,12 @@
 // also gets A1111's `Lora hashes: "name: hash"` (hash = the first 12 hex digits of the SHA-256 of
 // the file's bytes after the safetensors header — A1111's "addnet" hash for .safetensors LoRAs).
 
-import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 
 import { type Command, Option } from 'commander';
 
-import { extractLoraTags, LatentlabError, type LoraReport } from '../node.js';
+import { extractLoraTags, LatentlabError, loraShortHash, type LoraReport } from '../node.js';
 import { flagError } from './errors.js';
 import { collectText, nonEmptyFlag } from './values.js';
 
@@ -65,10 +64,6 @@ export async function planLoras(flags: LoraFlags, prompts: readonly string[]): P
 
 /** The planned LoRAs with their A1111 short hashes. */
 export async function hashLoras(planned: readonly Omit<LoraReport, 'hash'>[]): Promise<LoraReport[]> {
-  return Promise.all(planned.map(async (p) => {
-    const bytes = await readFile(p.file);
-    const headerEnd = 8 + Number(Buffer.from(bytes.buffer, bytes.byteOffset, 8).readBigUInt64LE(0));
-    return { ...p, hash: createHash('sha256').update(bytes.subarray(headerEnd)).digest('hex').slice(0, 12) };
-  }));
+  return Promise.all(planned.map(async (p) => ({ ...p, hash: await loraShortHash(p.file) })));
 }
 

@@ -16,4 +16,4 @@ export {
 } from './png-text.js';
 export { blit, checkRgbImage, createRgbImage, pixelAt, type Rgb, type RgbImage, upscaleNearest } from './rgb-image.js';
 export { escapeXml } from './svg.js';
-export { blurMask, downsampleMask, type GrayImage, isGrayImage, maskCondition, toGrayscale } from './mask.js';
+export { blurMask, downsampleMask, type GrayImage, invertMask, isGrayImage, maskCondition, overlayOriginal, toGrayscale } from './mask.js';

@@ -116,3 +116,27 @@ export function downsampleMask(mask: Tensor<'float32'>, factor: number): Tensor<
   }
   return out;
 }
+
+/** PIL's ImageOps.invert on a grey mask: 255 − v (A1111's inpainting_mask_invert). */
+export function invertMask(mask: RgbImage | GrayImage): GrayImage {
+  const grey = toGrayscale(mask);
+  return { width: grey.width, height: grey.height, data: grey.data.map((v) => 255 - v) };
+}
+
+/**
+ * A1111's inpainting overlay (processing.py apply_overlay, "mask_for_overlay"): the original is laid
+ * over the result with opacity 255 − min(2·mask, 255), so wherever the (blurred) mask is 0 the
+ * original's pixels come back exactly, where it is ≥ 128 the result's stay, and the blur's ramp
+ * between them is a cross-fade: out = round((orig·a + result·(255 − a)) / 255).
+ */
+export function overlayOriginal(result: RgbImage, original: RgbImage, mask: RgbImage | GrayImage): RgbImage {
+  const grey = toGrayscale(mask);
+  check(result.width === original.width && result.height === original.height && grey.width === result.width && grey.height === result.height, 'IMAGE_SIZE',
+    () => `overlayOriginal: the result (${result.width}×${result.height}), the original (${original.width}×${original.height}) and the mask (${grey.width}×${grey.height}) must have one size`);
+  const data = new Uint8Array(result.data.length);
+  for (let p = 0; p < grey.data.length; p++) {
+    const a = 255 - Math.min(2 * grey.data[p], 255);
+    for (let c = 0; c < 3; c++) data[p * 3 + c] = Math.round((original.data[p * 3 + c] * a + result.data[p * 3 + c] * (255 - a)) / 255);
+  }
+  return { width: result.width, height: result.height, data };
+}

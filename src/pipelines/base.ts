@@ -212,7 +212,7 @@ export class PipelineBase {
    * their own, the loss guide, the prompt embeddings, the generator, and the schedule shortened by
    * `strength` with the scheduler's begin index set (diffusers' get_timesteps + set_begin_index).
    */
-  protected async prepareImageCall(o: CommonCallOptions, images: readonly RgbImage[], strength: number) {
+  protected async prepareImageCall(o: CommonCallOptions, images: readonly { width: number; height: number }[], strength: number) {
     const f = this.vaeScaleFactor;
     const { steps, guidanceScale, guidance } = this.checkCommon(o);
     this.admit(o, images[0], guidance, true);

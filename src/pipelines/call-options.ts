@@ -87,13 +87,17 @@ export const txt2imgOptionFields = {
   latents: opt(float32Tensor, 'a float32 Tensor [B·n, 4, H/8, W/8]', 'Start from these latents instead of drawing them (still scaled by init_noise_sigma).'),
 };
 
+const imageList = z.union([rgbImage, z.array(rgbImage).min(1).readonly()]).describe('The starting image(s): one for all prompts, or one per prompt.');
+metas.set(imageList, { expected: 'an RgbImage {width, height, data} or a non-empty list of them', description: 'The starting image(s).' });
+
 export const img2imgOptionFields = {
   ...commonCallOptionFields,
-  // Required: the one field that is not optional.
-  image: z.union([rgbImage, z.array(rgbImage).min(1).readonly()]).describe('The starting image(s): one for all prompts, or one per prompt.'),
+  // Required: the one field that is not optional. A latent tensor is diffusers' `image` of 4 channels:
+  // used as the encoded image itself (no VAE encode, no generator draw) — the hires fix's second pass.
+  image: z.union([imageList, float32Tensor]).describe('The starting image(s): one for all prompts, or one per prompt; or their latents [N, 4, h, w] (UNet scale).'),
   strength: opt(finite.gt(0).max(1), 'a number in (0, 1] (0.3 keeps most of the image, 1.0 replaces it entirely)', 'How much to change the image, in (0, 1]: 1 ignores it entirely. Default 0.8.'),
 };
-metas.set(img2imgOptionFields.image, { expected: 'an RgbImage {width, height, data} or a non-empty list of them', description: 'The starting image(s).' });
+metas.set(img2imgOptionFields.image, { expected: 'an RgbImage {width, height, data}, a non-empty list of them, or a float32 latent Tensor [N, 4, h, w]', description: 'The starting image(s) or their latents.' });
 
 const grayImage = z.custom<GrayImage>((v) => {
   const i = v as GrayImage;
@@ -104,7 +108,7 @@ const maskImage = z.union([grayImage, rgbImage]);
 
 export const inpaintOptionFields = {
   ...commonCallOptionFields,
-  image: img2imgOptionFields.image,
+  image: imageList,
   maskImage: z.union([maskImage, z.array(maskImage).min(1).readonly()]).describe('The mask(s): white (≥ 128 after conversion to grey) = repaint, black = keep. One for all images, or one per image.'),
   strength: opt(finite.gt(0).max(1), 'a number in (0, 1] (1.0 repaints the masked area from pure noise)', 'How much to change the masked area, in (0, 1]. Default 1.0 (diffusers\' inpainting default).'),
   maskBlur: opt(finite.min(0), 'a number of pixels ≥ 0', 'Blur the mask first (PIL GaussianBlur radius, diffusers\' mask_processor.blur), which moves its binarised edge. Default 0.'),

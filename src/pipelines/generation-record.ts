@@ -101,6 +101,23 @@ export interface GenerationSettings {
   strength?: number;
   /** img2img: the input's own size, when --width/--height resized it. */
   resizedFrom?: { width: number; height: number };
+  /** txt2img with A1111's hires fix (hires-fix.ts); width × height stay the first pass's, as A1111 writes them. */
+  hires?: HiresReport;
+}
+
+/** The hires fix as A1111's infotext names it ("Hires upscale: 2, Hires upscaler: Latent"). */
+export interface HiresReport {
+  strength: number;
+  /** hr_scale, when the size came from it; else `resize` (hr_resize_x × hr_resize_y). */
+  scale?: number;
+  resize?: { x: number; y: number };
+  /** hr_second_pass_steps when given (A1111 writes it only then). */
+  steps?: number;
+  upscaler?: string;
+  /** The second pass's A1111 sampler, prompt and negative prompt when they differ from the first's. */
+  sampler?: string;
+  prompt?: string;
+  negativePrompt?: string;
 }
 
 /** The prompt index of batch item i (batch order: prompt-major, numImagesPerPrompt each). */
@@ -126,6 +143,17 @@ export function a1111Parameters(s: GenerationSettings, i: number, model: string,
   const p = promptIndex(s, i);
   const extra: Record<string, string> = {};
   if (s.command !== 'generate') extra['Denoising strength'] = String(s.strength);
+  if (s.hires) {
+    const r = s.hires; // A1111's order: Denoising strength, then the Hires fields as its init() adds them
+    extra['Denoising strength'] = String(r.strength);
+    if (r.sampler !== undefined) extra['Hires sampler'] = r.sampler;
+    if (r.prompt !== undefined) extra['Hires prompt'] = r.prompt;
+    if (r.negativePrompt !== undefined) extra['Hires negative prompt'] = r.negativePrompt;
+    if (r.resize) extra['Hires resize'] = `${r.resize.x}x${r.resize.y}`;
+    else extra['Hires upscale'] = String(r.scale ?? 2);
+    if (r.steps) extra['Hires steps'] = String(r.steps);
+    if (r.upscaler !== undefined) extra['Hires upscaler'] = r.upscaler;
+  }
   if (s.command === 'inpaint') extra['Mask blur'] = String(s.maskBlur ?? 0); // A1111's key (its default is 4, diffusers' 0)
   // A1111 counts CLIP layers from 1 (= the last); diffusers' clip_skip counts the layers skipped.
   if (s.clipSkip !== undefined) extra['Clip skip'] = String(s.clipSkip + 1);

@@ -33,8 +33,9 @@ export {
 export { loadTextualInversion, type LoadedTextualInversion, type LoadTextualInversionOptions, type TextualInversionSource } from './textual-inversion.js';
 export { extractLoraTags, type LoraTag, type PipelineLora, setPipelineLoras } from './lora.js';
 export {
-  a1111Parameters, type EmbeddingReport, type GenerationSettings, type JsonOptions, loraHashes, type LoraReport, modelName, pngTextFor, promptIndex, type SchedulerReport,
+  a1111Parameters, type EmbeddingReport, type GenerationSettings, type HiresReport, type JsonOptions, loraHashes, type LoraReport, modelName, pngTextFor, promptIndex, type SchedulerReport,
   stringifyJson, tiHashes,
 } from './generation-record.js';
 export { checkAgainstModel, type CheckVocabulary, checkDenoisingSteps, LIBRARY_VOCABULARY, type ModelCheckRequest } from './generation-checks.js';
 export { classifierGuidance, type ClassifierGuidanceOptions } from './classifier-guidance.js';
+export { a1111HiresTarget, checkHiresSchedule, hiresFix, type HiresFixOutput, type HiresOptions, hiresSchedule, type ImageUpscaler, LATENT_UPSCALE_MODES } from './hires-fix.js';

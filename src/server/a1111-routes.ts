@@ -9,6 +9,8 @@ import {
   type GenerationRequest, generationResponse, img2imgRequest, optionsUpdate, pngInfoRequest, pngInfoResponse, progressResponse, txt2imgRequest,
 } from './a1111-schemas.js';
 import { base64Image, timestamp } from './generate.js';
+import { latentUpscaleModes, upscalerList } from './hires.js';
+import { loraList } from './loras.js';
 import type { JobKind, JobQueue, JobRecord } from './jobs.js';
 import type { ModelHost } from './models.js';
 import type { RouteTable } from './routes.js';
@@ -94,13 +96,24 @@ export function addA1111Routes(t: RouteTable, q: JobQueue, host: ModelHost, limi
     { name: 'automatic', label: 'Automatic', aliases: null, default_rho: -1, need_inner_model: false },
     { name: 'karras', label: 'Karras', aliases: null, default_rho: 7, need_inner_model: false },
   ]));
-  t.add({ method: 'get', path: '/sdapi/v1/upscalers', tag: 'A1111', summary: 'Upscalers' }, (c) => c.json([{ name: 'None', model_name: null, model_path: null, model_url: null, scale: 4 }]));
-  t.add({ method: 'get', path: '/sdapi/v1/latent-upscale-modes', tag: 'A1111', summary: 'Latent upscale modes' }, (c) => c.json([]));
-  for (const path of ['hypernetworks', 'face-restorers', 'realesrgan-models', 'prompt-styles', 'sd-vae', 'sd-modules', 'loras', 'scripts-info']) {
+  t.add({ method: 'get', path: '/sdapi/v1/upscalers', tag: 'A1111', summary: 'Picture upscalers (hr_upscaler: these or a latent upscale mode)' }, (c) => c.json(upscalerList()));
+  t.add({ method: 'get', path: '/sdapi/v1/latent-upscale-modes', tag: 'A1111', summary: 'Latent upscale modes (hr_upscaler; "Latent" is the default)' }, (c) => c.json(latentUpscaleModes()));
+  t.add({ method: 'get', path: '/sdapi/v1/loras', tag: 'A1111', summary: 'The LoRA files of --lora-dir, for <lora:name:w> prompt tags' }, async (c) => c.json(await loraList(host)));
+  t.add({ method: 'post', path: '/sdapi/v1/refresh-loras', tag: 'A1111', summary: 'No-op: /loras reads the folder at each call' }, (c) => c.json(null));
+  for (const path of ['hypernetworks', 'face-restorers', 'realesrgan-models', 'prompt-styles', 'sd-vae', 'sd-modules', 'scripts-info']) {
     t.add({ method: 'get', path: `/sdapi/v1/${path}`, tag: 'A1111', summary: 'None on this server' }, (c) => c.json([]));
   }
   t.add({ method: 'get', path: '/sdapi/v1/scripts', tag: 'A1111', summary: 'No extension scripts' }, (c) => c.json({ txt2img: [], img2img: [] }));
-  t.add({ method: 'get', path: '/sdapi/v1/embeddings', tag: 'A1111', summary: 'Textual-inversion embeddings (none loaded)' }, (c) => c.json({ loaded: {}, skipped: {} }));
+  t.add({ method: 'get', path: '/sdapi/v1/embeddings', tag: 'A1111', summary: 'The --embeddings-dir embeddings the current model took, and those it skipped' }, async (c) => {
+    if (!host.embeddingsDir) return c.json({ loaded: {}, skipped: {} });
+    const m = await host.get(); // A1111 lists the loaded model's
+    const entry = (vectors: number | null, shape: number | null) => ({ step: null, sd_checkpoint: null, sd_checkpoint_name: null, shape, vectors });
+    const hidden = m.inpaint.textEncoder.config.hidden_size;
+    return c.json({
+      loaded: Object.fromEntries(m.embeddings.map((e) => [e.token, entry(e.tokens.length, hidden)])),
+      skipped: Object.fromEntries(m.skippedEmbeddings.map((e) => [e.name, entry(null, null)])),
+    });
+  });
   t.add({ method: 'get', path: '/sdapi/v1/cmd-flags', tag: 'A1111', summary: 'The server\'s command-line settings' }, (c) => c.json({
     api: true, nowebui: true, port: Number(new URL(c.req.url).port || 80), listen: false, 'api-auth': null, ckpt: host.current.path ? host.current.name : null,
   }));
@@ -112,6 +125,7 @@ export function addA1111Routes(t: RouteTable, q: JobQueue, host: ModelHost, limi
       await host.get(m); // load before answering, as A1111 does
       host.current = m;
     }
+    for (const [key, value] of Object.entries(body)) if (STORED_OPTIONS.has(key)) host.options[key] = value;
     return c.json(null);
   });
   t.add({ method: 'post', path: '/sdapi/v1/png-info', tag: 'A1111', summary: 'The generation settings in a PNG', body: pngInfoRequest, response: pngInfoResponse }, async (c, body) => {
@@ -128,11 +142,19 @@ export function addA1111Routes(t: RouteTable, q: JobQueue, host: ModelHost, limi
   });
 }
 
+/**
+ * Settings a client may write and read back (A1111's UI settings: they change nothing a request
+ * makes here, nor through A1111's API). sd_model_checkpoint switches the model; other keys are
+ * accepted and not stored, so GET never claims a setting that has no effect.
+ */
+const STORED_OPTIONS = new Set(['send_seed', 'send_size', 'samples_save', 'samples_format', 'save_images_add_number', 'show_progressbar', 'live_previews_enable',
+  'show_progress_every_n_steps', 'show_progress_type', 'enable_pnginfo']);
+
 function options(host: ModelHost): Record<string, unknown> {
   return {
     sd_model_checkpoint: host.current.title, sd_checkpoint_hash: null, sd_vae: 'Automatic', CLIP_stop_at_last_layers: 1, samples_format: 'png',
     samples_save: false, save_images_add_number: true, eta_ddim: 0, eta_ancestral: 1, show_progressbar: true, live_previews_enable: true,
-    show_progress_every_n_steps: 1, show_progress_type: 'Approx cheap', enable_pnginfo: true,
+    show_progress_every_n_steps: 1, show_progress_type: 'Approx cheap', enable_pnginfo: true, send_seed: true, send_size: true, ...host.options,
   };
 }
 

@@ -14,7 +14,7 @@ const int = z.number().int();
 
 /** What txt2img and img2img share (StableDiffusionProcessing's fields plus the API layer's). */
 export const generationFields = {
-  prompt: n(z.string(), 'The prompt, in A1111\'s syntax ((emphasis), [from:to:when], <lora:name:w>). Default "".'),
+  prompt: n(z.string(), 'The prompt, in A1111\'s syntax ((emphasis), [from:to:when], <lora:name:w> with name a file of GET /sdapi/v1/loras). Default "".'),
   negative_prompt: n(z.string(), 'Default "".'),
   styles: n(z.array(z.string()), 'Prompt styles: none are defined on this server; a named style is reported as ignored.'),
   seed: n(int.min(-1).max(2 ** 53 - 1), 'The first image\'s seed; image k of the request uses seed + k (A1111). -1 (default): random.'),
@@ -41,7 +41,7 @@ export const generationFields = {
   tiling: n(z.boolean(), 'Seamless tiling: not yet available; true is reported as ignored.'),
   do_not_save_samples: n(z.boolean(), 'Accepted; this server never saves files.'),
   do_not_save_grid: n(z.boolean(), 'Accepted; this server never saves files.'),
-  denoising_strength: n(z.number().min(0).max(1), 'img2img: how much to change the image (default 0.75). txt2img: the hires pass\'s strength.'),
+  denoising_strength: n(z.number().min(0).max(1), 'img2img: how much to change the image (default 0.75). txt2img with enable_hr: the hires pass\'s strength (default 0.75, A1111\'s API default; 0: the upscaled picture is decoded without a pass).'),
   override_settings: n(z.record(z.string(), z.unknown()), 'Settings for this request only; sd_model_checkpoint picks a listed model, others are reported as ignored.'),
   override_settings_restore_afterwards: n(z.boolean(), 'Accepted; overrides never outlive the request here.'),
   refiner_checkpoint: n(z.string(), 'Not supported; reported as ignored.'),
@@ -58,19 +58,19 @@ export const generationFields = {
 };
 
 const hiresFields = {
-  enable_hr: n(z.boolean(), 'Hires fix: not yet available; true is reported as ignored.'),
-  firstphase_width: n(int, 'Old hires field; accepted.'),
-  firstphase_height: n(int, 'Old hires field; accepted.'),
-  hr_scale: n(z.number(), 'Hires fix field; accepted.'),
-  hr_upscaler: n(z.string(), 'Hires fix field; accepted.'),
-  hr_second_pass_steps: n(int, 'Hires fix field; accepted.'),
-  hr_resize_x: n(int, 'Hires fix field; accepted.'),
-  hr_resize_y: n(int, 'Hires fix field; accepted.'),
-  hr_checkpoint_name: n(z.string(), 'Hires fix field; accepted.'),
-  hr_sampler_name: n(z.string(), 'Hires fix field; accepted.'),
-  hr_scheduler: n(z.string(), 'Hires fix field; accepted.'),
-  hr_prompt: n(z.string(), 'Hires fix field; accepted.'),
-  hr_negative_prompt: n(z.string(), 'Hires fix field; accepted.'),
+  enable_hr: n(z.boolean(), 'Hires fix: draw at width × height, upscale, then an img2img pass at the larger size (A1111\'s sample_hr_pass; docs/server.md). Default false.'),
+  firstphase_width: n(int, 'Old hires field (A1111 < 1.0): when set (with firstphase_height), the first pass runs at this size instead of width; the target still comes from hr_scale / hr_resize_x/y, as in A1111.'),
+  firstphase_height: n(int, 'Old hires field: see firstphase_width.'),
+  hr_scale: n(z.number(), 'Hires upscale factor (default 2) when hr_resize_x and hr_resize_y are 0.'),
+  hr_upscaler: n(z.string(), 'A latent upscale mode ("Latent" (default), "Latent (nearest)", "Latent (bicubic)", … : GET /sdapi/v1/latent-upscale-modes) or a picture upscaler ("Lanczos", "Nearest", "None": GET /sdapi/v1/upscalers). Others are a 422.'),
+  hr_second_pass_steps: n(int, 'Steps of the hires pass; 0 (default): steps. A1111 runs exactly this many, on a schedule stretched to int(steps / denoising_strength).'),
+  hr_resize_x: n(int, 'Hires target width instead of hr_scale (0: from hr_resize_y and the aspect ratio). With both, the picture is scaled to cover them and cropped, as A1111 does.'),
+  hr_resize_y: n(int, 'Hires target height instead of hr_scale.'),
+  hr_checkpoint_name: n(z.string(), 'Another model for the hires pass: not supported; reported as ignored.'),
+  hr_sampler_name: n(z.string(), 'The hires pass\'s sampler (default: sampler_name).'),
+  hr_scheduler: n(z.string(), 'The hires pass\'s schedule type, with hr_sampler_name ("Automatic" or "Karras").'),
+  hr_prompt: n(z.string(), 'The hires pass\'s prompt (default "": the prompt). Its LoRA tags are removed; the prompt\'s LoRAs apply to both passes.'),
+  hr_negative_prompt: n(z.string(), 'The hires pass\'s negative prompt (default "": negative_prompt).'),
 };
 
 export const txt2imgRequest = z.object({ ...generationFields, ...hiresFields }).describe('StableDiffusionTxt2ImgProcessingAPI');
@@ -80,15 +80,15 @@ export const img2imgRequest = z.object({
   init_images: z.array(z.string().min(1)).min(1).describe('The starting image(s): base64 or a data: URL (PNG, JPEG, WebP). One is used for every image.'),
   resize_mode: n(int.min(0).max(3), 'Only 0 ("Just resize", Lanczos to width × height) is supported.'),
   image_cfg_scale: n(z.number(), 'Instruct-pix2pix only; accepted.'),
-  mask: n(z.string(), 'Inpainting: not yet available; a mask is a 422.'),
-  mask_blur: n(int, 'Inpainting field; accepted.'),
-  mask_blur_x: n(int, 'Inpainting field; accepted.'),
-  mask_blur_y: n(int, 'Inpainting field; accepted.'),
-  inpainting_fill: n(int, 'Inpainting field; accepted.'),
-  inpaint_full_res: n(z.union([z.boolean(), int]), 'Inpainting field; accepted.'),
-  inpaint_full_res_padding: n(int, 'Inpainting field; accepted.'),
-  inpainting_mask_invert: n(int, 'Inpainting field; accepted.'),
-  initial_noise_multiplier: n(z.number(), 'Inpainting field; accepted.'),
+  mask: n(z.string(), 'Inpainting: a base64 mask (white = repaint, black = keep), resized to width × height. Runs StableDiffusionInpaintPipeline (an inpainting model\'s 9-channel UNet, else the 4-channel blend); the original is laid back outside the mask, as A1111 does.'),
+  mask_blur: n(int, 'Blur of the mask in pixels before use (default 4, as A1111).'),
+  mask_blur_x: n(int, 'Horizontal blur (default mask_blur); if it differs from mask_blur_y, the larger is used both ways (reported as ignored).'),
+  mask_blur_y: n(int, 'Vertical blur (default mask_blur).'),
+  inpainting_fill: n(int, 'What the masked area starts from: 1 (original) is what the pipeline does; 0 (fill, A1111\'s default), 2 (latent noise) and 3 (latent nothing) run as 1 and are reported as ignored.'),
+  inpaint_full_res: n(z.union([z.boolean(), int]), 'A1111\'s "inpaint only the masked area" (its default true): not supported; unless false or 0, reported as ignored and the whole picture is inpainted.'),
+  inpaint_full_res_padding: n(int, 'With inpaint_full_res; accepted.'),
+  inpainting_mask_invert: n(z.union([z.boolean(), int]), '1 or true: repaint the black part instead (the mask inverted). Default 0.'),
+  initial_noise_multiplier: n(z.number(), 'Not supported; a value other than 1 is reported as ignored.'),
   include_init_images: n(z.boolean(), 'Return the init images after the results (default false).'),
 }).describe('StableDiffusionImg2ImgProcessingAPI');
 

@@ -1,12 +1,20 @@
 // The models a server may run, chosen by their listed names only: a request never names a path
 // (`sd_model_checkpoint: "../../etc"` is simply not on the list). Each is loaded on first use and
 // kept, its sessions alive between requests (releaseSessions: false; the SessionCache leases make
-// that safe for requests running at once). txt2img and img2img share one set of components.
+// that safe for requests running at once). txt2img, img2img and inpainting share one set of
+// components; an inpainting model (9-channel UNet) has the inpainting pipeline only.
+//
+// LoRAs (`--lora-dir`, `<lora:name:w>` tags) change a model's UNet and text encoder graphs, so a
+// model's LoRA set is a shared state: requests wanting the same set run together, one wanting
+// another waits until they are done and then switches it (LoraGate).
 
-import { stat } from 'node:fs/promises';
-import { basename, resolve } from 'node:path';
+import { readdir, stat } from 'node:fs/promises';
+import { basename, extname, join, resolve } from 'node:path';
 
-import { LatentlabError, type PipelineComponents, StableDiffusionImg2ImgPipeline, StableDiffusionPipeline } from '../node.js';
+import {
+  embeddingShortHash, type EmbeddingReport, LatentlabError, listEmbeddingFiles, loadTextualInversion, loadPipelineComponents, loadSingleFileComponents, type PipelineComponents, StableDiffusionImg2ImgPipeline, StableDiffusionInpaintPipeline,
+  StableDiffusionPipeline,
+} from '../node.js';
 
 export interface ListedModel {
   /** A1111's `model_name`: the folder's or file's name without extension. */
@@ -19,21 +27,104 @@ export interface ListedModel {
 
 export interface LoadedModel {
   model: ListedModel;
-  txt2img: StableDiffusionPipeline;
-  img2img: StableDiffusionImg2ImgPipeline;
+  /** Absent for an inpainting model (its UNet takes the mask too). */
+  txt2img?: StableDiffusionPipeline;
+  img2img?: StableDiffusionImg2ImgPipeline;
+  inpaint: StableDiffusionInpaintPipeline;
+  loras: LoraGate;
+  /** The --embeddings-dir files this model took (their tokens usable in prompts), and those it refused. */
+  embeddings: EmbeddingReport[];
+  skippedEmbeddings: { name: string; file: string; reason: string }[];
 }
 
 export interface ModelHostOptions {
   threads?: number;
+  /** Where `<lora:name:w>` finds name.safetensors (A1111's models/Lora). */
+  loraDir?: string;
+  /** Textual-inversion embeddings loaded into every model, each by its file name (A1111's embeddings/). */
+  embeddingsDir?: string;
+}
+
+/** A LoRA file of --lora-dir: `name` is what a prompt tag names (the file name without .safetensors). */
+export interface ListedLora {
+  name: string;
+  file: string;
+}
+
+/**
+ * Runs work under one LoRA set at a time: `run(key, apply, fn)` runs fn at once when the model has
+ * that set (or nothing runs: then `apply` switches it), else queues. Queued work is admitted in
+ * order when the running work is done — the first one's set, and with it every queued request
+ * wanting the same set — so a steady stream of one set cannot starve another.
+ */
+export class LoraGate {
+  private key = '';
+  private running = 0;
+  private applying: Promise<void> = Promise.resolve();
+  private queue: { key: string; apply: () => Promise<void>; admit: () => void }[] = [];
+
+  async run<T>(key: string, apply: () => Promise<void>, fn: () => Promise<T>): Promise<T> {
+    if (this.queue.length === 0 && (this.key === key || this.running === 0)) this.enter(key, apply);
+    else await new Promise<void>((admit) => this.queue.push({ key, apply, admit }));
+    try {
+      await this.applying;
+      return await fn();
+    } finally {
+      if (--this.running === 0) this.admitNext();
+    }
+  }
+
+  /** Synchronous, so nothing can slip in between the admission and the switch. */
+  private enter(key: string, apply: () => Promise<void>): void {
+    if (this.key !== key) {
+      this.key = key;
+      this.applying = apply().catch((e: unknown) => {
+        this.key = '\u0000unapplied'; // the next request applies its set again
+        throw e;
+      });
+    }
+    this.running++;
+  }
+
+  private admitNext(): void {
+    if (this.queue.length === 0) return;
+    const key = this.queue[0].key;
+    const now = this.queue.filter((q) => q.key === key);
+    this.queue = this.queue.filter((q) => q.key !== key);
+    for (const q of now) {
+      this.enter(q.key, q.apply);
+      q.admit();
+    }
+  }
 }
 
 export class ModelHost {
   private readonly loaded = new Map<string, Promise<LoadedModel>>();
   /** The checkpoint requests use unless they override it (A1111's sd_model_checkpoint option). */
   current: ListedModel;
+  /** UI settings written through POST /sdapi/v1/options (a1111-routes.ts STORED_OPTIONS). */
+  readonly options: Record<string, unknown> = {};
 
-  private constructor(readonly models: readonly ListedModel[], private readonly options: ModelHostOptions) {
+  private constructor(readonly models: readonly ListedModel[], private readonly settings: ModelHostOptions) {
     this.current = models[0];
+  }
+
+  get embeddingsDir(): string | undefined {
+    return this.settings.embeddingsDir;
+  }
+
+  get loraDir(): string | undefined {
+    return this.settings.loraDir;
+  }
+
+  /** The .safetensors files of --lora-dir (read at each call, like A1111's refresh), sorted by name. */
+  async loras(): Promise<ListedLora[]> {
+    const dir = this.settings.loraDir;
+    if (dir === undefined) return [];
+    const entries = await readdir(dir, { withFileTypes: true });
+    return entries.filter((e) => e.isFile() && /\.safetensors$/i.test(e.name))
+      .map((e) => ({ name: e.name.replace(/\.safetensors$/i, ''), file: join(resolve(dir), e.name) }))
+      .sort((a, b) => a.name.localeCompare(b.name));
   }
 
   /** Lists the given folders / checkpoint files (the first is the default); every one must exist. */
@@ -73,17 +164,40 @@ export class ModelHost {
   }
 
   private async load(model: ListedModel): Promise<LoadedModel> {
-    const o = { releaseSessions: false, threads: this.options.threads };
-    const txt2img = model.singleFile ? await StableDiffusionPipeline.fromSingleFile(model.path, o) : await StableDiffusionPipeline.fromPretrained(model.path, o);
-    const components: PipelineComponents = {
-      folder: txt2img.folder, tokenizer: txt2img.tokenizer, textEncoder: txt2img.textEncoder, unet: txt2img.unet, vae: txt2img.vae,
-      scheduler: txt2img.scheduler, schedulerConfig: txt2img.scheduler.config, releaseSessions: false,
+    const o = { releaseSessions: false, threads: this.settings.threads };
+    const c: PipelineComponents = model.singleFile ? await loadSingleFileComponents(model.path, o) : await loadPipelineComponents(model.path, o);
+    const { embeddings, skippedEmbeddings } = await this.loadEmbeddings(c);
+    const inpaint = new StableDiffusionInpaintPipeline(c);
+    const plain = inpaint.unetInputKind === 'blend'; // a 4-channel UNet: txt2img and img2img too
+    return {
+      model, inpaint, loras: new LoraGate(), embeddings, skippedEmbeddings,
+      txt2img: plain ? new StableDiffusionPipeline(c) : undefined, img2img: plain ? new StableDiffusionImg2ImgPipeline(c) : undefined,
     };
-    return { model, txt2img, img2img: new StableDiffusionImg2ImgPipeline(components) };
+  }
+
+  /**
+   * --embeddings-dir into one model's tokenizer and text encoder, file by file, as the CLI's flag
+   * (tokens = file names, in sorted order): a file this model cannot take (another model's vector
+   * size, a token it has) is skipped, as A1111 lists it under `skipped`, rather than failing the model.
+   */
+  private async loadEmbeddings(c: PipelineComponents): Promise<Pick<LoadedModel, 'embeddings' | 'skippedEmbeddings'>> {
+    const out: Pick<LoadedModel, 'embeddings' | 'skippedEmbeddings'> = { embeddings: [], skippedEmbeddings: [] };
+    if (this.settings.embeddingsDir === undefined) return out;
+    for (const file of await listEmbeddingFiles(this.settings.embeddingsDir)) {
+      const name = basename(file, extname(file));
+      try {
+        const [l] = await loadTextualInversion(c.tokenizer, c.textEncoder, file, { token: name });
+        out.embeddings.push({ file, token: l.token, tokens: l.tokens, ids: l.ids, hash: await embeddingShortHash(file) });
+      } catch (e) {
+        if (!(e instanceof LatentlabError)) throw e;
+        out.skippedEmbeddings.push({ name, file, reason: e.message });
+      }
+    }
+    return out;
   }
 
   async close(): Promise<void> {
-    for (const l of this.loaded.values()) await (await l.catch(() => undefined))?.txt2img.release();
+    for (const l of this.loaded.values()) await (await l.catch(() => undefined))?.inpaint.release();
     this.loaded.clear();
   }
 }

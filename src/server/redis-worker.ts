@@ -20,6 +20,10 @@ export interface WorkerSettings {
   /** Shown in results (info.worker) and in BullMQ's processedBy. */
   name?: string;
   threads?: number;
+  /** As ServerSettings.loraDir. */
+  loraDir?: string;
+  /** Textual-inversion embeddings for every model (A1111's embeddings/). */
+  embeddingsDir?: string;
   concurrency?: number;
   maxPixels?: number;
   /** BullMQ's lock: a dead worker's job is taken back after this long (default 30 s). */
@@ -34,7 +38,7 @@ export interface RunningWorker {
 }
 
 export async function startWorker(s: WorkerSettings): Promise<RunningWorker> {
-  const host = await ModelHost.create(s.models, { threads: s.threads });
+  const host = await ModelHost.create(s.models, { threads: s.threads, loraDir: s.loraDir, embeddingsDir: s.embeddingsDir });
   const connection = redisOptions(s.queueUrl);
   const name = s.name ?? `worker-${process.pid}`;
   const worker = new Worker<JobData>(QUEUE_NAME, async (job, _token, signal) => {

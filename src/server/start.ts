@@ -15,6 +15,10 @@ export interface ServerSettings {
   port?: number;
   version: string;
   threads?: number;
+  /** Where `<lora:name:w>` prompt tags find name.safetensors. */
+  loraDir?: string;
+  /** Textual-inversion embeddings for every model (A1111's embeddings/). */
+  embeddingsDir?: string;
   concurrency?: number;
   limits?: Partial<ServerLimits>;
   basicAuth?: readonly string[];
@@ -33,14 +37,14 @@ export interface RunningServer extends StartedServer {
 }
 
 export async function startServer(s: ServerSettings): Promise<RunningServer> {
-  const host = await ModelHost.create(s.models, { threads: s.threads });
+  const host = await ModelHost.create(s.models, { threads: s.threads, loraDir: s.loraDir, embeddingsDir: s.embeddingsDir });
   const maxPixels = s.limits?.maxPixels ?? 2048 * 2048;
   let queue: JobQueue;
   if (s.queueUrl) {
     const { RedisQueue } = await import('./redis-queue.js'); // BullMQ is loaded only when asked for
     queue = await RedisQueue.connect(s.queueUrl, { maxQueue: s.limits?.maxQueue });
   } else {
-    queue = new LocalQueue((kind, request, ctx) => runA1111(kind, request, host, s.version, { maxPixels }, ctx), {
+    queue = new LocalQueue((kind, request, ctx) => runA1111(kind, request, host, s.version, { maxPixels, maxSteps: s.limits?.maxSteps }, ctx), {
       concurrency: s.concurrency, maxQueue: s.limits?.maxQueue,
     });
   }

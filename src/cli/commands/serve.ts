@@ -22,6 +22,8 @@ export interface ServeFlags {
   maxSteps?: number;
   maxImages?: number;
   threads?: number;
+  loraDir?: string;
+  embeddingsDir?: string;
   queue?: string;
 }
 
@@ -29,6 +31,8 @@ export function addServerOptions(cmd: Command): Command {
   cmd.addOption(new Option('--model <dir|file>', 'a diffusers folder or checkpoint file to serve; repeat for several (the first is the default; requests choose by name)')
     .argParser(collectText('--model', false)).makeOptionMandatory());
   cmd.addOption(new Option('--threads <n>', 'ONNX Runtime intra-op threads').argParser(integerFlag('--threads', 1)));
+  cmd.addOption(new Option('--lora-dir <dir>', 'where prompt tags <lora:name:weight> find name.safetensors (as A1111\'s models/Lora; GET /sdapi/v1/loras lists it)').argParser(nonEmptyFlag('--lora-dir')));
+  cmd.addOption(new Option('--embeddings-dir <dir>', 'textual-inversion embeddings for every model, each usable by its file name (A1111\'s embeddings/; GET /sdapi/v1/embeddings lists them)').argParser(nonEmptyFlag('--embeddings-dir')));
   cmd.addOption(new Option('--queue <redis-url>', 'queue jobs on BullMQ in this Redis (redis://host:port[/db]); `latentlab worker` runs them').argParser(nonEmptyFlag('--queue')));
   return cmd;
 }
@@ -39,7 +43,7 @@ async function runServe(flags: ServeFlags, session: Session): Promise<void> {
   const [{ parseApiAuth }, { startServer }] = await Promise.all([import('../../server/auth.js'), import('../../server/start.js')]);
   const host = flags.host ?? (flags.listen ? '0.0.0.0' : '127.0.0.1');
   const server = await startServer({
-    models: flags.model, host, port: flags.port, version: latentlabVersion(), threads: flags.threads, concurrency: flags.concurrency, queueUrl: flags.queue,
+    models: flags.model, host, port: flags.port, version: latentlabVersion(), threads: flags.threads, loraDir: flags.loraDir, embeddingsDir: flags.embeddingsDir, concurrency: flags.concurrency, queueUrl: flags.queue,
     basicAuth: flags.apiAuth === undefined ? undefined : parseApiAuth(flags.apiAuth), tokens: flags.apiToken,
     corsOrigins: flags.corsAllowOrigins?.split(',').map((s) => s.trim()).filter(Boolean),
     limits: { maxQueue: flags.maxQueue, maxBodyBytes: flags.maxBody, maxPixels: flags.maxPixels, maxSteps: flags.maxSteps, maxImages: flags.maxImages },

@@ -12,6 +12,8 @@ interface WorkerFlags {
   model: string[];
   queue?: string;
   threads?: number;
+  loraDir?: string;
+  embeddingsDir?: string;
   name?: string;
   concurrency?: number;
   lockDuration?: number;
@@ -24,7 +26,7 @@ async function runWorker(flags: WorkerFlags, session: Session): Promise<void> {
   const { startWorker } = await import('../../server/redis-worker.js'); // BullMQ and ioredis load only for this command
   const lock = flags.lockDuration ?? 30_000;
   const w = await startWorker({
-    queueUrl: flags.queue, models: flags.model, version: latentlabVersion(), name: flags.name, threads: flags.threads, concurrency: flags.concurrency,
+    queueUrl: flags.queue, models: flags.model, version: latentlabVersion(), name: flags.name, threads: flags.threads, loraDir: flags.loraDir, embeddingsDir: flags.embeddingsDir, concurrency: flags.concurrency,
     lockDurationMs: lock, stalledIntervalMs: Math.max(500, Math.floor(lock / 2)), maxPixels: flags.maxPixels,
   });
   session.streams.stderr.write(`latentlab: worker ${w.worker.name} taking jobs from ${flags.queue}\n`);

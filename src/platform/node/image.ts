@@ -153,12 +153,24 @@ export async function labelledImageToSvg(picture: LabelledImage): Promise<string
 /**
  * Resizes with a Lanczos-3 filter (diffusers resizes with PIL's LANCZOS; libvips' kernel is the
  * same filter but not the same code, so pixels can differ by a level or two). The pipeline never
- * resizes on its own: call this when an img2img input is not the size you want.
+ * resizes on its own: call this when an img2img input is not the size you want. `kernel` "nearest"
+ * is nearest-neighbour (A1111's "Nearest" upscaler).
  */
-export async function resizeImage(image: RgbImage, width: number, height: number): Promise<RgbImage> {
+export async function resizeImage(image: RgbImage, width: number, height: number, kernel: 'lanczos3' | 'nearest' = 'lanczos3'): Promise<RgbImage> {
   checkRgbImage(image);
   check(Number.isInteger(width) && Number.isInteger(height) && width > 0 && height > 0, 'IMAGE_SIZE',
     () => `resizeImage: width and height must be positive integers, got ${fmtValue(width)}x${fmtValue(height)}`);
-  const { data, info } = await sharp(...rawInput(image)).resize(width, height, { kernel: 'lanczos3', fit: 'fill' }).raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await sharp(...rawInput(image)).resize(width, height, { kernel, fit: 'fill' }).raw().toBuffer({ resolveWithObject: true });
   return { width: info.width, height: info.height, data: view(data) };
 }
+
+/**
+ * A1111's picture upscalers that latentlab has, by A1111's names, for the hires fix
+ * (pipelines/hires-fix.ts ImageUpscaler): "Lanczos", "Nearest", and "None" — A1111's "None" still
+ * ends with its Lanczos resize to the target size.
+ */
+export const A1111_IMAGE_UPSCALERS: Readonly<Record<string, (image: RgbImage, width: number, height: number) => Promise<RgbImage>>> = {
+  None: (image, w, h) => resizeImage(image, w, h, 'lanczos3'),
+  Lanczos: (image, w, h) => resizeImage(image, w, h, 'lanczos3'),
+  Nearest: (image, w, h) => resizeImage(image, w, h, 'nearest'),
+};
