@@ -41,7 +41,7 @@ export class StableDiffusionImg2ImgPipeline extends PipelineBase {
     const { guidanceScale, guidance, scheduler, guide, embeds, batch, generator, seed, timesteps } = await this.prepareImageCall(o, images, strength);
 
     // Encode: one posterior sample for the whole image batch (diffusers encodes the batch at once).
-    let z0 = await imageToLatents(this.vae, images, generator);
+    let z0 = await imageToLatents(this.vae, images, generator, { tiling: o.tiling });
     await this.doneWith(this.vae); // the encoder's session; the decoder's is created after the loop
     // One image per prompt: each repeated numImagesPerPrompt times to line up with the prompts. (diffusers
     // tiles [i0, i1, i0, i1] instead, which pairs images with the wrong prompts; with one image both agree.)
