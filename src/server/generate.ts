@@ -77,7 +77,6 @@ function ignoredFields(req: GenerationRequest): string[] {
   flag((req.subseed_strength ?? 0) > 0, 'subseed_strength (variation seeds)');
   flag((req.seed_resize_from_h ?? -1) > 0 || (req.seed_resize_from_w ?? -1) > 0, 'seed_resize_from_h/w');
   flag(req.restore_faces, 'restore_faces');
-  flag(req.tiling, 'tiling');
   flag('enable_hr' in req && req.enable_hr, 'enable_hr (hires fix)');
   flag(req.script_name, `script_name: ${req.script_name}`);
   flag(req.alwayson_scripts && Object.keys(req.alwayson_scripts).length > 0, `alwayson_scripts: ${Object.keys(req.alwayson_scripts ?? {}).join(', ')}`);
@@ -137,7 +136,7 @@ export async function runA1111(kind: 'txt2img' | 'img2img', req: GenerationReque
     const callback = (info: StepInfo) => ctx.onStep?.({ jobNo: k, jobCount: count, step: info.step + 1, steps: info.numSteps, latents: info.predOriginalSample ?? info.latents });
     const common = {
       prompt, negativePrompt: negative, promptSyntax: 'a1111' as const, numImagesPerPrompt: 1, numInferenceSteps: steps, guidanceScale: guidance,
-      generator: new Generator(seeds[k]), eta: req.eta ?? undefined, scheduler, signal: ctx.signal, callback, onWarning: (m: string) => warnings.push(m),
+      generator: new Generator(seeds[k]), eta: req.eta ?? undefined, tiling: req.tiling ?? undefined, scheduler, signal: ctx.signal, callback, onWarning: (m: string) => warnings.push(m),
     };
     const out = kind === 'img2img' ? await img2img.call({ ...common, image: image!, strength }) : await txt2img.call({ ...common, width, height });
     const settings: GenerationSettings = {
@@ -145,7 +144,7 @@ export async function runA1111(kind: 'txt2img' | 'img2img', req: GenerationReque
         name: schedulerName(out.scheduler), a1111: a1111SamplerName(out.scheduler), className: out.scheduler.className, config: { ...out.scheduler.config }, source: 'request',
       },
       prompts: [req.prompt ?? ''], negativePrompts: [negative], promptSyntax: 'a1111', numImagesPerPrompt: 1, batchSize: 1, steps, guidance, width, height,
-      seed: seeds[k], eta: req.eta ?? undefined, ...(kind === 'img2img' ? { image: 'init_images[0]', strength } : {}),
+      seed: seeds[k], eta: req.eta ?? undefined, ...(req.tiling ? { tiling: true } : {}), ...(kind === 'img2img' ? { image: 'init_images[0]', strength } : {}),
     };
     const text = pngTextFor(settings, 0, model.name, version);
     infotexts.push(text.parameters);
