@@ -89,18 +89,20 @@ export function pad(x: Value, pads: readonly (readonly [number, number])[], valu
  * Like torch, each pad must fit the axis once (pad ≤ size), and padded axes need concrete sizes.
  */
 export function padCircular(x: Value, pads: readonly (readonly [number, number])[]): Value {
-  pads.forEach(([before, after], i) => {
-    if (before === 0 && after === 0) return;
-    const n = x.shape[i];
-    if (typeof n !== 'number') throw shapeError('pad', [x], `circular padding of axis ${i} needs a concrete size, got ${n}`);
-    if (before > n || after > n) throw shapeError('pad', [x], `circular pads [${before}, ${after}] of axis ${i} exceed its size ${n}`);
-  });
   return addPad(x, pads, 0, 'circular');
 }
 
 function addPad(x: Value, pads: readonly (readonly [number, number])[], value: number, mode: 'constant' | 'circular'): Value {
   if (pads.length > x.rank || pads.flat().some((p) => !Number.isInteger(p) || p < 0)) {
     throw shapeError('pad', [x], `pads ${JSON.stringify(pads)} must be non-negative [before, after] pairs, at most one per axis`);
+  }
+  if (mode === 'circular') {
+    pads.forEach(([before, after], i) => {
+      if (before === 0 && after === 0) return;
+      const n = x.shape[i];
+      if (typeof n !== 'number') throw shapeError('pad', [x], `circular padding of axis ${i} needs a concrete size, got ${n}`);
+      if (before > n || after > n) throw shapeError('pad', [x], `circular pads [${before}, ${after}] of axis ${i} exceed its size ${n}`);
+    });
   }
   const full = x.shape.map((_, i) => pads[i] ?? [0, 0]);
   const shape = x.shape.map((d, i) => {
