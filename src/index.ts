@@ -33,6 +33,7 @@ export { OP_NAMES } from './graph/op-specs.js';
 export type { OpAttrs, OpName } from './graph/op-types.js';
 export { type CompiledGraph, type CompileOptions, type Device, DEVICES, GRADIENT_COMPILE_DEFAULTS, type OptimizationLevel, runtime } from './graph/runtime.js';
 export { lowerToOnnx } from './onnx/lower.js';
+export { type ConvPaddingMode, withConvPaddingMode } from './nn/layers.js';
 
 // tokenizer, prompt syntax, models, schedulers, pipelines
 export * from './tokenizers/index.js';
@@ -40,7 +41,7 @@ export * from './models/index.js';
 export * from './schedulers/index.js';
 export * from './prompts/index.js';
 export * from './pipelines/index.js';
-export { decodeToPixels, imageToLatents, latentsToImages } from './pipelines/latents.js';
+export { decodeToPixels, imageToLatents, latentsToImages, type VaeCallOptions } from './pipelines/latents.js';
 export { schedulerFromPretrained, type SchedulerFromPretrainedOptions } from './pipelines/scheduler-from-pretrained.js';
 
 // training

@@ -33,18 +33,29 @@ function row(r: Result): string[] {
 const HEADER = ['what', 'shape', 'median ms', 'min–max', 'GFLOP', 'GFLOP/s', 'of peak', 'create ms', 'peak RSS MB', 'others CPU'];
 const NUMERIC = new Set([2, 3, 4, 5, 6, 7, 8, 9]);
 
-export function formatTable(report: Report): string {
-  const m = report.machine;
-  const lines = [
+/** The two lines every bench table starts with: the CPU, cores, memory and load; the software and date. */
+export function machineLines(m: MachineInfo): string[] {
+  return [
     `machine: ${m.cpuModel}, ${m.cores} cores${m.simd.length ? ` (${m.simd.join(' ')})` : ''}, ${m.memoryGb} GB, load ${m.loadAvg.join(' ')}`,
     `         ${m.platform}, node ${m.node}, onnxruntime-node ${m.onnxruntime}, ${m.date}`,
+  ];
+}
+
+/** A plain-text table: columns padded to their widest cell, the `numeric` ones right-aligned. */
+export function textTable(header: readonly string[], rows: readonly (readonly string[])[], numeric: ReadonlySet<number>): string[] {
+  const all = [header, ...rows];
+  const widths = header.map((_, c) => Math.max(...all.map((r) => r[c].length)));
+  const fmt = (r: readonly string[]) => r.map((cell, c) => (numeric.has(c) ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ').trimEnd();
+  return [fmt(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(fmt)];
+}
+
+export function formatTable(report: Report): string {
+  const lines = [
+    ...machineLines(report.machine),
     report.peakGflops === null ? 'peak: not measured (fractions of peak omitted)' : `peak: ${fixed(report.peakGflops, 1)} GFLOP/s (fastest run of the 3×3 conv probe; "of peak" = median GFLOP/s / this)`,
     '',
+    ...textTable(HEADER, report.results.map(row), NUMERIC),
   ];
-  const rows = [HEADER, ...report.results.map(row)];
-  const widths = HEADER.map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  const fmt = (r: string[]) => r.map((cell, c) => (NUMERIC.has(c) ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ');
-  lines.push(fmt(HEADER), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(fmt));
   lines.push('', 'median over runs after warm-up; GFLOP/s from the median; "others CPU" = share of the machine other processes used while timing.');
   return lines.join('\n');
 }

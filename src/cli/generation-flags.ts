@@ -31,6 +31,7 @@ export interface GenerationFlags extends ModelFlags, SchedulerFlags, EmbeddingFl
   numImages?: number;
   eta?: number;
   clipSkip?: number;
+  tiling?: boolean;
   lossGuidance?: LossGuidancePreset[];
   out?: string;
   saveLatents?: string;
@@ -73,6 +74,7 @@ export function addGenerationOptions(cmd: Command, img2img: boolean): Command {
   cmd.addOption(new Option('--num-images <n>', 'images per prompt (default: 1)').argParser(integerFlag('--num-images', 1)));
   cmd.addOption(new Option('--eta <e>', 'DDIM\'s η, ≥ 0 (TCD: γ, in [0, 1]); other schedulers ignore it (default: 0)').argParser(numberFlag('--eta', { min: 0 })));
   cmd.addOption(new Option('--clip-skip <n>', 'skip the last n CLIP layers, diffusers\' clip_skip (A1111\'s "Clip skip" n + 1) (default: 0)').argParser(integerFlag('--clip-skip', 0)));
+  cmd.option('--tiling', 'seamless tiling, A1111\'s "Tiling": every conv of the UNet and the VAE pads circularly, so the image repeats without seams');
   cmd.addOption(new Option('--loss-guidance <preset>', 'steer by a loss on the decoded image: blue[:SCALE[:EVERY]] (the deep dive\'s blue loss) or color=#RRGGBB[:SCALE[:EVERY]]; SCALE 200, EVERY 5 by default; repeatable')
     .argParser(lossGuidanceFlag));
   cmd.addOption(new Option('--out <file.png|dir/>', 'output image: FILE.png (several images: FILE-0.png, FILE-1.png, …) or a folder for numbered names (default: numbered names in the current folder)').argParser(nonEmptyFlag('--out')));

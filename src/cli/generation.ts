@@ -163,6 +163,7 @@ async function loadPipeline(plan: Plan, flags: GenerationFlags, session: Session
     seed: plan.seed,
     eta: flags.eta,
     clipSkip: flags.clipSkip,
+    ...(flags.tiling ? { tiling: true } : {}),
     ...(embeddings.length > 0 ? { embeddings } : {}),
     ...(loras.length > 0 ? { loras } : {}),
     vae: plan.vae,
@@ -194,13 +195,14 @@ async function denoiseWithProgress(pipe: Pipeline, plan: Plan, s: GenerationSett
     generator: new Generator(s.seed),
     eta: s.eta,
     clipSkip: s.clipSkip,
+    tiling: s.tiling,
     lossGuidance: plan.lossGuidance,
     signal: session.signal,
     memoryLimit: plan.maxMemory,
     callback: async (info: StepInfo) => {
       if (info.step === 0) progress.label = unetCallsLabel(pipe.scheduler, info.numSteps, plan.kind !== 'generate' ? Math.trunc(s.steps * plan.strength) : s.steps);
       progress.update(info.step + 1, info.numSteps);
-      await plan.previewer?.step(info, (x0) => (previewVae ? latentsToImages(previewVae, x0) : pipe.decodeLatents(x0)));
+      await plan.previewer?.step(info, (x0) => (previewVae ? latentsToImages(previewVae, x0, { tiling: s.tiling }) : pipe.decodeLatents(x0, { tiling: s.tiling })));
     },
   };
   progress.start();

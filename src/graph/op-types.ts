@@ -63,7 +63,8 @@ export interface OpAttrs {
   concat: { readonly axis: number };
   split: { readonly axis: number; readonly sizes: readonly number[] };
   slice: { readonly axis: number; readonly start: number; readonly end: number; readonly step: number };
-  pad: { readonly pads: readonly (readonly [number, number])[]; readonly value: number };
+  /** 'constant' fills with `value`; 'circular' wraps around (torch F.pad mode="circular", ONNX Pad mode "wrap"). */
+  pad: { readonly pads: readonly (readonly [number, number])[]; readonly value: number; readonly mode: 'constant' | 'circular' };
   resizeNearest: { readonly scale: number } | { readonly size: readonly [number, number] };
   gather: None;
   /** The transpose of gather: rows[ids[i]] += updates[i] into a zero table of `rows` rows. */

@@ -31,6 +31,8 @@ export interface VaeRunOptions {
    * `decoder.conv_out`), keyed by module path. Compiles a separate session.
    */
   intermediates?: boolean;
+  /** Seamless tiling: circular padding in every conv but the encoder's explicit zero pad (a session of its own). */
+  tiling?: boolean;
 }
 
 /** diffusers' AutoencoderKLOutput. */
@@ -111,9 +113,9 @@ export class AutoencoderKL {
         hint: `resize or crop the image to a height of ${near(H)} and a width of ${near(W)}: the encoder halves the size ${Math.log2(f)} times, so both sides must be multiples of ${f}`,
       });
     }
-    const intermediates = options.intermediates ?? false;
-    const r = await this.encoderSessions.run(`${H}x${W}:${intermediates}`, () =>
-      buildVaeEncoderGraph(this.config, { batch: 'batch', height: H, width: W, intermediates }), { sample: x });
+    const { intermediates = false, tiling = false } = options;
+    const r = await this.encoderSessions.run(`${H}x${W}:${intermediates}:${tiling}`, () =>
+      buildVaeEncoderGraph(this.config, { batch: 'batch', height: H, width: W, intermediates, tiling }), { sample: x });
     const t = (name: string) => r[name] as Tensor<'float32'>;
     const out: AutoencoderKLOutput = { latentDist: new DiagonalGaussianDistribution(t('mean'), t('logvar'), t('std'), t('var')) };
     if (intermediates) out.intermediates = Object.fromEntries(vaeIntermediateNames(this.config, 'encoder').map((n) => [n, t(n)]));
@@ -124,9 +126,9 @@ export class AutoencoderKL {
   async decode(latents: Tensor, options: VaeRunOptions = {}): Promise<DecoderOutput> {
     const z = this.checkInput('decode', 'latents', latents, this.config.latent_channels);
     const [, , h, w] = z.shape;
-    const intermediates = options.intermediates ?? false;
-    const r = await this.decoderSessions.run(`${h}x${w}:${intermediates}`, () =>
-      buildVaeDecoderGraph(this.config, { batch: 'batch', height: h, width: w, intermediates }), { z });
+    const { intermediates = false, tiling = false } = options;
+    const r = await this.decoderSessions.run(`${h}x${w}:${intermediates}:${tiling}`, () =>
+      buildVaeDecoderGraph(this.config, { batch: 'batch', height: h, width: w, intermediates, tiling }), { z });
     const out: DecoderOutput = { sample: r.sample as Tensor<'float32'> };
     if (intermediates) out.intermediates = Object.fromEntries(vaeIntermediateNames(this.config, 'decoder').map((n) => [n, r[n] as Tensor<'float32'>]));
     return out;

@@ -24,6 +24,12 @@ export interface AutoencoderTinyOutput {
   latents: Tensor<'float32'>;
 }
 
+/** What encode / decode may vary per call. */
+export interface TinyRunOptions {
+  /** Seamless tiling: circular padding in every conv (a session of its own per size). */
+  tiling?: boolean;
+}
+
 export class AutoencoderTiny {
   private constructor(
     readonly config: AutoencoderTinyConfig,
@@ -56,7 +62,7 @@ export class AutoencoderTiny {
   }
 
   /** image [B, in_channels, H, W] in [−1, 1], H and W multiples of 8 → latents [B, L, H/8, W/8]. */
-  async encode(image: Tensor): Promise<AutoencoderTinyOutput> {
+  async encode(image: Tensor, options: TinyRunOptions = {}): Promise<AutoencoderTinyOutput> {
     const x = this.checkInput('encode', 'image', image, this.config.in_channels);
     const [, , H, W] = x.shape;
     const f = this.vaeScaleFactor;
@@ -65,15 +71,17 @@ export class AutoencoderTiny {
         key: 'image', hint: `resize or crop the image so that both sides are multiples of ${f} (the encoder halves the size ${Math.log2(f)} times)`,
       });
     }
-    const r = await this.encoderSessions.run(`${H}x${W}`, () => buildTinyEncoderGraph(this.config, { batch: 'batch', height: H, width: W }), { sample: x });
+    const tiling = options.tiling ?? false;
+    const r = await this.encoderSessions.run(`${H}x${W}:${tiling}`, () => buildTinyEncoderGraph(this.config, { batch: 'batch', height: H, width: W, tiling }), { sample: x });
     return { latents: r.latents as Tensor<'float32'> };
   }
 
   /** latents [B, L, h, w] (UNet scale: TAESD's scaling factor is 1) → image [B, out_channels, 8h, 8w], raw. */
-  async decode(latents: Tensor): Promise<{ sample: Tensor<'float32'> }> {
+  async decode(latents: Tensor, options: TinyRunOptions = {}): Promise<{ sample: Tensor<'float32'> }> {
     const z = this.checkInput('decode', 'latents', latents, this.config.latent_channels);
     const [, , h, w] = z.shape;
-    const r = await this.decoderSessions.run(`${h}x${w}`, () => buildTinyDecoderGraph(this.config, { batch: 'batch', height: h, width: w }), { z });
+    const tiling = options.tiling ?? false;
+    const r = await this.decoderSessions.run(`${h}x${w}:${tiling}`, () => buildTinyDecoderGraph(this.config, { batch: 'batch', height: h, width: w, tiling }), { z });
     return { sample: r.sample as Tensor<'float32'> };
   }
 

@@ -18,7 +18,7 @@
 import type { Dim } from '../graph/dims.js';
 import { Graph, Module, Value } from '../graph/graph.js';
 import * as op from '../graph/ops/index.js';
-import { conv2d } from '../nn/layers.js';
+import { conv2d, withConvPaddingMode } from '../nn/layers.js';
 import type { AutoencoderTinyConfig } from './taesd-config.js';
 
 export interface TinyGraphOptions {
@@ -26,6 +26,11 @@ export interface TinyGraphOptions {
   /** Image size for the encoder, latent size for the decoder. */
   height: number;
   width: number;
+  /**
+   * Seamless tiling: every conv pads circularly (nn/layers.ts withConvPaddingMode), so the output
+   * wraps around left↔right and top↔bottom, as AUTOMATIC1111's `tiling`.
+   */
+  tiling?: boolean;
 }
 
 /** nn.ReLU, as the Clip op with bounds [0, +∞). */
@@ -92,14 +97,16 @@ export function decoderTiny(root: Module, z: Value, c: AutoencoderTinyConfig): V
 /** Encoder graph: input `sample` [B, in, H, W] in [−1, 1]; output `latents` [B, L, H/8, W/8]. */
 export function buildTinyEncoderGraph(c: AutoencoderTinyConfig, o: TinyGraphOptions): Graph {
   const g = new Graph('taesd_encoder');
-  g.output('latents', encoderTiny(new Module(g), g.input('sample', 'float32', [o.batch, c.in_channels, o.height, o.width]), c));
+  const x = g.input('sample', 'float32', [o.batch, c.in_channels, o.height, o.width]);
+  g.output('latents', withConvPaddingMode(o.tiling ? 'circular' : 'zeros', () => encoderTiny(new Module(g), x, c)));
   return g;
 }
 
 /** Decoder graph: input `z` [B, L, h, w]; output `sample` [B, out, 8h, 8w]. */
 export function buildTinyDecoderGraph(c: AutoencoderTinyConfig, o: TinyGraphOptions): Graph {
   const g = new Graph('taesd_decoder');
-  g.output('sample', decoderTiny(new Module(g), g.input('z', 'float32', [o.batch, c.latent_channels, o.height, o.width]), c));
+  const z = g.input('z', 'float32', [o.batch, c.latent_channels, o.height, o.width]);
+  g.output('sample', withConvPaddingMode(o.tiling ? 'circular' : 'zeros', () => decoderTiny(new Module(g), z, c)));
   return g;
 }
 

@@ -37,6 +37,11 @@ export interface UNetForwardOptions {
    * time_cond_proj_dim): the guidance embedding, `guidanceScaleEmbedding(w, time_cond_proj_dim)`.
    */
   timestepCond?: Tensor;
+  /**
+   * Seamless tiling (AUTOMATIC1111's `tiling`): every conv pads circularly, so the prediction wraps
+   * around the edges. A graph and session of its own, cached beside the untiled one.
+   */
+  tiling?: boolean;
 }
 
 export interface UNet2DConditionOutput {
@@ -115,11 +120,11 @@ export class UNet2DConditionModel {
     }
     const t = timestepTensor(timestep, b);
     const cond = options.timestepCond === undefined ? undefined : this.timestepCondInput(options.timestepCond, b);
-    const debug = options.debug ?? false;
+    const { debug = false, tiling = false } = options;
     const seqLen = ehs.shape[1];
-    const key = `${b}x${h}x${w}:${seqLen}:${debug}:${cond !== undefined}`;
+    const key = `${b}x${h}x${w}:${seqLen}:${debug}:${cond !== undefined}:${tiling}`;
     const overrides = this.precision === 'int8' ? { calibration: this.int8Calibration(x, ehs, cond) } : {};
-    const build = () => withLoraPlan(this.loraPlan, () => buildUNetGraph(c, { batch: b, height: h, width: w, seqLen, debug, timestepCond: cond !== undefined }));
+    const build = () => withLoraPlan(this.loraPlan, () => buildUNetGraph(c, { batch: b, height: h, width: w, seqLen, debug, tiling, timestepCond: cond !== undefined }));
     const r = await this.sessions.run(key, build, { sample: x, timestep: t, encoder_hidden_states: ehs, ...(cond ? { timestep_cond: cond } : {}) }, overrides);
     const out: UNet2DConditionOutput = { sample: r.out as Tensor<'float32'> };
     if (debug) out.debug = Object.fromEntries(unetDebugNames(c).map((name) => [name.slice('debug.'.length), r[name] as Tensor<'float32'>]));

@@ -16,7 +16,7 @@
 import type { Dim } from '../graph/dims.js';
 import { Graph, Module, Value } from '../graph/graph.js';
 import * as op from '../graph/ops/index.js';
-import { conv2d, groupNorm } from '../nn/layers.js';
+import { conv2d, groupNorm, withConvPaddingMode } from '../nn/layers.js';
 import { timestepEmbedding, timestepFeatures } from '../nn/timestep-embedding.js';
 import { downBlock, midBlock, upBlock, type BlockAttention } from '../nn/unet-blocks.js';
 import type { UNet2DConditionConfig } from './unet-config.js';
@@ -36,6 +36,11 @@ export interface UNetGraphOptions {
   /** Also output the `debug.*` intermediates (names as in the fixture: debug.conv_in, debug.down_blocks.0, …). */
   debug?: boolean;
   /**
+   * Seamless tiling: every conv pads circularly (nn/layers.ts withConvPaddingMode), so the output
+   * wraps around left↔right and top↔bottom, as AUTOMATIC1111's `tiling`.
+   */
+  tiling?: boolean;
+  /**
    * Build into an existing graph with encoder_hidden_states computed there (a textual-inversion step
    * puts the UNet on the text encoder's output) instead of a new graph with that input; `sample`
    * likewise replaces the `sample` input (a training step noises latents inside the graph).
@@ -51,6 +56,10 @@ export function unetDebugNames(c: UNet2DConditionConfig): string[] {
 }
 
 export function buildUNetGraph(c: UNet2DConditionConfig, o: UNetGraphOptions): Graph {
+  return withConvPaddingMode(o.tiling ? 'circular' : 'zeros', () => buildUNet(c, o));
+}
+
+function buildUNet(c: UNet2DConditionConfig, o: UNetGraphOptions): Graph {
   const g = o.into?.graph ?? new Graph('unet');
   const root = new Module(g);
   const debug = (name: string, v: Value) => {

@@ -14,7 +14,7 @@
 import type { Dim } from '../graph/dims.js';
 import { Graph, Module, Value } from '../graph/graph.js';
 import * as op from '../graph/ops/index.js';
-import { conv2d } from '../nn/layers.js';
+import { conv2d, withConvPaddingMode } from '../nn/layers.js';
 import type { AutoencoderKLConfig } from './vae-config.js';
 import { downEncoderBlock, upDecoderBlock, VaeBlockConfig, vaeMidBlock, vaeOutput } from './vae-blocks.js';
 
@@ -25,6 +25,11 @@ export interface VaeGraphOptions {
   width: number;
   /** Also output every top-level module's result, named by module path. */
   intermediates?: boolean;
+  /**
+   * Seamless tiling: every conv pads circularly (nn/layers.ts withConvPaddingMode), so the output
+   * wraps around left↔right and top↔bottom, as AUTOMATIC1111's `tiling`.
+   */
+  tiling?: boolean;
 }
 
 /** Image side / latent side: each encoder block but the last halves the size (diffusers' vae_scale_factor). */
@@ -104,7 +109,8 @@ function posterior(g: Graph, moments: Value, latentChannels: number): Record<(ty
 export function buildVaeEncoderGraph(c: AutoencoderKLConfig, o: VaeGraphOptions): Graph {
   const g = new Graph('vae_encoder');
   const x = g.input('sample', 'float32', [o.batch, c.in_channels, o.height, o.width]);
-  const moments = vaeEncoder(new Module(g), x, c, o.intermediates ? (path, v) => g.output(path, v) : undefined);
+  const tap: Tap | undefined = o.intermediates ? (path, v) => g.output(path, v) : undefined;
+  const moments = withConvPaddingMode(o.tiling ? 'circular' : 'zeros', () => vaeEncoder(new Module(g), x, c, tap));
   const p = posterior(g, moments, c.latent_channels);
   for (const name of POSTERIOR_OUTPUTS) g.output(name, p[name]);
   return g;
@@ -114,7 +120,8 @@ export function buildVaeEncoderGraph(c: AutoencoderKLConfig, o: VaeGraphOptions)
 export function buildVaeDecoderGraph(c: AutoencoderKLConfig, o: VaeGraphOptions): Graph {
   const g = new Graph('vae_decoder');
   const z = g.input('z', 'float32', [o.batch, c.latent_channels, o.height, o.width]);
-  g.output('sample', vaeDecoder(new Module(g), z, c, o.intermediates ? (path, v) => g.output(path, v) : undefined));
+  const tap: Tap | undefined = o.intermediates ? (path, v) => g.output(path, v) : undefined;
+  g.output('sample', withConvPaddingMode(o.tiling ? 'circular' : 'zeros', () => vaeDecoder(new Module(g), z, c, tap)));
   return g;
 }
 

@@ -43,8 +43,9 @@ export function resnetBlock(m: Module, x: Value, temb: Value | undefined, cfg: R
  * encoder pads only right/bottom by one (F.pad(x, (0, 1, 0, 1))) and convolves with padding 0.
  */
 export function downsample(m: Module, x: Value, channels: number, padding: 'symmetric' | 'right-bottom', origin?: string): Value {
-  const pad = padding === 'symmetric' ? 1 : ([0, 0, 1, 1] as const);
-  return conv2d(m.child('conv'), x, channels, channels, 3, { stride: 2, padding: pad, origin });
+  // right-bottom is diffusers' F.pad(x, (0, 1, 0, 1)) with zeros: tiling changes only the convs' own padding.
+  const pad = padding === 'symmetric' ? { padding: 1 } : { padding: [0, 0, 1, 1] as const, paddingMode: 'zeros' as const };
+  return conv2d(m.child('conv'), x, channels, channels, 3, { stride: 2, ...pad, origin });
 }
 
 /**

@@ -228,8 +228,11 @@ export const LOWERINGS: { readonly [K in OpName]: Lowering<K> } = {
     const pads = n.attrs.pads;
     const { e } = ctx;
     const x = n.inputs[0];
+    const onnxPads = e.ints([...pads.map((p) => p[0]), ...pads.map((p) => p[1])]);
+    // Circular padding is Pad's "wrap" mode (opset 19); ONNX Runtime's CPU and wasm kernels have it.
+    if (n.attrs.mode === 'circular') return [e.op('Pad', [ctx.name(x), onnxPads], { mode: 'wrap' })];
     const value = e.scalar(x.dtype, n.attrs.value); // Pad's constant must have the input's type
-    return [e.op('Pad', [ctx.name(x), e.ints([...pads.map((p) => p[0]), ...pads.map((p) => p[1])]), value], { mode: 'constant' })];
+    return [e.op('Pad', [ctx.name(x), onnxPads, value], { mode: 'constant' })];
   },
   resizeNearest,
   convTranspose2d,

@@ -11,7 +11,7 @@ import { encodePrompt, repeatEach } from './encode-prompt.js';
 import { checkFinite } from './finite-check.js';
 import type { PipelineComponents } from './components.js';
 import { denoise, type DenoiseArgs, usesClassifierFreeGuidance } from './denoise.js';
-import { latentsToImages, type PipelineVae } from './latents.js';
+import { latentsToImages, type PipelineVae, type VaeCallOptions } from './latents.js';
 import { checkLossGuidance, LossGuide } from './loss-guidance.js';
 import { checkMemory, estimateCallMemory, type MemoryEstimate, type MemoryRequest } from './memory-estimate.js';
 import { encodePromptConditioning } from './prompt-conditioning.js';
@@ -239,7 +239,7 @@ export class PipelineBase {
 
   /** The loss guide for latents of h × w (its graphs built, so a faulty loss fails before the loop), or none. */
   protected lossGuide(o: CommonCallOptions, scheduler: Scheduler, h: number, w: number): LossGuide | undefined {
-    return o.lossGuidance?.length ? LossGuide.create(this.vae, scheduler, o.lossGuidance, h, w) : undefined;
+    return o.lossGuidance?.length ? LossGuide.create(this.vae, scheduler, o.lossGuidance, h, w, { tiling: o.tiling }) : undefined;
   }
 
   /** The memory a call with `request` needs (memory-estimate.ts): what `call` checks before any session is built. */
@@ -265,20 +265,21 @@ export class PipelineBase {
     const latents = await denoise({
       ...loop,
       unet: this.unet,
+      tiling: o.tiling,
       eta: o.eta ?? 0,
       callback: o.callback,
       signal: o.signal,
     });
     await this.doneWith(this.unet);
     if (loop.guide) await this.doneWith(this.vae); // the gradient sessions, before the decoder's
-    const images = o.outputType === 'latent' ? [] : await this.decodeLatents(latents);
+    const images = o.outputType === 'latent' ? [] : await this.decodeLatents(latents, { tiling: o.tiling });
     await this.doneWith(this.vae);
     return { images, latents };
   }
 
-  /** latents → images: vae.decode(latents / scaling_factor), then diffusers' postprocess. */
-  decodeLatents(latents: Tensor<'float32'>): Promise<RgbImage[]> {
-    return latentsToImages(this.vae, latents);
+  /** latents → images: vae.decode(latents / scaling_factor), then diffusers' postprocess (`tiling`: the circular-padded decoder). */
+  decodeLatents(latents: Tensor<'float32'>, options: VaeCallOptions = {}): Promise<RgbImage[]> {
+    return latentsToImages(this.vae, latents, options);
   }
 
   /** LoRAs on the UNet and the text encoder, each with its weight (pipelines/lora.ts); `[]` removes them. */

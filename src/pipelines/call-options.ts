@@ -77,6 +77,8 @@ export const commonCallOptionFields = {
     'The sampler of this call: a name (`euler-a`, `DPM++ 2M Karras`) applied to the pipeline scheduler\'s config, or a Scheduler whose config is used. Each call builds its own instance, so concurrent calls never share a schedule. Default: pipe.scheduler\'s config.'),
   onWarning: opt(z.custom<(message: string) => void>((v) => typeof v === 'function'), 'a function (message: string) => void',
     'Receives this call\'s warnings (a truncated prompt, …) instead of the global warning handler, so concurrent calls keep theirs apart.'),
+  tiling: opt(z.boolean(), 'true or false',
+    'Seamless tiling (AUTOMATIC1111\'s "Tiling"): every conv of the UNet and the VAE pads circularly, so the image continues across its left/right and top/bottom edges. Runs sessions of their own. Default false.'),
   memoryLimit: opt(positiveInt, 'a number of bytes ≥ 1', 'Refuse calls whose estimated memory exceeds this many bytes (RESOURCE_MEMORY). Default: the available memory.'),
 };
 

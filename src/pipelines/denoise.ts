@@ -51,6 +51,8 @@ export interface DenoiseArgs {
   doClassifierFreeGuidance: boolean;
   generator: Generator;
   eta?: number;
+  /** Seamless tiling: the UNet's convs pad circularly (its tiled session). */
+  tiling?: boolean;
   /**
    * Inpainting with a 9-channel UNet: channels appended to the scaled UNet input, [2B or B, 5, h, w]
    * (mask, masked-image latents; not scaled by scale_model_input).
@@ -107,7 +109,7 @@ export async function denoise(a: DenoiseArgs): Promise<Tensor<'float32'>> {
     const scaled = a.scheduler.scaleModelInput(input, t);
     const modelInput = a.extraChannels ? catChannels([scaled, a.extraChannels]) : scaled; // [2B, 4 (+5), h, w]
     const embeds = typeof a.promptEmbeds === 'function' ? a.promptEmbeds(i) : a.promptEmbeds;
-    const { sample } = await a.unet.forward(modelInput, t, embeds, { timestepCond });
+    const { sample } = await a.unet.forward(modelInput, t, embeds, { timestepCond, tiling: a.tiling });
     const noisePred = a.doClassifierFreeGuidance ? classifierFreeGuidance(sample, a.guidanceScale) : sample;
     if (a.guide) latents = await a.guide.apply(i, t, latents, noisePred);
     const out = a.scheduler.step(noisePred, t, latents, { generator: a.generator, eta: a.eta });

@@ -84,6 +84,8 @@ export interface GenerationSettings {
   seed: number | bigint;
   eta?: number;
   clipSkip?: number;
+  /** Seamless tiling (circular padding in every conv); A1111's `Tiling: True`. Absent when off. */
+  tiling?: boolean;
   /** LoRAs applied with --lora or <lora:name:w> tags (lora-flags.ts). */
   loras?: LoraReport[];
   /** Textual-inversion embeddings loaded with --embedding / --embeddings-dir. */
@@ -157,6 +159,7 @@ export function a1111Parameters(s: GenerationSettings, i: number, model: string,
   if (s.command === 'inpaint') extra['Mask blur'] = String(s.maskBlur ?? 0); // A1111's key (its default is 4, diffusers' 0)
   // A1111 counts CLIP layers from 1 (= the last); diffusers' clip_skip counts the layers skipped.
   if (s.clipSkip !== undefined) extra['Clip skip'] = String(s.clipSkip + 1);
+  if (s.tiling) extra.Tiling = 'True'; // A1111 writes the field only when on, spelled as Python's bool
   if (s.eta !== undefined) extra.Eta = String(s.eta);
   if (s.lossGuidance?.length) extra['Loss guidance'] = s.lossGuidance.join(', ');
   const ti = tiHashes(s.embeddings ?? [], [s.prompts[p], s.negativePrompts[p]]);

@@ -153,12 +153,12 @@ export async function hiresFix(pipe: StableDiffusionPipeline, options: Txt2ImgOp
   if (latentMode) {
     input = cropLatents(interpolate(first.latents, { size: [h, w], ...latentMode }), crop);
   } else {
-    const pictures = await pipe.decodeLatents(first.latents);
+    const pictures = await pipe.decodeLatents(first.latents, { tiling: options.tiling });
     input = await Promise.all(pictures.map(async (p) => cropImage(await (hires.upscaler as ImageUpscaler)(p, w * f, h * f), crop)));
   }
   if (hires.strength === 0) {
-    const z = input instanceof Tensor ? input : await imageToLatents(pipe.vae, input, generator);
-    const images = options.outputType === 'latent' ? [] : await pipe.decodeLatents(z);
+    const z = input instanceof Tensor ? input : await imageToLatents(pipe.vae, input, generator, { tiling: options.tiling });
+    const images = options.outputType === 'latent' ? [] : await pipe.decodeLatents(z, { tiling: options.tiling });
     return { images, latents: z, seed: first.seed, scheduler: first.scheduler, firstPassLatents: first.latents, secondPass: { numInferenceSteps: 0, steps: 0 } };
   }
   const schedule = hiresSchedule(steps, hires.strength);

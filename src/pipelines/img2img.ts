@@ -48,7 +48,7 @@ export class StableDiffusionImg2ImgPipeline extends PipelineBase {
 
     // Encode: one posterior sample for the whole image batch (diffusers encodes the batch at once).
     // Latents given (diffusers: an `image` of 4 channels) are z0 as they are: no encode, no draw.
-    let z0 = given ?? await imageToLatents(this.vae, images as RgbImage[], generator);
+    let z0 = given ?? await imageToLatents(this.vae, images as RgbImage[], generator, { tiling: o.tiling });
     if (!given) await this.doneWith(this.vae); // the encoder's session; the decoder's is created after the loop
     // One image per prompt: each repeated numImagesPerPrompt times to line up with the prompts. (diffusers
     // tiles [i0, i1, i0, i1] instead, which pairs images with the wrong prompts; with one image both agree.)

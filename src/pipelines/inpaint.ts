@@ -101,14 +101,14 @@ export class StableDiffusionInpaintPipeline extends PipelineBase {
     const isStrengthMax = strength === 1;
     // Each per-image tensor is repeated to line up with the prompts (as img2img.ts; diffusers tiles).
     const perItem = (t: Tensor<'float32'>) => repeatEach(t, batch / t.shape[0]);
-    const z0 = kind === 'blend' || !isStrengthMax ? perItem(await this.encodeLatents(init, generator)) : undefined;
+    const z0 = kind === 'blend' || !isStrengthMax ? perItem(await this.encodeLatents(init, generator, o.tiling)) : undefined;
     const [h, w] = [images[0].height / f, images[0].width / f];
     const noise = generator.randn([batch, this.vae.config.latent_channels, h, w]);
     const latents0 = isStrengthMax ? scale(noise, scheduler.initNoiseSigma) : scheduler.addNoise(z0!, noise, [timesteps[0]]);
 
     const condition = maskCondition(masks); // [M, 1, H, W]
     const mask = perItem(downsampleMask(condition, f)); // [B, 1, h, w]
-    const maskedLatents = perItem(await this.encodeLatents(maskedImage(init, condition), generator)); // [B, 4, h, w]
+    const maskedLatents = perItem(await this.encodeLatents(maskedImage(init, condition), generator, o.tiling)); // [B, 4, h, w]
     await this.doneWith(this.vae); // the encoder's session; the decoder's is created after the loop
     const cfg = (t: Tensor<'float32'>) => (guidance ? Tensor.cat0([t, t]) : t);
 
@@ -128,8 +128,8 @@ export class StableDiffusionInpaintPipeline extends PipelineBase {
   }
 
   /** scaling_factor · a posterior sample (one generator draw) of [N, 3, H, W] pixels in [−1, 1]. */
-  private async encodeLatents(pixels: Tensor<'float32'>, generator: Generator): Promise<Tensor<'float32'>> {
-    const encoded = await this.vae.encode(pixels);
+  private async encodeLatents(pixels: Tensor<'float32'>, generator: Generator, tiling?: boolean): Promise<Tensor<'float32'>> {
+    const encoded = await this.vae.encode(pixels, { tiling });
     const z = 'latentDist' in encoded ? encoded.latentDist.sample(generator) : encoded.latents;
     return scale(z, this.vae.scalingFactor);
   }

@@ -25,27 +25,32 @@ import type { AutoencoderTiny } from '../models/autoencoder-tiny.js';
 /** Either autoencoder a Stable Diffusion pipeline can use (diffusers accepts both as `vae`). */
 export type PipelineVae = AutoencoderKL | AutoencoderTiny;
 
+/** What the conversions may vary: `tiling` runs the VAE with circular padding (seamless tiling). */
+export interface VaeCallOptions {
+  tiling?: boolean;
+}
+
 /**
  * RGB image(s) → latents [B, 4, H/8, W/8]. AutoencoderKL: one draw `randn(mean.shape)` from
  * `generator` for the posterior sample (the first draw the img2img pipeline takes); AutoencoderTiny:
  * no draw. Sides must be multiples of 8.
  */
-export async function imageToLatents(vae: PipelineVae, image: RgbImage | readonly RgbImage[], generator: Generator = defaultGenerator): Promise<Tensor<'float32'>> {
+export async function imageToLatents(vae: PipelineVae, image: RgbImage | readonly RgbImage[], generator: Generator = defaultGenerator, options: VaeCallOptions = {}): Promise<Tensor<'float32'>> {
   const images = Array.isArray(image) ? (image as readonly RgbImage[]) : [image as RgbImage];
-  const encoded = await vae.encode(preprocessBatch(images));
+  const encoded = await vae.encode(preprocessBatch(images), { tiling: options.tiling });
   const latents = 'latentDist' in encoded ? encoded.latentDist.sample(generator) : encoded.latents;
   return scale(latents, vae.scalingFactor);
 }
 
 /** The raw decoder output [B, 3, H, W] (about −1…1) of UNet-scale latents: vae.decode(latents / scaling_factor).sample. */
-export async function decodeToPixels(vae: PipelineVae, latents: Tensor<'float32'>): Promise<Tensor<'float32'>> {
+export async function decodeToPixels(vae: PipelineVae, latents: Tensor<'float32'>, options: VaeCallOptions = {}): Promise<Tensor<'float32'>> {
   checkFinite(latents, 'the latents to decode', 'they come from a file or a loop that produced NaN/Inf; check where they were made');
-  const { sample } = await vae.decode(divide(latents, vae.scalingFactor));
+  const { sample } = await vae.decode(divide(latents, vae.scalingFactor), { tiling: options.tiling });
   checkFinite(sample, 'the VAE decoder\'s output', 'the VAE weights (vae/*.safetensors) probably hold NaN or Inf values; check the model files (re-download them)');
   return sample;
 }
 
 /** Latents [B, 4, h, w] → B RGB images of 8h × 8w pixels (decode, then clamp and round like diffusers). */
-export async function latentsToImages(vae: PipelineVae, latents: Tensor<'float32'>): Promise<RgbImage[]> {
-  return postprocess(await decodeToPixels(vae, latents));
+export async function latentsToImages(vae: PipelineVae, latents: Tensor<'float32'>, options: VaeCallOptions = {}): Promise<RgbImage[]> {
+  return postprocess(await decodeToPixels(vae, latents, options));
 }

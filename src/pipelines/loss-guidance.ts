@@ -27,6 +27,7 @@ import { Graph, Module, type Value } from '../graph/graph.js';
 import * as op from '../graph/ops/index.js';
 import { AutoencoderKL } from '../models/autoencoder-kl.js';
 import { vaeDecoder } from '../models/vae-graph.js';
+import { withConvPaddingMode } from '../nn/layers.js';
 import type { Scheduler } from '../schedulers/index.js';
 import type { PipelineVae } from './latents.js';
 
@@ -67,14 +68,15 @@ export function colorLoss(target: readonly [number, number, number]): ImageLoss 
  * `sigma` []; outputs `loss` (loss · scale) and `grad` (its gradient w.r.t. the latents). `name`
  * names the loss in errors.
  */
-export function lossGuidanceGraph(vae: AutoencoderKL, height: number, width: number, loss: ImageLoss, scale: number, name = 'loss'): Graph {
+export function lossGuidanceGraph(vae: AutoencoderKL, height: number, width: number, loss: ImageLoss, scale: number, name = 'loss', options: { tiling?: boolean } = {}): Graph {
   const g = new Graph('loss_guidance');
   const shape = [1, vae.config.latent_channels, height, width];
   const latents = g.input('latents', 'float32', shape);
   const noisePred = g.input('noise_pred', 'float32', shape);
   const sigma = g.input('sigma', 'float32', []);
   const latentsX0 = op.sub(latents, op.mul(sigma, noisePred)); // x̂₀ = x − σ·ε̂
-  const decoded = vaeDecoder(new Module(g), op.mul(latentsX0, 1 / vae.scalingFactor), vae.config); // [1, 3, 8h, 8w]
+  const z = op.mul(latentsX0, 1 / vae.scalingFactor);
+  const decoded = withConvPaddingMode(options.tiling ? 'circular' : 'zeros', () => vaeDecoder(new Module(g), z, vae.config)); // [1, 3, 8h, 8w]
   const image = op.add(op.div(decoded, 2), 0.5);
   const value = g.scoped('loss', () => loss(image));
   if (value === null || typeof value !== 'object' || value.graph !== g || value.shape.some((d) => d !== 1) || value.dtype !== 'float32') {
@@ -123,7 +125,7 @@ export class LossGuide {
   ) {}
 
   /** Validates the entries and builds each graph for latents of height × width (errors in a loss function surface here). */
-  static create(vae: PipelineVae, scheduler: Scheduler, entries: readonly LossGuidance[], height: number, width: number): LossGuide {
+  static create(vae: PipelineVae, scheduler: Scheduler, entries: readonly LossGuidance[], height: number, width: number, options: { tiling?: boolean } = {}): LossGuide {
     checkLossGuidance(entries);
     if (!(vae instanceof AutoencoderKL)) {
       throw new LatentlabError('PIPELINE_ARGUMENT', 'lossGuidance differentiates through AutoencoderKL\'s decoder, but the pipeline\'s vae is an AutoencoderTiny (TAESD)', {
@@ -134,12 +136,12 @@ export class LossGuide {
       const name = `lossGuidance[${k}].loss`;
       let graph: Graph;
       try {
-        graph = lossGuidanceGraph(vae, height, width, e.loss, e.scale, name);
+        graph = lossGuidanceGraph(vae, height, width, e.loss, e.scale, name, options);
       } catch (cause) {
         if (cause instanceof LatentlabError && cause.key === name) throw cause;
         throw new LatentlabError('PIPELINE_ARGUMENT', `${name} failed on the decoded image: ${(cause as Error).message}`, { key: name, cause });
       }
-      return { every: e.every ?? DEFAULT_LOSS_GUIDANCE_EVERY, key: `loss-guidance/${lossId(e.loss)}/${e.scale}/${height}x${width}`, graph, weights: e.weights };
+      return { every: e.every ?? DEFAULT_LOSS_GUIDANCE_EVERY, key: `loss-guidance/${lossId(e.loss)}/${e.scale}/${height}x${width}/${options.tiling ?? false}`, graph, weights: e.weights };
     });
     return new LossGuide(vae, scheduler, built);
   }

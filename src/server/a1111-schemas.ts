@@ -38,7 +38,7 @@ export const generationFields = {
   s_tmin: n(z.number(), 'Not supported; accepted.'),
   s_noise: n(z.number(), 'Not supported; accepted.'),
   restore_faces: n(z.boolean(), 'Face restoration: not available; true is reported as ignored.'),
-  tiling: n(z.boolean(), 'Seamless tiling: not yet available; true is reported as ignored.'),
+  tiling: n(z.boolean(), 'Seamless tiling: every conv of the UNet and the VAE pads circularly, so the image repeats without seams (infotext "Tiling: True").'),
   do_not_save_samples: n(z.boolean(), 'Accepted; this server never saves files.'),
   do_not_save_grid: n(z.boolean(), 'Accepted; this server never saves files.'),
   denoising_strength: n(z.number().min(0).max(1), 'img2img: how much to change the image (default 0.75). txt2img with enable_hr: the hires pass\'s strength (default 0.75, A1111\'s API default; 0: the upscaled picture is decoded without a pass).'),

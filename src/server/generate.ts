@@ -83,7 +83,6 @@ function ignoredFields(req: GenerationRequest): string[] {
   flag((req.subseed_strength ?? 0) > 0, 'subseed_strength (variation seeds)');
   flag((req.seed_resize_from_h ?? -1) > 0 || (req.seed_resize_from_w ?? -1) > 0, 'seed_resize_from_h/w');
   flag(req.restore_faces, 'restore_faces');
-  flag(req.tiling, 'tiling');
   flag(req.script_name, `script_name: ${req.script_name}`);
   flag(req.alwayson_scripts && Object.keys(req.alwayson_scripts).length > 0, `alwayson_scripts: ${Object.keys(req.alwayson_scripts ?? {}).join(', ')}`);
   flag(req.save_images, 'save_images');
@@ -169,7 +168,7 @@ export async function runA1111(kind: 'txt2img' | 'img2img', req: GenerationReque
       const callback = (info: StepInfo) => ctx.onStep?.({ jobNo: k, jobCount: count, step: info.step + 1, steps: info.numSteps, latents: info.predOriginalSample ?? info.latents });
       const common = {
         prompt, negativePrompt: negative, promptSyntax: 'a1111' as const, numImagesPerPrompt: 1, numInferenceSteps: steps, guidanceScale: guidance,
-        eta: req.eta ?? undefined, scheduler, signal: ctx.signal, callback, onWarning: (m: string) => warnings.push(m),
+        eta: req.eta ?? undefined, tiling: req.tiling ?? undefined, scheduler, signal: ctx.signal, callback, onWarning: (m: string) => warnings.push(m),
       };
       let out: RgbImage;
       if (mask) {
@@ -191,7 +190,7 @@ export async function runA1111(kind: 'txt2img' | 'img2img', req: GenerationReque
           name: schedulerName(scheduler), a1111: a1111SamplerName(scheduler), className: scheduler.className, config: { ...scheduler.config }, source: 'request',
         },
         prompts: [req.prompt ?? ''], negativePrompts: [negative], promptSyntax: 'a1111', numImagesPerPrompt: 1, batchSize: 1, steps, guidance, width, height,
-        seed: seeds[k], eta: req.eta ?? undefined, ...(image ? { image: 'init_images[0]', strength } : {}), ...(mask ? { mask: 'mask', maskBlur: mask.blur } : {}),
+        seed: seeds[k], eta: req.eta ?? undefined, ...(req.tiling ? { tiling: true } : {}), ...(image ? { image: 'init_images[0]', strength } : {}), ...(mask ? { mask: 'mask', maskBlur: mask.blur } : {}),
         ...(loras.reports.length > 0 ? { loras: loras.reports } : {}), ...(loaded.embeddings.length > 0 ? { embeddings: loaded.embeddings } : {}),
         ...(hires ? {
           hires: {

@@ -53,7 +53,7 @@ describe('docs/cli.md examples', () => {
     const dir = await runInOrder(commands);
     expect(listFiles(dir)).toEqual(expect.arrayContaining([
       'cube.png', 'pair-0.png', 'pair-1.png', 'mosaic.png', 'euler-a.png', 'latents.safetensors', 'channels.png', 'decoded.png',
-      'campfire-blue.png', 'campfire-orange.png', 'repainted.png', 'blended.png', 'fixture-look.safetensors', 'fixture-look.png', 'checkpoint-4.safetensors',
+      'tile.png', 'campfire-blue.png', 'campfire-orange.png', 'repainted.png', 'blended.png', 'fixture-look.safetensors', 'fixture-look.png', 'checkpoint-4.safetensors',
     ]));
   });
 });

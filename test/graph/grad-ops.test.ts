@@ -116,6 +116,15 @@ const CASES: Case[] = [
   },
   { ops: ['slice'], name: 'slice', inputs: { x: randn(86, [3, 8]) }, wrt: ['x'], build: (_g, { x }) => op.slice(x, 1, 2, -1) },
   { ops: ['pad'], name: 'pad, asymmetric', inputs: { x: randn(87, [2, 3, 4]) }, wrt: ['x'], build: (_g, { x }) => op.mul(op.pad(x, [[0, 0], [1, 2], [0, 3]], 0.5), op.pad(x, [[0, 0], [1, 2], [0, 3]], 2)) },
+  {
+    ops: ['pad'], name: 'pad, circular (each padded entry is a copy, so its gradient folds back)', inputs: { x: randn(91, [2, 3, 4]) }, wrt: ['x'],
+    build: (_g, { x }) => op.mul(op.padCircular(x, [[0, 0], [2, 1], [3, 4]]), op.padCircular(op.sin(x), [[0, 0], [2, 1], [3, 4]])),
+  },
+  {
+    ops: ['pad', 'conv2d', 'convTranspose2d'], name: 'a tiled 3×3 conv (circular pad, then a stride-2 conv without padding)', inputs: { x: randn(92, [1, 2, 5, 6]) },
+    weights: { 'c.weight': randn(93, [3, 2, 3, 3], 0.3) }, wrt: ['x', 'c.weight'],
+    build: (g, { x }) => op.conv2d(op.padCircular(x, [[0, 0], [0, 0], [1, 1], [1, 1]]), g.weight('c.weight', [3, 2, 3, 3]), undefined, { stride: 2 }),
+  },
   { ops: ['resizeNearest'], name: 'resizeNearest ×2', inputs: { x: randn(88, [1, 2, 3, 4]) }, wrt: ['x'], build: (_g, { x }) => op.resizeNearest(x, { scale: 2 }) },
   { ops: ['resizeNearest'], name: 'resizeNearest to an explicit size', inputs: { x: randn(89, [1, 2, 3, 4]) }, wrt: ['x'], build: (_g, { x }) => op.resizeNearest(x, { size: [5, 7] }) },
   {

@@ -84,6 +84,26 @@ describe('pad', () => {
   }
 });
 
+describe('padCircular (torch F.pad mode="circular", ONNX Pad mode "wrap")', () => {
+  const cases: [string, [number, number][]][] = [
+    ['last two axes, asymmetric', [[0, 0], [0, 0], [1, 2], [3, 0]]],
+    ['a pad as large as the axis', [[0, 0], [0, 0], [4, 4], [5, 5]]],
+    ['a leading axis', [[1, 1]]],
+  ];
+  for (const [name, pads] of cases) {
+    it(name, async () => {
+      const [y] = await evaluate({ feeds: { x } }, ({ x: v }) => op.padCircular(v.x, pads));
+      expectExact('pad', `circular ${name}`, y, ref.padCircular(X, pads));
+    });
+  }
+
+  it('wraps as torch does on a small example: [a b c d] with [1, 2] → [d a b c d a b]', async () => {
+    const row = Tensor.float32([1, 4], [1, 2, 3, 4]);
+    const [y] = await evaluate({ feeds: { row } }, ({ x: v }) => op.padCircular(v.row, [[0, 0], [1, 2]]));
+    expect([...y.data]).toEqual([4, 1, 2, 3, 4, 1, 2]);
+  });
+});
+
 describe('pad on integer and bool tensors (the pad value takes the input type)', () => {
   it('int64 ids padded with -1, a bool mask padded with true', async () => {
     const ids = Tensor.int64([2, 3], [5, 6, 7, 8, 9, 10]);

@@ -171,6 +171,13 @@ export function padConstant(x: Nd, pads: readonly (readonly [number, number])[],
   });
 }
 
+/** torch F.pad(mode="circular"): output index i of axis a reads input index (i − before) mod n. */
+export function padCircular(x: Nd, pads: readonly (readonly [number, number])[]): Nd {
+  const full = x.shape.map((_, a) => pads[a] ?? [0, 0]);
+  const shape = x.shape.map((d, a) => d + full[a][0] + full[a][1]);
+  return nd(shape, (i) => x.data[ravel(unravel(i, shape).map((d, a) => (((d - full[a][0]) % x.shape[a]) + x.shape[a]) % x.shape[a]), x.shape)]);
+}
+
 /**
  * PyTorch's nearest source index (aten/src/ATen/native/UpSample.h, nearest_idx): the scale is
  * the float32 in/out, the product is a float32 multiply, then floorf, capped at in−1.

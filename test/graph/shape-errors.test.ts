@@ -68,6 +68,8 @@ const cases: [string, string, (x: Input) => unknown][] = [
   ['slice', 'axis out of range', (x) => op.slice(x([2, 6]), -3, 0, 1)],
   ['pad', 'negative pad', (x) => op.pad(x([2, 6]), [[0, 0], [-1, 0]])],
   ['pad', 'more pairs than axes', (x) => op.pad(x([6]), [[0, 0], [1, 1]])],
+  ['pad', 'circular pad larger than the axis', (x) => op.padCircular(x([2, 3]), [[0, 0], [0, 4]])],
+  ['pad', 'circular pad of a symbolic axis', (x) => op.padCircular(x(['batch', 3]), [[1, 0]])],
   ['resizeNearest', 'input of rank 3', (x) => op.resizeNearest(x([3, 8, 8]), { scale: 2 })],
   ['resizeNearest', 'non-integer scale', (x) => op.resizeNearest(x([1, 3, 8, 8]), { scale: 1.5 })],
   ['gather', 'float ids', (x) => op.gather(x([10, 4]), x([3]))],

@@ -1,5 +1,6 @@
 // A real redis-server (the Debian package) on a free loopback port, started and stopped by the
-// tests; and `latentlab worker` child processes. Nothing here leaves loopback.
+// tests; and `latentlab worker` / `latentlab serve` child processes (the tests' and the server
+// bench's, bench/server.ts). Nothing here leaves loopback.
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -23,7 +24,8 @@ export interface Child {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-function child(cmd: string, args: string[], ready: RegExp): Promise<Child> {
+/** Spawns `cmd` and resolves once its output matches `ready` (rejects if it exits first). */
+export function child(cmd: string, args: string[], ready: RegExp): Promise<Child> {
   return new Promise((resolve, reject) => {
     const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -53,4 +55,11 @@ export async function startRedis(): Promise<{ url: string; server: Child }> {
 
 export function startWorkerProcess(url: string, model: string, name: string, lockMs = 3000): Promise<Child> {
   return child(process.execPath, [...NODE_ARGS, 'worker', '--queue', url, '--model', model, '--name', name, '--lock-duration', String(lockMs)], /taking jobs from/);
+}
+
+/** `latentlab serve` on a free loopback port (extra flags: `--queue URL`, …), once it listens. */
+export async function startServeProcess(models: readonly string[], extra: readonly string[] = []): Promise<Child & { url: string }> {
+  const port = await freePort();
+  const args = [...NODE_ARGS, 'serve', ...models.flatMap((m) => ['--model', m]), '--port', String(port), ...extra];
+  return { ...(await child(process.execPath, args, /latentlab: serving /)), url: `http://127.0.0.1:${port}` };
 }

@@ -83,13 +83,28 @@ const slice: Vjp<'slice'> = (n, [g], [want]) => {
   return [op.pad(g!, pads, 0)];
 };
 
-/** pad: the gradient's interior (constant padding has no gradient). */
+/**
+ * pad. Constant: the gradient's interior (the padding has no gradient). Circular, per padded axis
+ * of size n with pads [b, a]: each padded entry is a copy of an input entry, so its gradient is
+ * added back there — dx = g[b : b+n] + g[0 : b] at [n−b, n) + g[b+n :] at [0, a) (the axes are
+ * independent, so they are folded one after another).
+ */
 const pad: Vjp<'pad'> = (n, [g], [want]) => {
   if (!want) return [undefined];
   let out = g!;
-  n.attrs.pads.forEach(([before], axis) => {
+  n.attrs.pads.forEach(([before, after], axis) => {
     const size = n.inputs[0].shape[axis] as number;
-    if (before !== 0 || out.shape[axis] !== size) out = op.slice(out, axis, before, before + size);
+    if (before === 0 && out.shape[axis] === size) return;
+    const interior = op.slice(out, axis, before, before + size);
+    if (n.attrs.mode === 'constant') {
+      out = interior;
+      return;
+    }
+    const at = (range: [number, number]) => out.shape.map((_, i): [number, number] => (i === axis ? range : [0, 0]));
+    let folded = interior;
+    if (before > 0) folded = op.add(folded, op.pad(op.slice(out, axis, 0, before), at([size - before, 0])));
+    if (after > 0) folded = op.add(folded, op.pad(op.slice(out, axis, before + size, before + size + after), at([0, size - after])));
+    out = folded;
   });
   return [out];
 };

@@ -1,4 +1,4 @@
-// Ops that move data without arithmetic: reshape, transpose, concat, split, slice, pad,
+// Ops that move data without arithmetic: reshape, transpose, concat, split, slice, pad (constant and circular),
 // nearest-neighbour resize, gather (embedding lookup) and cast.
 
 import { DType, DTYPES, isFloat } from '../../core/dtype.js';
@@ -78,17 +78,39 @@ export function slice(x: Value, axis: number, start: number, end: number, step =
 
 /** Constant padding: pads[i] = [before, after] for axis i (missing trailing axes: no padding). */
 export function pad(x: Value, pads: readonly (readonly [number, number])[], value = 0): Value {
+  if (!isFloat(x.dtype) && !Number.isInteger(value)) throw shapeError('pad', [x], `a ${x.dtype} tensor cannot be padded with ${value}`);
+  return addPad(x, pads, value, 'constant');
+}
+
+/**
+ * Circular padding, torch's F.pad(x, …, mode="circular"): the `before` entries of axis i repeat
+ * its last ones and the `after` entries its first ones, as if the axis were a ring
+ * ([a b c d], [1, 2] → [d a b c d a b]). Seamless tiling pads every 3×3 conv's input this way.
+ * Like torch, each pad must fit the axis once (pad ≤ size), and padded axes need concrete sizes.
+ */
+export function padCircular(x: Value, pads: readonly (readonly [number, number])[]): Value {
+  return addPad(x, pads, 0, 'circular');
+}
+
+function addPad(x: Value, pads: readonly (readonly [number, number])[], value: number, mode: 'constant' | 'circular'): Value {
   if (pads.length > x.rank || pads.flat().some((p) => !Number.isInteger(p) || p < 0)) {
     throw shapeError('pad', [x], `pads ${JSON.stringify(pads)} must be non-negative [before, after] pairs, at most one per axis`);
   }
-  if (!isFloat(x.dtype) && !Number.isInteger(value)) throw shapeError('pad', [x], `a ${x.dtype} tensor cannot be padded with ${value}`);
+  if (mode === 'circular') {
+    pads.forEach(([before, after], i) => {
+      if (before === 0 && after === 0) return;
+      const n = x.shape[i];
+      if (typeof n !== 'number') throw shapeError('pad', [x], `circular padding of axis ${i} needs a concrete size, got ${n}`);
+      if (before > n || after > n) throw shapeError('pad', [x], `circular pads [${before}, ${after}] of axis ${i} exceed its size ${n}`);
+    });
+  }
   const full = x.shape.map((_, i) => pads[i] ?? [0, 0]);
   const shape = x.shape.map((d, i) => {
     const extra = full[i][0] + full[i][1];
     if (extra === 0) return d;
     return typeof d === 'number' ? d + extra : `(${d}+${extra})`;
   });
-  return x.graph.addNode('pad', [x], { pads: full, value }, [{ dtype: x.dtype, shape }])[0];
+  return x.graph.addNode('pad', [x], { pads: full, value, mode }, [{ dtype: x.dtype, shape }])[0];
 }
 
 /**
