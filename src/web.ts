@@ -10,4 +10,4 @@ export { WASM_MEMORY_LIMIT } from './platform/web/index.js';
 export { blobFile, LISTING_NAME, type ListingEntry, urlFile, type WebFile, WebFileSystem, webFileSystem } from './platform/web/files.js';
 export { configureWebRuntime, crossOriginThreads, lastProviders, type WebExecutionProvider, webgpuAvailable, type WebRuntimeSettings } from './platform/web/runtime.js';
 export { decodeImage, encodePng, type PngOptions, readPngText } from './platform/web/image.js';
-export { configureHub, HUB_CACHE_NAME, resolveHubModel, type ResolvedWebHubModel, resolveWebModel as resolveModel, type WebHubOptions, webHubSettings } from './platform/web/hub.js';
+export { configureHub, HUB_CACHE_NAME, resolveHubModel, type ResolvedHubModel, resolveWebModel as resolveModel, type WebHubOptions, webHubSettings } from './platform/web/hub.js';

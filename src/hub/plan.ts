@@ -102,3 +102,18 @@ export function checkRevision(revision: string): string {
   }
   return revision;
 }
+
+/** What resolving a Hub model gives, on every platform. */
+export interface ResolvedHubModel {
+  /** The snapshot folder, snapshots/<commit> (Node: in the Hub cache; web: mounted at /hub/models--org--name/snapshots/<commit>). */
+  readonly folder: string;
+  readonly repoId: string;
+  readonly revision: string;
+  readonly commit: string;
+  /** Repo paths of the files the pipeline uses (all present in `folder`). */
+  readonly files: readonly string[];
+  /** Bytes downloaded by this call (0: all from the cache). */
+  readonly downloadedBytes: number;
+  /** True when the Hub was not asked (offline, or unreachable and the cache was complete). */
+  readonly offline: boolean;
+}

@@ -24,11 +24,7 @@ describe('computeDtype float16 in Chromium', () => {
   afterAll(async () => ex?.close());
 
   it("runs on WebAssembly with the Node pipeline's float16 pixels", async () => {
-    await ex.page.fill('#prompt', CALL.prompt);
-    await ex.page.fill('#seed', String(CALL.seed));
-    await ex.setSteps(CALL.numInferenceSteps);
-    await ex.page.click('#generate');
-    await ex.idle();
+    await ex.generate(CALL);
     const s = await ex.state();
     expect(s.errors).toEqual([]);
     const node = await StableDiffusionPipeline.fromPretrained(MODEL, { computeDtype: 'float16' });

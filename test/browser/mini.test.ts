@@ -21,11 +21,7 @@ describe('the explorer on latentlab-mini, in Chromium', () => {
   afterAll(async () => ex?.close());
 
   it("generates the Node pipeline's pixels for the same seed and steps", async () => {
-    await ex.page.fill('#prompt', CALL.prompt);
-    await ex.page.fill('#seed', String(CALL.seed));
-    await ex.setSteps(CALL.numInferenceSteps);
-    await ex.page.click('#generate');
-    await ex.idle();
+    await ex.generate(CALL);
     const s = await ex.state();
     expect(s.errors).toEqual([]);
     expect(ex.consoleErrors).toEqual([]);

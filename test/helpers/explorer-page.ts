@@ -31,6 +31,8 @@ export interface ExplorerPage {
   idle(): Promise<void>;
   /** Sets the steps field (and fires its change event). */
   setSteps(n: number): Promise<void>;
+  /** Fills prompt, seed and steps, presses Generate and waits until the page is idle again. */
+  generate(call: { prompt: string; seed: number; numInferenceSteps: number }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -69,6 +71,13 @@ export async function openExplorer(modelDir: string, query = '', args: readonly 
       setSteps: async (n) => {
         await page.fill('#steps', String(n));
         await page.dispatchEvent('#steps', 'change');
+      },
+      generate: async (call) => {
+        await page.fill('#prompt', call.prompt);
+        await page.fill('#seed', String(call.seed));
+        await ex.setSteps(call.numInferenceSteps);
+        await page.click('#generate');
+        await ex.idle();
       },
       close: async () => {
         await browser?.close();

@@ -23,7 +23,9 @@ import { exists, RepoCache } from './hub/cache.js';
 import { fetchPipeline } from './hub/fetch-pipeline.js';
 import { HubClient, REFUSED_CODES, TRANSIENT_CODES, type HubContext } from '../../hub/http.js';
 import { repoIdProblem } from '../../hub/model-id.js';
-import { checkRevision } from '../../hub/plan.js';
+import { checkRevision, type ResolvedHubModel } from '../../hub/plan.js';
+
+export type { ResolvedHubModel } from '../../hub/plan.js';
 import { type HubProgressCallback, type ProgressStream, terminalProgress as progressOn } from '../../hub/progress.js';
 import { SD_COMPONENTS } from '../../hub/select.js';
 import { hubSettings, type HubOptions } from './hub/settings.js';
@@ -50,19 +52,6 @@ export interface ResolveModelOptions extends HubOptions {
   onProgress?: HubProgressCallback | false;
 }
 
-export interface ResolvedHubModel {
-  /** snapshots/<commit> in the Hub cache. */
-  readonly folder: string;
-  readonly repoId: string;
-  readonly revision: string;
-  readonly commit: string;
-  /** Repo paths of the files the pipeline uses (all present in `folder`). */
-  readonly files: readonly string[];
-  /** Bytes downloaded by this call (0: all from the cache). */
-  readonly downloadedBytes: number;
-  /** True when the Hub was not asked (offline, or unreachable and the cache was complete). */
-  readonly offline: boolean;
-}
 
 /** A local diffusers folder as is, or a Hub model id resolved to its cached snapshot (downloading what is missing). */
 export async function resolveModel(pathOrId: string, options: ResolveModelOptions = {}): Promise<string> {

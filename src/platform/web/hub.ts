@@ -24,7 +24,9 @@
 import { LatentlabError } from '../../core/errors.js';
 import { type HubContext, HubClient, REFUSED_CODES, TRANSIENT_CODES } from '../../hub/http.js';
 import { repoIdProblem } from '../../hub/model-id.js';
-import { checkListed, checkRevision, checkSelection, notAPipeline, shardsFromIndex } from '../../hub/plan.js';
+import { checkListed, checkRevision, checkSelection, notAPipeline, type ResolvedHubModel, shardsFromIndex } from '../../hub/plan.js';
+
+export type { ResolvedHubModel } from '../../hub/plan.js';
 import type { HubProgressCallback } from '../../hub/progress.js';
 import { SD_COMPONENTS, selectPipelineFiles, type SelectOptions } from '../../hub/select.js';
 import { HUB_ENDPOINT, type HubOptions, type HubSettings } from '../../hub/settings.js';
@@ -47,18 +49,6 @@ export interface WebHubOptions extends HubOptions {
   onProgress?: HubProgressCallback | false;
 }
 
-export interface ResolvedWebHubModel {
-  /** The mounted snapshot: /hub/models--org--name/snapshots/{commit}. */
-  readonly folder: string;
-  readonly repoId: string;
-  readonly revision: string;
-  readonly commit: string;
-  readonly files: readonly string[];
-  /** Bytes downloaded by this call (0: all from the cache). */
-  readonly downloadedBytes: number;
-  /** True when the Hub was not asked (offline, or unreachable and the cache was complete). */
-  readonly offline: boolean;
-}
 
 let pageSettings: HubOptions = {};
 
@@ -111,7 +101,7 @@ export async function resolveWebModel(pathOrId: string, options: WebHubOptions =
 }
 
 /** A Hub model id to a mounted snapshot of it (see the header). */
-export async function resolveHubModel(repoId: string, options: WebHubOptions = {}): Promise<ResolvedWebHubModel> {
+export async function resolveHubModel(repoId: string, options: WebHubOptions = {}): Promise<ResolvedHubModel> {
   const problem = repoIdProblem(repoId);
   if (problem) throw new LatentlabError('MODEL_NOT_FOUND', `${JSON.stringify(repoId)} is not a Hub model id: ${problem}`, { hint: 'ids look like org/name' });
   const settings = webHubSettings(options);
@@ -121,7 +111,7 @@ export async function resolveHubModel(repoId: string, options: WebHubOptions = {
   const client = new HubClient(ctx, { browser: true });
   const store = await openStore(settings.cacheDir, emit);
   const select: SelectOptions = { variant: options.variant, components: options.components ?? SD_COMPONENTS };
-  let result: Omit<ResolvedWebHubModel, 'folder'>;
+  let result: Omit<ResolvedHubModel, 'folder'>;
   if (settings.offline) result = await fromCache(client, store, select, emit, undefined);
   else {
     try {
@@ -157,7 +147,7 @@ async function neededFiles(client: HubClient, commit: string, listing: readonly 
   return [...files].sort();
 }
 
-async function fromHub(client: HubClient, store: Store, select: SelectOptions, emit: HubProgressCallback): Promise<Omit<ResolvedWebHubModel, 'folder'>> {
+async function fromHub(client: HubClient, store: Store, select: SelectOptions, emit: HubProgressCallback): Promise<Omit<ResolvedHubModel, 'folder'>> {
   const { repoId, revision, settings } = client.ctx;
   const res = await client.request(`${refUrl(client, revision)}?expand=sha&expand=siblings`, {});
   const info = (await res.json().catch(() => ({}))) as { sha?: unknown; siblings?: { rfilename?: unknown }[] };
@@ -200,7 +190,7 @@ class MissingFile extends Error {
 }
 
 /** The cached revision, checked complete; `why` is the Hub error that sent us here, if any. */
-async function fromCache(client: HubClient, store: Store, select: SelectOptions, emit: HubProgressCallback, why: LatentlabError | undefined): Promise<Omit<ResolvedWebHubModel, 'folder'>> {
+async function fromCache(client: HubClient, store: Store, select: SelectOptions, emit: HubProgressCallback, why: LatentlabError | undefined): Promise<Omit<ResolvedHubModel, 'folder'>> {
   const { repoId, revision, settings } = client.ctx;
   const reason = why ? `and the Hub could not be used (${why.code}: ${why.message.split('\n')[0]})` : 'offline mode (offline: true) does not download';
   const ref = await store.match(refUrl(client, revision));
