@@ -146,6 +146,7 @@ export async function runA1111(kind: 'txt2img' | 'img2img', req: GenerationReque
       },
       prompts: [req.prompt ?? ''], negativePrompts: [negative], promptSyntax: 'a1111', numImagesPerPrompt: 1, batchSize: 1, steps, guidance, width, height,
       seed: seeds[k], eta: req.eta ?? undefined, ...(kind === 'img2img' ? { image: 'init_images[0]', strength } : {}),
+      ...(pipe.unet.precision === 'int8' ? { precision: 'int8' as const } : {}),
     };
     const text = pngTextFor(settings, 0, model.name, version);
     infotexts.push(text.parameters);
