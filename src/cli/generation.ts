@@ -169,6 +169,7 @@ async function loadPipeline(plan: Plan, flags: GenerationFlags, session: Session
     vae: plan.vae,
     previewVae: plan.previewVae,
     ...(flags.lossGuidance ? { lossGuidance: flags.lossGuidance.map(lossGuidanceText) } : {}),
+    ...(pipe.unet.precision === 'int8' ? { precision: 'int8' as const } : {}), // what the UNet ran, not the flag
     ...(input ? { image: flags.image, strength: plan.strength, resizedFrom: input.resizedFrom } : {}),
     ...(plan.mask ? { mask: flags.mask, maskBlur: flags.maskBlur ?? 0 } : {}),
     ...(plan.hires ? { hires: plan.hires.report } : {}),

@@ -7,7 +7,9 @@
 // where it has one (Denoising strength, Clip skip, Batch size, Batch pos, Eta) and add what exact
 // reproduction in latentlab needs: the diffusers scheduler class, and its full config when it came
 // from --scheduler-config (a short name in `Sampler` says everything otherwise), and the
-// --loss-guidance presets (`Loss guidance: "blue:200:5"`), which change the image.
+// --loss-guidance presets (`Loss guidance: "blue:200:5"`), which change the image, and the UNet's
+// arithmetic when it is not float32 (`Precision: int8`; A1111 has no such key, and a float32 run
+// writes none, so its infotext stays exactly A1111's).
 
 import type { A1111Parameters } from '../image/a1111.js';
 import { infotextChunks } from '../image/infotext-chunks.js';
@@ -93,6 +95,8 @@ export interface GenerationSettings {
   /** --vae / --preview-vae: `{ kind: 'taesd', path }`. */
   vae?: { kind: string; path: string };
   previewVae?: { kind: string; path: string };
+  /** The UNet's arithmetic (CompileOptions.precision); recorded only when it is not 'fp32'. */
+  precision?: 'int8';
   /** --loss-guidance presets, as canonical text (`blue:200:5`). */
   lossGuidance?: string[];
   /** img2img and inpaint. */
@@ -176,6 +180,7 @@ export function a1111Parameters(s: GenerationSettings, i: number, model: string,
   if (s.promptSyntax) extra['Prompt syntax'] = s.promptSyntax;
   extra.Scheduler = s.scheduler.className;
   if (s.scheduler.source === '--scheduler-config') extra['Scheduler config'] = stringifyJson(s.scheduler.config, { python: true });
+  if (s.precision) extra.Precision = s.precision;
   if (s.variant) extra.Variant = s.variant;
   if (s.revision) extra.Revision = s.revision;
   extra.Version = `latentlab ${version}`;

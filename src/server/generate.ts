@@ -191,7 +191,7 @@ export async function runA1111(kind: 'txt2img' | 'img2img', req: GenerationReque
         },
         prompts: [req.prompt ?? ''], negativePrompts: [negative], promptSyntax: 'a1111', numImagesPerPrompt: 1, batchSize: 1, steps, guidance, width, height,
         seed: seeds[k], eta: req.eta ?? undefined, ...(req.tiling ? { tiling: true } : {}), ...(image ? { image: 'init_images[0]', strength } : {}), ...(mask ? { mask: 'mask', maskBlur: mask.blur } : {}),
-        ...(loras.reports.length > 0 ? { loras: loras.reports } : {}), ...(loaded.embeddings.length > 0 ? { embeddings: loaded.embeddings } : {}),
+        ...(pipe.unet.precision === 'int8' ? { precision: 'int8' as const } : {}), ...(loras.reports.length > 0 ? { loras: loras.reports } : {}), ...(loaded.embeddings.length > 0 ? { embeddings: loaded.embeddings } : {}),
         ...(hires ? {
           hires: {
             ...hires.report, sampler: hiresScheduler && t2i!.hr_sampler_name !== (req.sampler_name ?? req.sampler_index ?? 'Euler') ? t2i!.hr_sampler_name! : undefined,

@@ -7,6 +7,9 @@
 //                class accuracy (the classifier's argmax), colour accuracy (dominantColor), and the
 //                Fréchet distance to the test set in the classifier's feature space, with the
 //                distance of as many real training images to the test set as its floor
+//
+// `precision: 'int8'` runs the generations on the int8 UNet, as the pipeline option does (the text
+// encoder, the VAE and the classifier — the measuring stick — stay float32): docs/benchmarks.md#int8.
 
 import { Tensor } from '../../core/tensor.js';
 import { preprocessBatch } from '../../image/convert.js';
@@ -27,6 +30,8 @@ export interface MiniEvalOptions {
   testImages?: number;
   seed?: number;
   threads?: number;
+  /** The generating pipeline's UNet precision (default 'fp32'). */
+  precision?: 'fp32' | 'int8';
   onNote?(message: string): void;
 }
 
@@ -48,6 +53,8 @@ export interface MiniEvalReport {
   steps: number;
   scheduler: string;
   seed: number;
+  /** The UNet precision the generations ran with. */
+  precision: 'fp32' | 'int8';
 }
 
 const BATCH = 100;
@@ -92,7 +99,7 @@ export async function evaluateMini(o: MiniEvalOptions): Promise<MiniEvalReport> 
   const train = await loadFashionMnist(o.data, 'train');
   const compile = o.threads ? { threads: o.threads } : {};
   const cls = await GarmentClassifier.fromPretrained(o.model, compile);
-  const pipe = await StableDiffusionPipeline.fromPretrained(o.model, compile);
+  const pipe = await StableDiffusionPipeline.fromPretrained(o.model, { ...compile, ...(o.precision ? { precision: o.precision } : {}) });
   const vae = await AutoencoderKL.fromPretrained(o.model, compile);
   const S = cls.config.sample_size;
   const dim = cls.config.hidden_size;
@@ -141,7 +148,7 @@ export async function evaluateMini(o: MiniEvalOptions): Promise<MiniEvalReport> 
       o.onNote?.(`guidance ${guidanceScale}: class ${(100 * scores.classAccuracy).toFixed(1)}%, colour ${(100 * scores.colorAccuracy).toFixed(1)}%, Fréchet ${scores.frechetDistance.toFixed(3)} (floor ${frechetFloor.toFixed(3)})`);
       generated.push(scores);
     }
-    return { classifierTestAccuracy, reconstructionPsnr, frechetFloor, generated, testImages: test.count, steps: 50, scheduler: pipe.scheduler.className, seed };
+    return { classifierTestAccuracy, reconstructionPsnr, frechetFloor, generated, testImages: test.count, steps: 50, scheduler: pipe.scheduler.className, seed, precision: pipe.unet.precision };
   } finally {
     await pipe.release();
     await vae.release();
