@@ -74,6 +74,9 @@ describe('whole tiny networks', () => {
   // is only that good (ε = 1e-2 measured best; 3e-3 and 1e-3 are worse, rounding dominates), and
   // 16×16 latents, because at 8×8 the 1×1 bottom level normalises groups of two values, which no
   // finite step resolves. The exact check of the same gradients is test/train (torch's, ≤ 1e-4).
+  // The UNet's quotients depend on the CPU's kernels: time_embedding.linear_1.weight measured 1.5e-2
+  // on a Zen 2 host (AVX2 MLAS) and under 1e-2 on Zen 4 (AVX-512), so the UNet is held at 2e-2 —
+  // a wrong gradient is off by O(1), not by a percent.
   it('UNet2DConditionModel: d/d sample, encoder_hidden_states and weights', async () => {
     const unet = await UNet2DConditionModel.fromPretrained(MODEL, { subfolder: 'unet' });
     const wrt = ['conv_in.weight', 'time_embedding.linear_1.weight', 'mid_block.attentions.0.transformer_blocks.0.attn2.to_v.weight', 'up_blocks.1.resnets.2.conv2.weight', 'conv_out.bias'];
@@ -83,7 +86,7 @@ describe('whole tiny networks', () => {
       weights: await withInMemory(unet.weightData, wrt),
       wrt: ['sample', 'encoder_hidden_states', ...wrt],
       build: { graph: buildUNetGraph(unet.config, { batch: 1, height: 16, width: 16, seqLen: 5 }), output: 'out' },
-    }, 1e-2);
+    }, 2e-2);
     await unet.release();
   });
 
