@@ -11,7 +11,7 @@ export { loraShortHash } from './platform/node/lora-hash.js';
 export { embeddingShortHash, listEmbeddingFiles } from './platform/node/embedding-files.js';
 
 // image files (sharp): decode any format, encode PNG with text chunks, render SVG, resize
-export { A1111_IMAGE_UPSCALERS, decodeImage, encodePng, readImage, readPngText, renderSvg, resizeImage, svgToPng, writePng } from './platform/node/image.js';
+export { A1111_IMAGE_UPSCALERS, A1111_UPSCALER_NAMES, a1111Upscaler, decodeImage, encodePng, readImage, readPngText, renderSvg, resizeImage, svgToPng, writePng } from './platform/node/image.js';
 export { labelledImageToSvg, renderLabels } from './platform/node/image.js';
 
 // models from the Hugging Face Hub (the cache Python's huggingface_hub shares)

@@ -5,7 +5,7 @@
 
 import { type Command, Option } from 'commander';
 
-import { A1111_IMAGE_UPSCALERS, a1111HiresTarget, type HiresOptions, type HiresReport, LATENT_UPSCALE_MODES } from '../node.js';
+import { A1111_UPSCALER_NAMES as UPSCALERS, a1111HiresTarget, a1111Upscaler, type HiresOptions, type HiresReport } from '../node.js';
 import { flagError } from './errors.js';
 import { integerFlag, nonEmptyFlag, numberFlag } from './values.js';
 
@@ -18,8 +18,6 @@ export interface HiresFlags {
 
 /** A1111's UI default (its API's is 0.75, which `latentlab serve` uses). */
 export const DEFAULT_HIRES_STRENGTH = 0.7;
-
-const UPSCALERS = [...Object.keys(LATENT_UPSCALE_MODES), ...Object.keys(A1111_IMAGE_UPSCALERS)];
 
 export function addHiresOptions(cmd: Command): Command {
   cmd.addOption(new Option('--hires-scale <f>', 'A1111\'s hires fix: draw at --width × --height, upscale by this factor, then refine with an img2img pass (docs/cli.md#hires-fix)')
@@ -45,11 +43,12 @@ export function planHires(flags: HiresFlags, width: number, height: number): Hir
   }
   const strength = flags.hiresStrength ?? DEFAULT_HIRES_STRENGTH;
   const upscaler = flags.hiresUpscaler ?? 'Latent';
-  if (!UPSCALERS.includes(upscaler)) throw flagError('--hires-upscaler', upscaler, `one of ${UPSCALERS.map((u) => `"${u}"`).join(', ')}`, 'e.g. --hires-upscaler Latent');
+  const resolved = a1111Upscaler(upscaler);
+  if (resolved === undefined) throw flagError('--hires-upscaler', upscaler, `one of ${UPSCALERS.map((u) => `"${u}"`).join(', ')}`, 'e.g. --hires-upscaler Latent');
   const target = a1111HiresTarget(width, height, { scale: flags.hiresScale });
   if (Math.floor(target.width / 8) < 1 || Math.floor(target.height / 8) < 1) throw flagError('--hires-scale', flags.hiresScale, 'a scale giving at least 8×8 pixels', 'use a larger --hires-scale');
   return {
-    options: { width: target.width, height: target.height, upscaler: LATENT_UPSCALE_MODES[upscaler] ? upscaler : A1111_IMAGE_UPSCALERS[upscaler], strength, steps: flags.hiresSteps },
+    options: { width: target.width, height: target.height, upscaler: resolved, strength, steps: flags.hiresSteps },
     report: { strength, scale: flags.hiresScale, steps: flags.hiresSteps, ...(flags.hiresUpscaler !== undefined ? { upscaler } : {}) },
   };
 }

@@ -37,6 +37,11 @@ export const LATENT_UPSCALE_MODES: Readonly<Record<string, { mode: InterpolateMo
   'Latent (nearest-exact)': { mode: 'nearest-exact', antialias: false },
 };
 
+/** The latent upscale mode of an A1111 name, or undefined (own keys only: "constructor" is no mode). */
+export function latentUpscaleMode(name: string): { mode: InterpolateMode; antialias: boolean } | undefined {
+  return Object.hasOwn(LATENT_UPSCALE_MODES, name) ? LATENT_UPSCALE_MODES[name] : undefined;
+}
+
 /** Resizes a picture (Lanczos, nearest, …): given by the caller, as resizing pixels is a platform's job. */
 export type ImageUpscaler = (image: RgbImage, width: number, height: number) => Promise<RgbImage>;
 
@@ -131,7 +136,7 @@ export async function hiresFix(pipe: StableDiffusionPipeline, options: Txt2ImgOp
   if (!(hires.strength >= 0 && hires.strength <= 1)) {
     throw new LatentlabError('PIPELINE_ARGUMENT', `hires strength is ${hires.strength}; expected a number in [0, 1]`, { key: 'strength' });
   }
-  const latentMode = typeof hires.upscaler === 'string' ? LATENT_UPSCALE_MODES[hires.upscaler] : undefined;
+  const latentMode = typeof hires.upscaler === 'string' ? latentUpscaleMode(hires.upscaler) : undefined;
   if (typeof hires.upscaler === 'string' && !latentMode) {
     throw new LatentlabError('PIPELINE_ARGUMENT', `upscaler is ${JSON.stringify(hires.upscaler)}; expected one of ${Object.keys(LATENT_UPSCALE_MODES).map((k) => JSON.stringify(k)).join(', ')} or an image upscaler function`, { key: 'upscaler' });
   }

@@ -38,4 +38,4 @@ export {
 } from './generation-record.js';
 export { checkAgainstModel, type CheckVocabulary, checkDenoisingSteps, LIBRARY_VOCABULARY, type ModelCheckRequest } from './generation-checks.js';
 export { classifierGuidance, type ClassifierGuidanceOptions } from './classifier-guidance.js';
-export { a1111HiresTarget, checkHiresSchedule, hiresFix, type HiresFixOutput, type HiresOptions, hiresSchedule, type ImageUpscaler, LATENT_UPSCALE_MODES } from './hires-fix.js';
+export { a1111HiresTarget, checkHiresSchedule, hiresFix, type HiresFixOutput, type HiresOptions, hiresSchedule, type ImageUpscaler, LATENT_UPSCALE_MODES, latentUpscaleMode } from './hires-fix.js';

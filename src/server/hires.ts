@@ -3,16 +3,11 @@
 // plus the picture resizers latentlab has: "Lanczos" and "None" (A1111's "None" upscaler still ends
 // with a Lanczos resize to the target size) and "Nearest".
 
-import { A1111_IMAGE_UPSCALERS as IMAGE_UPSCALERS, a1111HiresTarget, type HiresOptions, type HiresReport, LATENT_UPSCALE_MODES, LatentlabError } from '../node.js';
+import { A1111_IMAGE_UPSCALERS as IMAGE_UPSCALERS, A1111_UPSCALER_NAMES, a1111HiresTarget, a1111Upscaler, type HiresOptions, type HiresReport, LATENT_UPSCALE_MODES, LatentlabError } from '../node.js';
 import type { Txt2ImgRequest } from './a1111-schemas.js';
 
 /** A1111's default hr_upscaler when none is given (shared.latent_upscale_default_mode). */
 const DEFAULT_UPSCALER = 'Latent';
-
-/** Every name hr_upscaler takes: the latent modes, then the picture upscalers. */
-export function upscalerNames(): string[] {
-  return [...Object.keys(LATENT_UPSCALE_MODES), ...Object.keys(IMAGE_UPSCALERS)];
-}
 
 /** GET /sdapi/v1/upscalers: A1111's list of picture upscalers (scale: A1111's nominal 4). */
 export function upscalerList(): Record<string, unknown>[] {
@@ -53,9 +48,9 @@ export function hiresPlan(req: Txt2ImgRequest, width: number, height: number): H
     [width, height] = [fw, fh];
   }
   const upscaler = req.hr_upscaler ?? DEFAULT_UPSCALER;
-  const latent = upscaler in LATENT_UPSCALE_MODES;
-  if (!latent && !(upscaler in IMAGE_UPSCALERS)) {
-    throw requestError('hr_upscaler', `hr_upscaler is ${JSON.stringify(upscaler)}; expected one of ${upscalerNames().map((n) => JSON.stringify(n)).join(', ')}`,
+  const resolved = a1111Upscaler(upscaler);
+  if (resolved === undefined) {
+    throw requestError('hr_upscaler', `hr_upscaler is ${JSON.stringify(upscaler)}; expected one of ${A1111_UPSCALER_NAMES.map((n) => JSON.stringify(n)).join(', ')}`,
       'GET /sdapi/v1/latent-upscale-modes and /sdapi/v1/upscalers list them; this server has no model upscalers (ESRGAN, …)');
   }
   const scale = req.hr_scale ?? 2;
@@ -73,7 +68,7 @@ export function hiresPlan(req: Txt2ImgRequest, width: number, height: number): H
   if (steps < 0) throw requestError('hr_second_pass_steps', `hr_second_pass_steps is ${steps}; expected 0 (the first pass's steps) or more`, 'send 0');
   return {
     width, height, outWidth, outHeight,
-    options: { width: target.width, height: target.height, crop: target.crop, upscaler: latent ? upscaler : IMAGE_UPSCALERS[upscaler], strength, steps },
+    options: { width: target.width, height: target.height, crop: target.crop, upscaler: resolved, strength, steps },
     report: {
       strength, ...(rx || ry ? { resize: { x: rx, y: ry } } : { scale }), steps: steps || undefined, upscaler: req.hr_upscaler ?? undefined,
     },

@@ -74,6 +74,7 @@ describe('hiresFix on tiny-sd15', () => {
   it('refuses an unknown upscaler name and latents of the wrong shape', async () => {
     const pipe = await StableDiffusionPipeline.fromPretrained(TINY);
     await expect(hiresFix(pipe, first, { width: 128, height: 128, upscaler: 'ESRGAN_4x', strength: 0.5 })).rejects.toThrow(/upscaler is "ESRGAN_4x"; expected one of "Latent"/);
+    await expect(hiresFix(pipe, first, { width: 128, height: 128, upscaler: 'constructor', strength: 0.5 })).rejects.toThrow(/upscaler is "constructor"; expected one of "Latent"/);
     const img2img = new StableDiffusionImg2ImgPipeline({ ...pipe, schedulerConfig: pipe.scheduler.config });
     await expect(img2img.call({ prompt: 'x', image: new Tensor('float32', [1, 3, 8, 8]), numInferenceSteps: 2 })).rejects.toThrow(/latents must be \[N, 4, h, w\]/);
   });

@@ -139,6 +139,10 @@ describe('hires fix', () => {
     expect(r.status).toBe(422);
     expect(r.body.key).toBe('hr_upscaler');
     expect(r.body.errors).toMatch(/hr_upscaler is "R-ESRGAN 4x\+"; expected one of "Latent", "Latent \(antialiased\)".*"Lanczos", "Nearest"/);
+    for (const inherited of ['constructor', 'toString']) { // an object's inherited keys are no upscaler
+      const o = await call(base, 'POST', '/sdapi/v1/txt2img', { ...hires, hr_upscaler: inherited });
+      expect([o.status, o.body.key]).toEqual([422, 'hr_upscaler']);
+    }
     const tiny = await call(base, 'POST', '/sdapi/v1/txt2img', { ...hires, denoising_strength: 0.001 });
     expect(tiny.status).toBe(422);
     expect(tiny.body.key).toBe('denoising_strength');

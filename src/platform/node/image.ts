@@ -23,6 +23,7 @@ import { fileSystem } from '../../core/io.js';
 import { type LabelledImage, labelledImageSvg, labelOverlaySvg } from '../../image/grid.js';
 import { insertPngText, pngText } from '../../image/png-text.js';
 import { checkRgbImage, type RgbImage } from '../../image/rgb-image.js';
+import { type ImageUpscaler, LATENT_UPSCALE_MODES, latentUpscaleMode } from '../../pipelines/hires-fix.js';
 
 export interface PngOptions {
   /** PNG text chunks, keyword → text (e.g. { parameters: formatA1111Parameters(...) }). */
@@ -174,3 +175,12 @@ export const A1111_IMAGE_UPSCALERS: Readonly<Record<string, (image: RgbImage, wi
   Lanczos: (image, w, h) => resizeImage(image, w, h, 'lanczos3'),
   Nearest: (image, w, h) => resizeImage(image, w, h, 'nearest'),
 };
+
+/** Every name the hires fix's upscaler takes (hr_upscaler, --hires-upscaler): A1111's latent modes, then its picture upscalers. */
+export const A1111_UPSCALER_NAMES: readonly string[] = [...Object.keys(LATENT_UPSCALE_MODES), ...Object.keys(A1111_IMAGE_UPSCALERS)];
+
+/** An upscaler name as HiresOptions.upscaler (a latent mode's name, or a picture resizer), or undefined when it is none. */
+export function a1111Upscaler(name: string): string | ImageUpscaler | undefined {
+  if (latentUpscaleMode(name)) return name;
+  return Object.hasOwn(A1111_IMAGE_UPSCALERS, name) ? A1111_IMAGE_UPSCALERS[name] : undefined;
+}
