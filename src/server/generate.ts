@@ -8,7 +8,7 @@
 import {
   a1111SamplerName, checkAgainstModel, type CheckVocabulary, checkHiresSchedule, checkDenoisingSteps, decodeImage, encodePng, extractLoraTags, type GenerationSettings,
   Generator, hiresFix, LatentlabError, overlayOriginal, parseA1111Parameters, type PipelineBase, pngTextFor, resizeImage, type RgbImage, type Scheduler,
-  schedulerFromConfig, schedulerName, type StableDiffusionPipeline, type StepInfo, type Tensor,
+  schedulerFromConfig, schedulerName, type StepInfo, type Tensor,
 } from '../node.js';
 import type { GenerationRequest, Img2ImgRequest, Txt2ImgRequest } from './a1111-schemas.js';
 import { hiresPlan } from './hires.js';
@@ -101,16 +101,16 @@ async function initImage(req: Img2ImgRequest, width: number, height: number, lim
   return image.width === width && image.height === height ? image : resizeImage(image, width, height);
 }
 
-/** The pipelines a request needs, or a 422 when the model has not got them. */
-function pipelinesFor(loaded: LoadedModel, kind: 'txt2img' | 'img2img', masked: boolean): { pipe: PipelineBase; txt2img?: StableDiffusionPipeline } {
-  if (masked) return { pipe: loaded.inpaint };
+/** The pipeline a request runs, or a 422 when the model has not got it. */
+function pipelineFor(loaded: LoadedModel, kind: 'txt2img' | 'img2img', masked: boolean): PipelineBase {
+  if (masked) return loaded.inpaint;
   const pipe = kind === 'txt2img' ? loaded.txt2img : loaded.img2img;
   if (!pipe) {
     throw new LatentlabError('SERVER_REQUEST', `${loaded.model.name} is an inpainting model (its UNet takes the mask too); it only runs img2img with a mask`, {
       key: kind === 'txt2img' ? 'sd_model_checkpoint' : 'mask', hint: 'send a mask to /sdapi/v1/img2img, or choose another model (GET /sdapi/v1/sd-models)',
     });
   }
-  return { pipe, txt2img: loaded.txt2img };
+  return pipe;
 }
 
 export async function runA1111(kind: 'txt2img' | 'img2img', req: GenerationRequest, host: ModelHost, version: string, limits: RunLimits, ctx: RunContext = {}): Promise<GenerationResult> {
@@ -122,7 +122,7 @@ export async function runA1111(kind: 'txt2img' | 'img2img', req: GenerationReque
   const t2i = kind === 'txt2img' ? req as Txt2ImgRequest : undefined;
   const masked = i2i?.mask !== undefined && i2i.mask !== null && i2i.mask !== '';
   const loaded = await host.get(model);
-  const { pipe } = pipelinesFor(loaded, kind, masked);
+  const pipe = pipelineFor(loaded, kind, masked);
   const scheduler = samplerFor(req, pipe.scheduler, ignored);
   const steps = req.steps ?? 50;
   const strength = req.denoising_strength ?? 0.75;
