@@ -33,7 +33,7 @@ export { OP_NAMES } from './graph/op-specs.js';
 export type { OpAttrs, OpName } from './graph/op-types.js';
 export { type CompiledGraph, type CompileOptions, type Device, DEVICES, GRADIENT_COMPILE_DEFAULTS, type OptimizationLevel, runtime } from './graph/runtime.js';
 export { lowerToOnnx } from './onnx/lower.js';
-export { type ConvPaddingMode, withConvPaddingMode } from './nn/layers.js';
+export { type ConvPaddingMode, withConvPaddingMode, withTiling } from './nn/layers.js';
 
 // tokenizer, prompt syntax, models, schedulers, pipelines
 export * from './tokenizers/index.js';

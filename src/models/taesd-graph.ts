@@ -18,7 +18,7 @@
 import type { Dim } from '../graph/dims.js';
 import { Graph, Module, Value } from '../graph/graph.js';
 import * as op from '../graph/ops/index.js';
-import { conv2d, withConvPaddingMode } from '../nn/layers.js';
+import { conv2d, withTiling } from '../nn/layers.js';
 import type { AutoencoderTinyConfig } from './taesd-config.js';
 
 export interface TinyGraphOptions {
@@ -98,7 +98,7 @@ export function decoderTiny(root: Module, z: Value, c: AutoencoderTinyConfig): V
 export function buildTinyEncoderGraph(c: AutoencoderTinyConfig, o: TinyGraphOptions): Graph {
   const g = new Graph('taesd_encoder');
   const x = g.input('sample', 'float32', [o.batch, c.in_channels, o.height, o.width]);
-  g.output('latents', withConvPaddingMode(o.tiling ? 'circular' : 'zeros', () => encoderTiny(new Module(g), x, c)));
+  g.output('latents', withTiling(o.tiling, () => encoderTiny(new Module(g), x, c)));
   return g;
 }
 
@@ -106,7 +106,7 @@ export function buildTinyEncoderGraph(c: AutoencoderTinyConfig, o: TinyGraphOpti
 export function buildTinyDecoderGraph(c: AutoencoderTinyConfig, o: TinyGraphOptions): Graph {
   const g = new Graph('taesd_decoder');
   const z = g.input('z', 'float32', [o.batch, c.latent_channels, o.height, o.width]);
-  g.output('sample', withConvPaddingMode(o.tiling ? 'circular' : 'zeros', () => decoderTiny(new Module(g), z, c)));
+  g.output('sample', withTiling(o.tiling, () => decoderTiny(new Module(g), z, c)));
   return g;
 }
 

@@ -16,7 +16,7 @@
 import type { Dim } from '../graph/dims.js';
 import { Graph, Module, Value } from '../graph/graph.js';
 import * as op from '../graph/ops/index.js';
-import { conv2d, groupNorm, withConvPaddingMode } from '../nn/layers.js';
+import { conv2d, groupNorm, withTiling } from '../nn/layers.js';
 import { timestepEmbedding, timestepFeatures } from '../nn/timestep-embedding.js';
 import { downBlock, midBlock, upBlock, type BlockAttention } from '../nn/unet-blocks.js';
 import type { UNet2DConditionConfig } from './unet-config.js';
@@ -56,7 +56,7 @@ export function unetDebugNames(c: UNet2DConditionConfig): string[] {
 }
 
 export function buildUNetGraph(c: UNet2DConditionConfig, o: UNetGraphOptions): Graph {
-  return withConvPaddingMode(o.tiling ? 'circular' : 'zeros', () => buildUNet(c, o));
+  return withTiling(o.tiling, () => buildUNet(c, o));
 }
 
 function buildUNet(c: UNet2DConditionConfig, o: UNetGraphOptions): Graph {

@@ -14,7 +14,7 @@
 import type { Dim } from '../graph/dims.js';
 import { Graph, Module, Value } from '../graph/graph.js';
 import * as op from '../graph/ops/index.js';
-import { conv2d, withConvPaddingMode } from '../nn/layers.js';
+import { conv2d, withTiling } from '../nn/layers.js';
 import type { AutoencoderKLConfig } from './vae-config.js';
 import { downEncoderBlock, upDecoderBlock, VaeBlockConfig, vaeMidBlock, vaeOutput } from './vae-blocks.js';
 
@@ -110,7 +110,7 @@ export function buildVaeEncoderGraph(c: AutoencoderKLConfig, o: VaeGraphOptions)
   const g = new Graph('vae_encoder');
   const x = g.input('sample', 'float32', [o.batch, c.in_channels, o.height, o.width]);
   const tap: Tap | undefined = o.intermediates ? (path, v) => g.output(path, v) : undefined;
-  const moments = withConvPaddingMode(o.tiling ? 'circular' : 'zeros', () => vaeEncoder(new Module(g), x, c, tap));
+  const moments = withTiling(o.tiling, () => vaeEncoder(new Module(g), x, c, tap));
   const p = posterior(g, moments, c.latent_channels);
   for (const name of POSTERIOR_OUTPUTS) g.output(name, p[name]);
   return g;
@@ -121,7 +121,7 @@ export function buildVaeDecoderGraph(c: AutoencoderKLConfig, o: VaeGraphOptions)
   const g = new Graph('vae_decoder');
   const z = g.input('z', 'float32', [o.batch, c.latent_channels, o.height, o.width]);
   const tap: Tap | undefined = o.intermediates ? (path, v) => g.output(path, v) : undefined;
-  g.output('sample', withConvPaddingMode(o.tiling ? 'circular' : 'zeros', () => vaeDecoder(new Module(g), z, c, tap)));
+  g.output('sample', withTiling(o.tiling, () => vaeDecoder(new Module(g), z, c, tap)));
   return g;
 }
 

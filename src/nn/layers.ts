@@ -38,6 +38,11 @@ export function withConvPaddingMode<T>(mode: ConvPaddingMode, build: () => T): T
   }
 }
 
+/** Builds with circular conv padding when `tiling` is on (seamless tiling), zeros otherwise. */
+export function withTiling<T>(tiling: boolean | undefined, build: () => T): T {
+  return withConvPaddingMode(tiling ? 'circular' : 'zeros', build);
+}
+
 export interface Conv2dLayerOptions extends Conv2dOptions {
   bias?: boolean;
   origin?: string;

@@ -27,9 +27,9 @@ import { Graph, Module, type Value } from '../graph/graph.js';
 import * as op from '../graph/ops/index.js';
 import { AutoencoderKL } from '../models/autoencoder-kl.js';
 import { vaeDecoder } from '../models/vae-graph.js';
-import { withConvPaddingMode } from '../nn/layers.js';
+import { withTiling } from '../nn/layers.js';
 import type { Scheduler } from '../schedulers/index.js';
-import type { PipelineVae } from './latents.js';
+import type { PipelineVae, VaeCallOptions } from './latents.js';
 
 /** A loss on the decoded image [1, 3, H, W] (mapped by x/2 + 0.5, not clamped), built with latentlab's ops: one number. */
 export type ImageLoss = (image: Value) => Value;
@@ -68,7 +68,7 @@ export function colorLoss(target: readonly [number, number, number]): ImageLoss 
  * `sigma` []; outputs `loss` (loss · scale) and `grad` (its gradient w.r.t. the latents). `name`
  * names the loss in errors.
  */
-export function lossGuidanceGraph(vae: AutoencoderKL, height: number, width: number, loss: ImageLoss, scale: number, name = 'loss', options: { tiling?: boolean } = {}): Graph {
+export function lossGuidanceGraph(vae: AutoencoderKL, height: number, width: number, loss: ImageLoss, scale: number, name = 'loss', options: VaeCallOptions = {}): Graph {
   const g = new Graph('loss_guidance');
   const shape = [1, vae.config.latent_channels, height, width];
   const latents = g.input('latents', 'float32', shape);
@@ -76,7 +76,7 @@ export function lossGuidanceGraph(vae: AutoencoderKL, height: number, width: num
   const sigma = g.input('sigma', 'float32', []);
   const latentsX0 = op.sub(latents, op.mul(sigma, noisePred)); // x̂₀ = x − σ·ε̂
   const z = op.mul(latentsX0, 1 / vae.scalingFactor);
-  const decoded = withConvPaddingMode(options.tiling ? 'circular' : 'zeros', () => vaeDecoder(new Module(g), z, vae.config)); // [1, 3, 8h, 8w]
+  const decoded = withTiling(options.tiling, () => vaeDecoder(new Module(g), z, vae.config)); // [1, 3, 8h, 8w]
   const image = op.add(op.div(decoded, 2), 0.5);
   const value = g.scoped('loss', () => loss(image));
   if (value === null || typeof value !== 'object' || value.graph !== g || value.shape.some((d) => d !== 1) || value.dtype !== 'float32') {
@@ -125,7 +125,7 @@ export class LossGuide {
   ) {}
 
   /** Validates the entries and builds each graph for latents of height × width (errors in a loss function surface here). */
-  static create(vae: PipelineVae, scheduler: Scheduler, entries: readonly LossGuidance[], height: number, width: number, options: { tiling?: boolean } = {}): LossGuide {
+  static create(vae: PipelineVae, scheduler: Scheduler, entries: readonly LossGuidance[], height: number, width: number, options: VaeCallOptions = {}): LossGuide {
     checkLossGuidance(entries);
     if (!(vae instanceof AutoencoderKL)) {
       throw new LatentlabError('PIPELINE_ARGUMENT', 'lossGuidance differentiates through AutoencoderKL\'s decoder, but the pipeline\'s vae is an AutoencoderTiny (TAESD)', {
