@@ -8,10 +8,14 @@ import { JsonSyntaxError, parseJson } from '../weights/pyjson.js';
 import type { HubProgressCallback } from './progress.js';
 import type { Selection } from './select.js';
 
+/** True when `path` could leave the folder it is joined to: absolute, a backslash, or an empty, `.` or `..` segment. */
+function escapesFolder(path: string): boolean {
+  return path.startsWith('/') || path.includes('\\') || path.split('/').some((p) => p === '' || p === '.' || p === '..');
+}
+
 /** Rejects absolute paths, `..` and empty segments in a repo path (huggingface_hub#4540). */
 export function checkRepoPath(path: string, repoId: string): void {
-  const parts = path.split('/');
-  if (path.startsWith('/') || path.includes('\\') || parts.some((p) => p === '' || p === '.' || p === '..')) {
+  if (escapesFolder(path)) {
     throw new LatentlabError('HUB_BAD_RESPONSE', `the repo ${repoId} lists the file ${JSON.stringify(path)}, which would be written outside its snapshot folder`, {
       hint: 'refusing to download it; report the repo to its owner',
     });
@@ -94,8 +98,7 @@ export function checkListed(needed: readonly string[], listing: readonly string[
 
 /** A revision is a branch, tag or sha; it also names a file under refs/, so it may not climb out of it. */
 export function checkRevision(revision: string): string {
-  const parts = revision.split('/');
-  if (revision === '' || revision.startsWith('/') || revision.includes('\\') || parts.some((p) => p === '' || p === '.' || p === '..')) {
+  if (escapesFolder(revision)) { // '' too: its one segment is empty
     throw new LatentlabError('HUB_BAD_REVISION', `revision ${JSON.stringify(revision)} is not a branch, tag or commit name`, {
       key: 'revision', hint: 'pass a branch or tag (e.g. "main", "v1.0", "refs/pr/3") or a 40-character commit sha',
     });
