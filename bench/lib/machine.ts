@@ -9,6 +9,8 @@ import * as os from 'node:os';
 
 import * as ort from 'onnxruntime-node';
 
+import { cpuFlags } from '../../src/platform/node/system.js';
+
 export interface MachineInfo {
   cpuModel: string;
   /** Logical CPUs the OS reports. */
@@ -24,12 +26,7 @@ export interface MachineInfo {
 }
 
 function simdFlags(): string[] {
-  try {
-    const flags = readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m)?.[1].trim().split(/\s+/) ?? [];
-    return flags.filter((f) => /^(avx2|fma|avx512f|avx512_bf16|avx512_vnni|amx_\w+)$/.test(f));
-  } catch {
-    return [];
-  }
+  return (cpuFlags() ?? []).filter((f) => /^(avx2|fma|avx512f|avx512_bf16|avx512_vnni|amx_\w+)$/.test(f));
 }
 
 export function machineInfo(): MachineInfo {

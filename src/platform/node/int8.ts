@@ -22,6 +22,7 @@ import { Tensor } from '../../core/tensor.js';
 import type { CompileOptions } from '../../graph/runtime.js';
 import type { Int8Target, Int8Weight } from '../../onnx/int8.js';
 import { readWeightData, WeightSet, writeSafetensors } from '../../weights/index.js';
+import { cpuFlags } from './system.js';
 
 /** Bump when the stored layout or the quantisation rule changes: old files are then ignored. */
 const FORMAT = 'int8-v1';
@@ -34,12 +35,8 @@ const FORMAT = 'int8-v1';
  */
 export function int8WeightBits(): 7 | 8 {
   if (arch() !== 'x64') return 8;
-  try {
-    const flags = readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m)?.[1]?.split(/\s+/) ?? [];
-    return flags.includes('avx512_vnni') || flags.includes('avx_vnni') ? 8 : 7;
-  } catch {
-    return 7; // unknown x86: the safe choice (7-bit weights lose ~1 bit of precision, never overflow)
-  }
+  const flags = cpuFlags(); // unknown x86 (flags unreadable): 7, the safe choice — a bit of precision, never an overflow
+  return flags?.includes('avx512_vnni') || flags?.includes('avx_vnni') ? 8 : 7;
 }
 
 /** CompileOptions.optimizedModelCache, else $LATENTLAB_CACHE, else ~/.cache/latentlab. */

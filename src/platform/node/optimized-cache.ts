@@ -12,10 +12,12 @@
 // temporary folder and renamed into place, so a crash or a concurrent writer never leaves half of one.
 
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { cpus } from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
+
+import { cpuFlags } from './system.js';
 
 export interface CacheEntry {
   /** The entry's folder (may not exist yet). */
@@ -27,12 +29,8 @@ export interface CacheEntry {
 
 /** The CPU's vector extensions: a level-'all' model holds layouts for this vector width. */
 function cpuSignature(): string {
-  try {
-    const flags = readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m)?.[1] ?? '';
-    return `${cpus()[0]?.model ?? ''} ${flags.split(/\s+/).filter((f) => /^(avx|fma|amx|sse4)/.test(f)).sort().join(' ')}`;
-  } catch {
-    return cpus()[0]?.model ?? '';
-  }
+  const vector = (cpuFlags() ?? []).filter((f) => /^(avx|fma|amx|sse4)/.test(f)).sort().join(' ');
+  return vector ? `${cpus()[0]?.model ?? ''} ${vector}` : cpus()[0]?.model ?? '';
 }
 
 /**
