@@ -50,20 +50,24 @@ export function crossOriginThreads(max = 4): number {
   return g.crossOriginIsolated ? Math.max(1, Math.min(max, g.navigator?.hardwareConcurrency ?? 1)) : 1;
 }
 
-/** Does this browser offer WebGPU with an adapter? (Headless Chromium without a GPU does not.) */
-export async function webgpuAvailable(): Promise<boolean> {
-  const gpu = (globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<unknown> } } }).navigator?.gpu;
-  if (!gpu) return false;
-  try {
-    return (await gpu.requestAdapter()) !== null;
-  } catch {
-    return false;
-  }
-}
-
 interface GpuAdapterLike {
   readonly features: { has(name: string): boolean };
   readonly info?: { vendor?: string; architecture?: string };
+}
+
+/** The browser's WebGPU adapter, or null (no navigator.gpu, no adapter, or a refusal). */
+async function gpuAdapter(): Promise<GpuAdapterLike | null> {
+  const gpu = (globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<GpuAdapterLike | null> } } }).navigator?.gpu;
+  try {
+    return gpu ? await gpu.requestAdapter() : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Does this browser offer WebGPU with an adapter? (Headless Chromium without a GPU does not.) */
+export async function webgpuAvailable(): Promise<boolean> {
+  return (await gpuAdapter()) !== null;
 }
 
 /**
@@ -71,8 +75,7 @@ interface GpuAdapterLike {
  * refused here, before a session, where the adapter lacks it (SwiftShader, many integrated GPUs).
  */
 async function requireShaderF16(): Promise<void> {
-  const gpu = (globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<GpuAdapterLike | null> } } }).navigator?.gpu;
-  const adapter = gpu ? await gpu.requestAdapter().catch(() => null) : null;
+  const adapter = await gpuAdapter();
   if (!adapter) throw new LatentlabError('DEVICE_UNAVAILABLE', 'WebGPU is not available in this browser (no adapter)', { hint: 'use device "cpu" (WebAssembly), or a browser with WebGPU enabled' });
   if (!adapter.features.has('shader-f16')) {
     const name = [adapter.info?.vendor, adapter.info?.architecture].filter(Boolean).join(' ') || 'unnamed';
