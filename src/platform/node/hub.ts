@@ -24,12 +24,12 @@ import { fetchPipeline } from './hub/fetch-pipeline.js';
 import { HubClient, REFUSED_CODES, TRANSIENT_CODES, type HubContext } from '../../hub/http.js';
 import { repoIdProblem } from '../../hub/model-id.js';
 import { checkRevision, type ResolvedHubModel } from '../../hub/plan.js';
-
-export type { ResolvedHubModel } from '../../hub/plan.js';
 import { type HubProgressCallback, type ProgressStream, terminalProgress as progressOn } from '../../hub/progress.js';
 import { SD_COMPONENTS } from '../../hub/select.js';
 import { hubSettings, type HubOptions } from './hub/settings.js';
 import { checkSnapshot } from './hub/snapshot.js';
+
+export type { ResolvedHubModel } from '../../hub/plan.js';
 
 export { isHubModelId, repoIdProblem } from '../../hub/model-id.js';
 export { formatBytes, type HubProgressCallback, type HubProgressEvent, type ProgressStream } from '../../hub/progress.js';

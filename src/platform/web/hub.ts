@@ -25,8 +25,6 @@ import { LatentlabError } from '../../core/errors.js';
 import { type HubContext, HubClient, REFUSED_CODES, TRANSIENT_CODES } from '../../hub/http.js';
 import { repoIdProblem } from '../../hub/model-id.js';
 import { checkListed, checkRevision, checkSelection, notAPipeline, type ResolvedHubModel, shardsFromIndex } from '../../hub/plan.js';
-
-export type { ResolvedHubModel } from '../../hub/plan.js';
 import type { HubProgressCallback } from '../../hub/progress.js';
 import { SD_COMPONENTS, selectPipelineFiles, type SelectOptions } from '../../hub/select.js';
 import { HUB_ENDPOINT, type HubOptions, type HubSettings } from '../../hub/settings.js';
@@ -34,6 +32,8 @@ import { parseModelIndex, type Config } from '../../weights/diffusers.js';
 import { parseJson } from '../../weights/pyjson.js';
 import { blobFile, type WebFile, webFileSystem } from './files.js';
 import { downloadWebFile, webFileMeta } from './hub-download.js';
+
+export type { ResolvedHubModel } from '../../hub/plan.js';
 
 /** The Cache API cache the files go to (`cacheDir` names another). */
 export const HUB_CACHE_NAME = 'latentlab-hub';

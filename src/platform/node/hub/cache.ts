@@ -18,8 +18,6 @@ import { getRepoFolderName, REGEX_COMMIT_HASH } from '@huggingface/hub';
 import { LatentlabError } from '../../../core/errors.js';
 import { checkRepoPath } from '../../../hub/plan.js';
 
-export { checkRepoPath };
-
 export { REGEX_COMMIT_HASH };
 
 /** The folders of one model repo in the cache. */
